@@ -1,0 +1,4 @@
+//! `cargo xtask`: ballast's project automation.
+fn main() {
+    println!("xtask skeleton");
+}
