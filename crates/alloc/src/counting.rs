@@ -24,11 +24,19 @@ static ORDINAL_TAKEN: [AtomicBool; MAX_TRACKED_THREADS] =
     [const { AtomicBool::new(false) }; MAX_TRACKED_THREADS];
 static ORDINAL_HINT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-struct ThreadOrdinal(Cell<usize>);
+thread_local! {
+    /// The thread's ordinal. No destructor, so reading it is one
+    /// thread-pointer-relative load, valid even while the thread exits.
+    static ORDINAL: Cell<usize> = const { Cell::new(UNCLAIMED) };
+    /// Gives the ordinal back when the thread exits.
+    static ORDINAL_GUARD: OrdinalGuard = const { OrdinalGuard };
+}
 
-impl Drop for ThreadOrdinal {
+struct OrdinalGuard;
+
+impl Drop for OrdinalGuard {
     fn drop(&mut self) {
-        let ordinal = self.0.replace(OVERFLOW);
+        let ordinal = ORDINAL.with(|o| o.replace(OVERFLOW));
         if ordinal < MAX_TRACKED_THREADS {
             // Counts stay in the slot; the next owner adds to them, so
             // totals stay exact. Release: our writes happen-before its.
@@ -37,11 +45,15 @@ impl Drop for ThreadOrdinal {
     }
 }
 
-thread_local! {
-    static ORDINAL: ThreadOrdinal = const { ThreadOrdinal(Cell::new(UNCLAIMED)) };
-}
-
-fn claim_ordinal() -> usize {
+#[cold]
+#[inline(never)]
+fn claim_ordinal(cell: &Cell<usize>) -> usize {
+    // Anything this allocates (registering the exit guard may, on some
+    // platforms) is counted in the shared slot instead of recursing here.
+    cell.set(OVERFLOW);
+    if ORDINAL_GUARD.try_with(|_| ()).is_err() {
+        return OVERFLOW; // the thread is already exiting
+    }
     let start = ORDINAL_HINT.fetch_add(1, Relaxed);
     for i in 0..MAX_TRACKED_THREADS {
         let ordinal = (start + i) % MAX_TRACKED_THREADS;
@@ -54,6 +66,7 @@ fn claim_ordinal() -> usize {
             )
             .is_ok()
         {
+            cell.set(ordinal);
             return ordinal;
         }
     }
@@ -63,18 +76,14 @@ fn claim_ordinal() -> usize {
 /// The calling thread's slot index, claiming one on first use.
 #[inline(always)]
 fn current_ordinal() -> usize {
-    ORDINAL
-        .try_with(|o| {
-            let ordinal = o.0.get();
-            if ordinal != UNCLAIMED {
-                return ordinal;
-            }
-            let claimed = claim_ordinal();
-            o.0.set(claimed);
-            claimed
-        })
-        // Thread-local storage is being torn down: use the shared slot.
-        .unwrap_or(OVERFLOW)
+    ORDINAL.with(|o| {
+        let ordinal = o.get();
+        if ordinal != UNCLAIMED {
+            ordinal
+        } else {
+            claim_ordinal(o)
+        }
+    })
 }
 
 /// One thread's counters, on their own cache line.
@@ -85,9 +94,11 @@ struct ThreadCounters {
     reallocations: AtomicU64,
     bytes_allocated: AtomicU64,
     bytes_freed: AtomicU64,
-    /// The highest `bytes_allocated - bytes_freed` seen; for `measure`.
+    /// `bytes_allocated - bytes_freed` of this slot.
+    live: AtomicI64,
+    /// The highest `live` seen; for `measure`.
     peak_live: AtomicI64,
-    /// `bytes_allocated - bytes_freed` when last published to the process.
+    /// `live` when last published to the process-wide figure.
     published_live: AtomicI64,
 }
 
@@ -99,13 +110,14 @@ impl ThreadCounters {
             reallocations: AtomicU64::new(0),
             bytes_allocated: AtomicU64::new(0),
             bytes_freed: AtomicU64::new(0),
+            live: AtomicI64::new(0),
             peak_live: AtomicI64::new(0),
             published_live: AtomicI64::new(0),
         }
     }
 
     fn live(&self) -> i64 {
-        self.bytes_allocated.load(Relaxed) as i64 - self.bytes_freed.load(Relaxed) as i64
+        self.live.load(Relaxed)
     }
 }
 
@@ -212,45 +224,68 @@ impl<A> CountingAlloc<A> {
     }
 
     #[inline(always)]
-    fn counters(&self) -> (&ThreadCounters, bool) {
-        let ordinal = current_ordinal();
-        match self.threads.get(ordinal) {
-            Some(c) => (c, true),
-            None => (&self.shared, false),
+    fn counters(&self) -> &ThreadCounters {
+        self.threads.get(current_ordinal()).unwrap_or(&self.shared)
+    }
+
+    /// Records an allocation of `size` bytes.
+    #[inline(always)]
+    fn on_alloc(&self, size: u64) {
+        let Some(c) = self.threads.get(current_ordinal()) else {
+            return self.on_shared(&self.shared.allocations, size, 0);
+        };
+        bump(&c.allocations, 1);
+        bump(&c.bytes_allocated, size);
+        self.move_live(c, size as i64);
+    }
+
+    /// Records a free of `size` bytes.
+    #[inline(always)]
+    fn on_free(&self, size: u64) {
+        let Some(c) = self.threads.get(current_ordinal()) else {
+            return self.on_shared(&self.shared.deallocations, 0, size);
+        };
+        bump(&c.deallocations, 1);
+        bump(&c.bytes_freed, size);
+        self.move_live(c, -(size as i64));
+    }
+
+    /// Records a reallocation from `old` to `new` bytes.
+    #[inline(always)]
+    fn on_realloc(&self, old: u64, new: u64) {
+        let Some(c) = self.threads.get(current_ordinal()) else {
+            return self.on_shared(&self.shared.reallocations, new, old);
+        };
+        bump(&c.reallocations, 1);
+        bump(&c.bytes_allocated, new);
+        bump(&c.bytes_freed, old);
+        self.move_live(c, new as i64 - old as i64);
+    }
+
+    /// Moves a thread's live bytes; publishes when they drift far enough.
+    #[inline(always)]
+    fn move_live(&self, c: &ThreadCounters, delta: i64) {
+        let live = c.live.load(Relaxed) + delta;
+        c.live.store(live, Relaxed);
+        if live > c.peak_live.load(Relaxed) {
+            c.peak_live.store(live, Relaxed);
+        }
+        let unpublished = live - c.published_live.load(Relaxed);
+        if !(-PEAK_GRANULARITY_BYTES..PEAK_GRANULARITY_BYTES).contains(&unpublished) {
+            c.published_live.store(live, Relaxed);
+            self.publish(unpublished);
         }
     }
 
-    #[inline(always)]
-    fn record(&self, allocated: u64, freed: u64, kind: Kind) {
-        let (c, owned) = self.counters();
-        if owned {
-            match kind {
-                Kind::Alloc => bump(&c.allocations, 1),
-                Kind::Free => bump(&c.deallocations, 1),
-                Kind::Realloc => bump(&c.reallocations, 1),
-            }
-            bump(&c.bytes_allocated, allocated);
-            bump(&c.bytes_freed, freed);
-            let live = c.live();
-            if live > c.peak_live.load(Relaxed) {
-                c.peak_live.store(live, Relaxed);
-            }
-            let unpublished = live - c.published_live.load(Relaxed);
-            if !(-PEAK_GRANULARITY_BYTES..PEAK_GRANULARITY_BYTES).contains(&unpublished) {
-                c.published_live.store(live, Relaxed);
-                self.publish(unpublished);
-            }
-        } else {
-            let counter = match kind {
-                Kind::Alloc => &c.allocations,
-                Kind::Free => &c.deallocations,
-                Kind::Realloc => &c.reallocations,
-            };
-            counter.fetch_add(1, Relaxed);
-            c.bytes_allocated.fetch_add(allocated, Relaxed);
-            c.bytes_freed.fetch_add(freed, Relaxed);
-            self.publish(allocated as i64 - freed as i64);
-        }
+    /// The slow path for threads without a slot: atomic read-modify-writes.
+    #[cold]
+    fn on_shared(&self, count: &AtomicU64, allocated: u64, freed: u64) {
+        let c = &self.shared;
+        count.fetch_add(1, Relaxed);
+        c.bytes_allocated.fetch_add(allocated, Relaxed);
+        c.bytes_freed.fetch_add(freed, Relaxed);
+        c.live.fetch_add(allocated as i64 - freed as i64, Relaxed);
+        self.publish(allocated as i64 - freed as i64);
     }
 
     #[cold]
@@ -289,12 +324,12 @@ impl<A> CountingAlloc<A> {
     /// slot, and see each other's counts in it.) Nested calls restart the
     /// outer call's peak.
     pub fn measure<R>(&self, f: impl FnOnce() -> R) -> (R, AllocDelta) {
-        let (c, _) = self.counters();
+        let c = self.counters();
         let before = Self::read(c);
         let live_before = c.live();
         c.peak_live.store(live_before, Relaxed);
         let result = f();
-        let (c, _) = self.counters();
+        let c = self.counters();
         let after = Self::read(c);
         let delta = AllocDelta {
             allocations: after.0 - before.0,
@@ -318,13 +353,6 @@ impl<A> CountingAlloc<A> {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Alloc,
-    Free,
-    Realloc,
-}
-
 // SAFETY: every call is forwarded to `inner` unchanged; counting only reads
 // the layout and the result, and allocates nothing itself.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
@@ -333,7 +361,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: forwarded with the caller's guarantees.
         let ptr = unsafe { self.inner.alloc(layout) };
         if !ptr.is_null() {
-            self.record(layout.size() as u64, 0, Kind::Alloc);
+            self.on_alloc(layout.size() as u64);
         }
         ptr
     }
@@ -343,7 +371,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: forwarded with the caller's guarantees.
         let ptr = unsafe { self.inner.alloc_zeroed(layout) };
         if !ptr.is_null() {
-            self.record(layout.size() as u64, 0, Kind::Alloc);
+            self.on_alloc(layout.size() as u64);
         }
         ptr
     }
@@ -352,7 +380,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { self.inner.dealloc(ptr, layout) };
-        self.record(0, layout.size() as u64, Kind::Free);
+        self.on_free(layout.size() as u64);
     }
 
     #[inline]
@@ -360,7 +388,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: forwarded with the caller's guarantees.
         let new = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !new.is_null() {
-            self.record(new_size as u64, layout.size() as u64, Kind::Realloc);
+            self.on_realloc(layout.size() as u64, new_size as u64);
         }
         new
     }

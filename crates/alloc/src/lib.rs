@@ -99,3 +99,9 @@ mod send_sync {
         assert_sync::<Error>();
     };
 }
+
+/// The user guide `docs/allocators.md`, compiled as doctests so its examples
+/// stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/allocators.md")]
+pub struct AllocatorsGuide;

@@ -81,7 +81,7 @@ pub struct FixedPool<T> {
     touched: Cell<u32>,
     in_use: Cell<usize>,
     peak_in_use: Cell<usize>,
-    allocations: Cell<u64>,
+    /// Allocations from the free list; the others are `touched`.
     reuses: Cell<u64>,
     exhaustions: Cell<u64>,
 }
@@ -116,7 +116,6 @@ impl<T> FixedPool<T> {
             touched: Cell::new(0),
             in_use: Cell::new(0),
             peak_in_use: Cell::new(0),
-            allocations: Cell::new(0),
             reuses: Cell::new(0),
             exhaustions: Cell::new(0),
         })
@@ -127,7 +126,7 @@ impl<T> FixedPool<T> {
     fn take_slot(&self) -> Option<u32> {
         let head = self.free_head.get();
         let index = if head != NIL {
-            let slot = &self.slots[head as usize];
+            let slot = self.slot(head);
             self.free_head.set(slot.next_free.get());
             self.reuses.set(self.reuses.get() + 1);
             head
@@ -145,8 +144,20 @@ impl<T> FixedPool<T> {
         if in_use > self.peak_in_use.get() {
             self.peak_in_use.set(in_use);
         }
-        self.allocations.set(self.allocations.get() + 1);
         Some(index)
+    }
+
+    /// The slot at `index`, which came from the free list or `touched`.
+    #[inline(always)]
+    fn slot(&self, index: u32) -> &Slot<T> {
+        debug_assert!(
+            (index as usize) < self.slots.len(),
+            "slot index out of range"
+        );
+        // SAFETY: indices are only ever taken from the free list or below
+        // `touched`, both of which hold indices below `slots.len()`, and
+        // handles carry such an index; keys are checked with `get` instead.
+        unsafe { self.slots.get_unchecked(index as usize) }
     }
 
     #[inline(always)]
@@ -157,7 +168,7 @@ impl<T> FixedPool<T> {
                 capacity: self.slots.len(),
             });
         };
-        let slot = &self.slots[index as usize];
+        let slot = self.slot(index);
         // SAFETY: the slot came off the free list (or was never used), so no
         // handle or key refers to its value; `FixedPool` is not `Sync`.
         unsafe { (*slot.value.get()).write(value) };
@@ -228,14 +239,20 @@ impl<T> FixedPool<T> {
     /// The slot must hold a value that nothing else refers to.
     #[inline(always)]
     unsafe fn release(&self, index: u32) -> T {
-        let slot = &self.slots[index as usize];
         // SAFETY: guaranteed by the caller.
-        let value = unsafe { (*slot.value.get()).assume_init_read() };
+        let value = unsafe { (*self.slot(index).value.get()).assume_init_read() };
+        self.free_slot(index);
+        value
+    }
+
+    /// Puts slot `index` on the free list (its value must be gone).
+    #[inline(always)]
+    fn free_slot(&self, index: u32) {
+        let slot = self.slot(index);
         slot.generation.set(slot.generation.get().wrapping_add(1));
         slot.next_free.set(self.free_head.get());
         self.free_head.set(index);
         self.in_use.set(self.in_use.get() - 1);
-        value
     }
 
     /// The number of slots.
@@ -254,7 +271,7 @@ impl<T> FixedPool<T> {
             capacity: self.slots.len(),
             in_use: self.in_use.get(),
             peak_in_use: self.peak_in_use.get(),
-            allocations: self.allocations.get(),
+            allocations: self.reuses.get() + u64::from(self.touched.get()),
             reuses: self.reuses.get(),
             exhaustions: self.exhaustions.get(),
         }
@@ -301,7 +318,7 @@ impl<T> Deref for Pooled<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        let slot = &self.pool.slots[self.index as usize];
+        let slot = self.pool.slot(self.index);
         // SAFETY: the handle owns the slot, which holds a value until drop.
         unsafe { (*slot.value.get()).assume_init_ref() }
     }
@@ -310,7 +327,7 @@ impl<T> Deref for Pooled<'_, T> {
 impl<T> DerefMut for Pooled<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        let slot = &self.pool.slots[self.index as usize];
+        let slot = self.pool.slot(self.index);
         // SAFETY: as in `deref`, and `&mut self` makes the access exclusive:
         // no other handle or key refers to this slot.
         unsafe { (*slot.value.get()).assume_init_mut() }
@@ -320,8 +337,13 @@ impl<T> DerefMut for Pooled<'_, T> {
 impl<T> Drop for Pooled<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: the handle owns the slot's value and is going away.
-        drop(unsafe { self.pool.release(self.index) });
+        let slot = self.pool.slot(self.index);
+        // SAFETY: the handle owns the slot's value and is going away. The
+        // value is dropped in place, then the slot is freed (even if the
+        // value's destructor panics, the slot is not reused with it alive:
+        // a panic here leaks the slot instead).
+        unsafe { (*slot.value.get()).assume_init_drop() };
+        self.pool.free_slot(self.index);
     }
 }
 

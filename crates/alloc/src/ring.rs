@@ -220,10 +220,14 @@ impl RingBuffer {
         }
         let byte = self.buf[self.head];
         self.len -= 1;
-        self.head += 1;
-        if self.head == self.buf.len() || self.len == 0 {
-            self.head = 0;
-        }
+        let next = self.head + 1;
+        // Restart at 0 when emptied (keeps later writes contiguous) or at
+        // the end of the storage; branch-free.
+        self.head = if next == self.buf.len() || self.len == 0 {
+            0
+        } else {
+            next
+        };
         Some(byte)
     }
 
