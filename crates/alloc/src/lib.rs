@@ -74,6 +74,12 @@ pub use scratch::{Frame, Scratch, ScratchStats};
 pub use spsc::{Consumer, MAX_SPSC_CAPACITY, Producer, SpscRing};
 pub use sync_pool::{OwnedPooled, SyncPool, SyncPooled};
 
+/// Whether this build runs the lock-free types on loom's model-checking
+/// atomics (`--cfg loom`); doc examples use it to step aside, since loom's
+/// types only work inside `loom::model`.
+#[doc(hidden)]
+pub const LOOM_BUILD: bool = cfg!(loom);
+
 #[cfg(test)]
 mod send_sync {
     use super::*;

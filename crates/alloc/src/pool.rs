@@ -74,6 +74,17 @@ struct Slot<T> {
 /// assert_eq!(pool.stats().exhaustions, 1);
 /// # Ok::<(), ballast_alloc::Error>(())
 /// ```
+///
+/// A handle cannot outlive its pool, so a freed pool is never touched:
+///
+/// ```compile_fail,E0597
+/// use ballast_alloc::FixedPool;
+///
+/// let handle = {
+///     let pool = FixedPool::new(1).unwrap();
+///     pool.alloc(5u32).unwrap()
+/// }; // error: `pool` does not live long enough
+/// ```
 pub struct FixedPool<T> {
     slots: Box<[Slot<T>]>,
     free_head: Cell<u32>,

@@ -48,6 +48,15 @@ pub struct ScratchStats {
 /// assert_eq!(scratch.stats().current_bytes, 0); // the frame was reset
 /// # Ok::<(), ballast_alloc::Error>(())
 /// ```
+///
+/// Nothing allocated in a frame can be used after the frame's reset:
+///
+/// ```compile_fail
+/// use ballast_alloc::Scratch;
+///
+/// let mut scratch = Scratch::new();
+/// let escaped = scratch.frame(|f| f.alloc(1u64).unwrap()); // error: borrowed data escapes
+/// ```
 pub struct Scratch {
     bump: Bump,
     limit: Option<usize>,

@@ -21,6 +21,7 @@ pub const MAX_SPSC_CAPACITY: usize = 1 << 40;
 /// ```
 /// use ballast_alloc::SpscRing;
 ///
+/// # if ballast_alloc::LOOM_BUILD { return Ok(()); }
 /// let (mut tx, mut rx) = SpscRing::new(1024)?;
 /// let producer = std::thread::spawn(move || {
 ///     for i in 0..10_000u64 {

@@ -1,5 +1,8 @@
 //! Property tests: RingBuffer, SpscRing and FixedPool against simple models
 //! over random operation sequences.
+// Under `--cfg loom` the lock-free types run on loom's atomics, which only
+// work inside `loom::model`; these tests run in the ordinary build.
+#![cfg(not(loom))]
 
 use std::collections::{HashMap, VecDeque};
 

@@ -1,6 +1,9 @@
 //! Multi-threaded stress tests with checksums: nothing lost, nothing
 //! duplicated, order kept. Bounded in count; the seed is printed and can be
 //! replayed with `BALLAST_SEED=<seed>`.
+// Under `--cfg loom` the lock-free types run on loom's atomics, which only
+// work inside `loom::model`; these tests run in the ordinary build.
+#![cfg(not(loom))]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

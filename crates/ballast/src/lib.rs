@@ -5,9 +5,13 @@
 //! same name, so an application can depend on `ballast` alone:
 //!
 //! ```
-//! // Each crate is reachable through the facade, e.g. `ballast::alloc`.
-//! # #[cfg(feature = "alloc")]
-//! use ballast::alloc as _;
+//! # #[cfg(feature = "alloc")] {
+//! use ballast::alloc::RingBuffer;
+//!
+//! let mut ring = RingBuffer::with_capacity(4096).expect("4096 is a valid capacity");
+//! ring.push_slice(b"hello");
+//! assert_eq!(ring.len(), 5);
+//! # }
 //! ```
 //!
 //! # Feature flags
