@@ -61,6 +61,17 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Checks a requested capacity against `1..=max`.
+pub(crate) fn check_capacity(requested: usize, max: usize) -> Result<(), Error> {
+    if requested == 0 {
+        return Err(Error::ZeroCapacity);
+    }
+    if requested > max {
+        return Err(Error::CapacityOverflow { requested, max });
+    }
+    Ok(())
+}
+
 /// A pool had no free slot; the value that was to be stored is handed back
 /// so nothing is lost.
 pub struct PoolExhausted<T> {

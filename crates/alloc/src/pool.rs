@@ -105,15 +105,7 @@ impl<T> FixedPool<T> {
     /// [`Error::ZeroCapacity`] for 0, [`Error::CapacityOverflow`] above
     /// [`MAX_POOL_CAPACITY`].
     pub fn new(capacity: usize) -> Result<Self, Error> {
-        if capacity == 0 {
-            return Err(Error::ZeroCapacity);
-        }
-        if capacity > MAX_POOL_CAPACITY {
-            return Err(Error::CapacityOverflow {
-                requested: capacity,
-                max: MAX_POOL_CAPACITY,
-            });
-        }
+        crate::error::check_capacity(capacity, MAX_POOL_CAPACITY)?;
         let slots = (0..capacity)
             .map(|_| Slot {
                 value: UnsafeCell::new(MaybeUninit::uninit()),

@@ -64,15 +64,7 @@ impl RingBuffer {
     /// [`Error::ZeroCapacity`] for 0, [`Error::CapacityOverflow`] above
     /// [`MAX_RING_CAPACITY`].
     pub fn with_capacity(capacity: usize) -> Result<Self, Error> {
-        if capacity == 0 {
-            return Err(Error::ZeroCapacity);
-        }
-        if capacity > MAX_RING_CAPACITY {
-            return Err(Error::CapacityOverflow {
-                requested: capacity,
-                max: MAX_RING_CAPACITY,
-            });
-        }
+        crate::error::check_capacity(capacity, MAX_RING_CAPACITY)?;
         Ok(Self {
             buf: vec![0u8; capacity].into_boxed_slice(),
             head: 0,

@@ -54,15 +54,7 @@ impl<T> SpscRing<T> {
     /// [`MAX_SPSC_CAPACITY`].
     #[allow(clippy::new_ret_no_self)]
     pub fn new(capacity: usize) -> Result<(Producer<T>, Consumer<T>), Error> {
-        if capacity == 0 {
-            return Err(Error::ZeroCapacity);
-        }
-        if capacity > MAX_SPSC_CAPACITY {
-            return Err(Error::CapacityOverflow {
-                requested: capacity,
-                max: MAX_SPSC_CAPACITY,
-            });
-        }
+        crate::error::check_capacity(capacity, MAX_SPSC_CAPACITY)?;
         let slots = capacity.next_power_of_two();
         let buf: Box<[UnsafeCell<MaybeUninit<T>>]> = (0..slots)
             .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
