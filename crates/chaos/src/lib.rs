@@ -1,11 +1,17 @@
 //! Chaos engineering for anything that speaks TCP or `Read`/`Write`.
-//!
-//! This crate will hold a fault engine, fault-injecting streams, a
-//! Toxiproxy-compatible TCP chaos proxy, a catalog of named chaos scenarios,
-//! an operation-history checker and a recovery/SLA validator. It depends on
-//! no other ballast crate.
-//!
-//! Status: skeleton. The fault engine and proxy land with the ballast-chaos
-//! issue.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
+
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod seed;
+pub mod stream;
+pub mod toxic;
+
+pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use engine::{DirectionEngine, EngineContext, Piece, ToxicEntry};
+pub use error::{Error, Result};
+pub use seed::SeedGuard;
+pub use stream::{FaultConfig, FaultyStream};
+pub use toxic::{Condition, Stream, Toxic, ToxicKind};
