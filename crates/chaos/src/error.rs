@@ -82,7 +82,8 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Self::ProxyNotFound | Self::ToxicNotFound => 404,
-            Self::ProxyAlreadyExists | Self::ToxicAlreadyExists | Self::Listen { .. } => 409,
+            Self::ProxyAlreadyExists | Self::ToxicAlreadyExists => 409,
+            Self::Listen { source, .. } if source.kind() == io::ErrorKind::AddrInUse => 409,
             Self::Io(_) => 500,
             _ => 400,
         }
