@@ -213,6 +213,7 @@ pub struct DirectionEngine {
     flow_items: usize,
     bytes_in: u64,
     reads_in: u64,
+    flow_floor: Duration,
     max_queued_bytes: usize,
     items: Vec<Item>,
     out: Vec<Item>,
@@ -230,6 +231,7 @@ impl DirectionEngine {
             flow_items: 0,
             bytes_in: 0,
             reads_in: 0,
+            flow_floor: Duration::ZERO,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             items: Vec::new(),
             out: Vec::new(),
@@ -389,9 +391,21 @@ impl DirectionEngine {
     }
 
     fn flush_items(&mut self, items: &mut Vec<Item>, timers: Vec<(Duration, Piece, u64)>) {
+        // Bytes never overtake bytes scheduled earlier, even when the toxic
+        // that delayed those was removed since; only `reorder` may reorder.
+        let reorders = self
+            .slots
+            .iter()
+            .any(|s| s.active && matches!(s.toxic.kind, ToxicKind::Reorder { .. }));
         for item in items.drain(..) {
+            let at = if reorders {
+                item.at
+            } else {
+                item.at.max(self.flow_floor)
+            };
+            self.flow_floor = self.flow_floor.max(at);
             self.flow_items += 1;
-            self.schedule(item.at, item.piece, 0);
+            self.schedule(at, item.piece, 0);
         }
         for (at, piece, owner) in timers {
             self.schedule(at, piece, owner);

@@ -154,6 +154,22 @@ fn removing_a_toxic_cancels_its_pending_timer() {
 }
 
 #[test]
+fn removing_a_delay_never_lets_new_bytes_overtake_queued_ones() {
+    let mut e = engine_with(1, 0, &[latency(100, 0)]);
+    e.on_data(Duration::ZERO, Bytes::from_static(b"first"));
+    e.update(&[], Duration::from_millis(1));
+    e.on_data(Duration::from_millis(1), Bytes::from_static(b"second"));
+    let order: Vec<Piece> = std::iter::from_fn(|| e.pop_next().map(|p| p.1)).collect();
+    assert_eq!(
+        order,
+        [
+            Piece::Data(Bytes::from_static(b"first")),
+            Piece::Data(Bytes::from_static(b"second"))
+        ]
+    );
+}
+
+#[test]
 fn slicer_splits_into_sizes_within_variation_spaced_by_delay() {
     let t = Toxic::new(ToxicKind::Slicer {
         average_size: 10,

@@ -77,6 +77,9 @@ pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64) {
     if ended == Some(End::Reset) {
         set_reset(cr.as_ref());
         set_reset(ur.as_ref());
+        // Dropping a write half sends FIN; forget them so the close is a bare RST.
+        cw.forget();
+        uw.forget();
     }
 }
 
