@@ -187,7 +187,7 @@ impl<'a> Pump<'a> {
         let can_read = !self.src_eof && self.engine.wants_input();
         let sleep = async move {
             match next {
-                Some(at) => tokio::time::sleep_until(at).await,
+                Some(at) => sleep_precise(at).await,
                 None => std::future::pending().await,
             }
         };
@@ -232,6 +232,23 @@ impl<'a> Pump<'a> {
             }
         }
         Step::Continue
+    }
+}
+
+/// tokio's timer fires on 1 ms ticks, rounding every delay up by up to
+/// 1 ms. Sleep on the timer until 1 ms before the deadline, then yield until
+/// the wall clock reaches it, so latency toxics are accurate to well under a
+/// millisecond. The spin is bounded by wall time, so it also ends under
+/// paused tokio time.
+async fn sleep_precise(deadline: tokio::time::Instant) {
+    const TICK: Duration = Duration::from_millis(1);
+    if let Some(early) = deadline.checked_sub(TICK) {
+        tokio::time::sleep_until(early).await;
+    }
+    let rest = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let spin_until = std::time::Instant::now() + rest;
+    while std::time::Instant::now() < spin_until {
+        tokio::task::yield_now().await;
     }
 }
 
