@@ -216,6 +216,15 @@ fn listen_address_in_use_is_a_typed_conflict_and_changes_nothing() {
     let (status, v) = call(&a, "POST", &bin.url("/proxies"), Some(&body.to_string()));
     assert_eq!(status, 409, "{v}");
     assert_eq!(call(&a, "GET", &bin.url("/proxies/second"), None).0, 404);
+    let other = create_proxy(&a, &bin, "other", echo.addr);
+    let body = json!({"listen": other.to_string()}).to_string();
+    let (status, v) = call(&a, "POST", &bin.url("/proxies/first"), Some(&body));
+    assert_eq!(status, 409, "moving onto a used address: {v}");
+    let (_, v) = call(&a, "GET", &bin.url("/proxies/first"), None);
+    assert_eq!(
+        (v["listen"].as_str(), &v["enabled"]),
+        (Some(taken.to_string().as_str()), &json!(true))
+    );
     let mut c = connect(taken);
     c.write_all(b"still works").expect("write");
     let mut got = [0u8; 11];

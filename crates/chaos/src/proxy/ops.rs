@@ -173,7 +173,8 @@ impl ChaosProxy {
         let e = map.get_mut(name).ok_or(Error::ProxyNotFound)?;
         let moved = upd.listen.as_ref().is_some_and(|l| *l != e.listen)
             || upd.upstream.as_ref().is_some_and(|u| *u != e.upstream);
-        let enable = upd.enabled.unwrap_or(e.listener.is_some());
+        let was_enabled = e.listener.is_some();
+        let enable = upd.enabled.unwrap_or(was_enabled);
         if moved || !enable {
             e.stop().await;
         }
@@ -188,8 +189,12 @@ impl ChaosProxy {
             && e.listener.is_none()
             && let Err(err) = self.start(e).await
         {
+            // Bad input must not take a running proxy down: restore it.
             e.listen = old_listen;
             e.upstream = old_upstream;
+            if was_enabled && e.listener.is_none() {
+                let _ = self.start(e).await;
+            }
             return Err(err);
         }
         Ok(e.info())
