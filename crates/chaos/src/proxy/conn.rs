@@ -90,8 +90,12 @@ struct Pump<'a> {
     end_rx: watch::Receiver<Option<End>>,
     epoch: u64,
     clock: TokioClock,
+    /// Allocated on first use: the splice path never needs it.
     buf: Vec<u8>,
+    buf_size: usize,
     src_eof: bool,
+    #[cfg(target_os = "linux")]
+    pipe: Option<super::splice::Pipe>,
 }
 
 impl<'a> Pump<'a> {
@@ -119,8 +123,11 @@ impl<'a> Pump<'a> {
             end_rx: end_tx.subscribe(),
             epoch: ctx.epoch,
             clock,
-            buf: vec![0; ctx.limits.buffer_size],
+            buf: Vec::new(),
+            buf_size: ctx.limits.buffer_size.max(1),
             src_eof: false,
+            #[cfg(target_os = "linux")]
+            pipe: super::splice::Pipe::new().ok(),
         }
     }
 
@@ -161,12 +168,45 @@ impl<'a> Pump<'a> {
         Step::Continue
     }
 
-    /// No active toxic: copy through one reused buffer, no allocation.
+    /// No active toxic: splice through a kernel pipe on Linux (bytes never
+    /// enter user space), else copy through one reused buffer. Either way
+    /// nothing is allocated per chunk.
     async fn passthrough_step(
         &mut self,
         src: &mut OwnedReadHalf,
         dst: &mut OwnedWriteHalf,
     ) -> Step {
+        #[cfg(target_os = "linux")]
+        if let Some(pipe) = self.pipe.as_mut() {
+            tokio::select! {
+                biased;
+                _ = self.end_rx.changed() => return Step::Continue,
+                r = self.state.changed() => return self.refresh(r),
+                r = src.as_ref().readable() => {
+                    if r.is_err() {
+                        return Step::End(End::Reset);
+                    }
+                }
+            }
+            return match super::splice::fill(src.as_ref(), pipe) {
+                Ok(0) => {
+                    let _ = dst.shutdown().await;
+                    Step::Done
+                }
+                Ok(_) => {
+                    tokio::select! {
+                        r = super::splice::drain(dst.as_ref(), pipe) => match r {
+                            Ok(()) => Step::Continue,
+                            Err(_) => Step::End(End::Close),
+                        },
+                        _ = self.end_rx.changed() => Step::End(self.end_rx.borrow().unwrap_or(End::Close)),
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Step::Continue,
+                Err(_) => Step::End(End::Reset),
+            };
+        }
+        self.ensure_buf();
         tokio::select! {
             biased;
             _ = self.end_rx.changed() => Step::Continue,
@@ -182,7 +222,14 @@ impl<'a> Pump<'a> {
         }
     }
 
+    fn ensure_buf(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.buf_size];
+        }
+    }
+
     async fn faulty_step(&mut self, src: &mut OwnedReadHalf, dst: &mut OwnedWriteHalf) -> Step {
+        self.ensure_buf();
         let next = self.engine.next_at().map(|at| self.clock.instant_at(at));
         let can_read = !self.src_eof && self.engine.wants_input();
         let sleep = async move {
