@@ -513,22 +513,8 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
             retransmit_ms,
             drop,
         } => {
-            if rng.random::<f64>() < probability {
-                if drop {
-                    return;
-                }
-                let shift = st.consecutive_losses.min(MAX_BACKOFF_SHIFT);
-                st.consecutive_losses += 1;
-                push_clamped(
-                    st,
-                    at + ms(retransmit_ms) * (1u32 << shift),
-                    Piece::Data(d),
-                    out,
-                );
-            } else {
-                st.consecutive_losses = 0;
-                push_clamped(st, at, Piece::Data(d), out);
-            }
+            let lost = rng.random::<f64>() < probability;
+            loss(st, lost, (retransmit_ms, drop), at, d, out);
         }
         ToxicKind::Corrupt { bit_flip_rate } => {
             push_clamped(st, at, Piece::Data(corrupt(rng, bit_flip_rate, d)), out);
@@ -557,6 +543,34 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
         }
         _ => push_clamped(st, at, Piece::Data(d), out),
     }
+}
+
+/// TCP loss is a retransmission delay (doubling for consecutive losses,
+/// never reordering); with `drop` the chunk is discarded.
+fn loss(
+    st: &mut StageState,
+    lost: bool,
+    (retransmit_ms, drop): (u64, bool),
+    at: Duration,
+    d: Bytes,
+    out: &mut Vec<Item>,
+) {
+    if !lost {
+        st.consecutive_losses = 0;
+        push_clamped(st, at, Piece::Data(d), out);
+        return;
+    }
+    if drop {
+        return;
+    }
+    let shift = st.consecutive_losses.min(MAX_BACKOFF_SHIFT);
+    st.consecutive_losses += 1;
+    push_clamped(
+        st,
+        at + ms(retransmit_ms) * (1u32 << shift),
+        Piece::Data(d),
+        out,
+    );
 }
 
 fn bandwidth(st: &mut StageState, rate_kb: u64, at: Duration, mut d: Bytes, out: &mut Vec<Item>) {
