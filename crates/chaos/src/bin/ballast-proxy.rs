@@ -120,3 +120,41 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        let argv = std::iter::once("ballast-proxy")
+            .chain(args.iter().copied())
+            .map(String::from);
+        Args::try_parse_from(normalize(argv)).expect("flags parse")
+    }
+
+    #[test]
+    fn toxiproxy_single_dash_flags_and_double_dash_flags_both_work() {
+        let a = parse(&[
+            "-host",
+            "::1",
+            "-port=9000",
+            "-config",
+            "x.json",
+            "-seed",
+            "5",
+        ]);
+        assert_eq!((a.host.as_str(), a.port, a.seed), ("::1", 9000, Some(5)));
+        assert_eq!(a.config.as_deref(), Some(std::path::Path::new("x.json")));
+        let b = parse(&["--port", "0", "--seed=9"]);
+        assert_eq!((b.host.as_str(), b.port, b.seed), ("127.0.0.1", 0, Some(9)));
+    }
+
+    #[test]
+    fn defaults_bind_loopback_on_toxiproxy_port() {
+        let a = parse(&[]);
+        assert_eq!(
+            (a.host.as_str(), a.port, a.config, a.seed),
+            ("127.0.0.1", 8474, None, None)
+        );
+    }
+}
