@@ -21,6 +21,9 @@ use crate::toxic::{Stream, Toxic, ToxicKind};
 
 /// Default bound on the bytes held by one direction's schedule.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 1 << 20;
+/// Bytes charged per scheduled piece on top of its data, so a flood of tiny
+/// pieces (slicer with size 1) is bounded by real memory, not payload.
+pub const PIECE_OVERHEAD_BYTES: usize = 64;
 /// Most consecutive-loss doublings of the retransmission delay.
 const MAX_BACKOFF_SHIFT: u32 = 6;
 
@@ -303,9 +306,7 @@ impl DirectionEngine {
         if s.owner == 0 {
             self.flow_items -= 1;
         }
-        if let Piece::Data(b) = &s.piece {
-            self.queued_bytes -= b.len();
-        }
+        self.queued_bytes -= piece_cost(&s.piece);
         Some(s.piece)
     }
 
@@ -413,9 +414,7 @@ impl DirectionEngine {
     }
 
     fn schedule(&mut self, at: Duration, piece: Piece, owner: u64) {
-        if let Piece::Data(b) = &piece {
-            self.queued_bytes += b.len();
-        }
+        self.queued_bytes += piece_cost(&piece);
         self.seq += 1;
         self.heap.push(Reverse(Scheduled {
             at,
@@ -423,6 +422,13 @@ impl DirectionEngine {
             owner,
             piece,
         }));
+    }
+}
+
+fn piece_cost(piece: &Piece) -> usize {
+    match piece {
+        Piece::Data(b) => b.len() + PIECE_OVERHEAD_BYTES,
+        _ => PIECE_OVERHEAD_BYTES,
     }
 }
 

@@ -376,11 +376,26 @@ fn reorder_lets_chunks_overtake_but_keeps_every_byte_and_eof_last() {
 
 #[test]
 fn schedule_is_bounded_by_max_queued_bytes() {
-    let mut e = engine_with(1, 0, &[latency(1000, 0)]).with_max_queued_bytes(100);
-    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 60]));
+    let mut e = engine_with(1, 0, &[latency(1000, 0)]).with_max_queued_bytes(1000);
+    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 400]));
     assert!(e.wants_input());
-    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 60]));
+    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 600]));
     assert!(!e.wants_input(), "shell must stop reading");
+}
+
+#[test]
+fn tiny_pieces_count_their_overhead_against_the_bound() {
+    let t = Toxic::new(ToxicKind::Slicer {
+        average_size: 1,
+        size_variation: 0,
+        delay_us: 1,
+    });
+    let mut e = engine_with(1, 0, &[t]).with_max_queued_bytes(64 * 1024);
+    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 1024]));
+    assert!(
+        !e.wants_input(),
+        "1 024 one-byte pieces cost more than 64 KiB of bookkeeping"
+    );
 }
 
 fn arb_toxic() -> impl Strategy<Value = Toxic> {

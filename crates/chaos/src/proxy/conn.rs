@@ -16,6 +16,10 @@ use crate::clock::{Clock, TokioClock};
 use crate::engine::{DirectionEngine, EngineContext, Piece};
 use crate::toxic::Stream;
 
+/// Largest read on the scheduled path: bounds what one chunk can expand to
+/// (a slicer turns each byte into a piece) before backpressure applies.
+const FAULTY_READ_MAX: usize = 64 * 1024;
+
 /// How a connection ends when a toxic or an error ends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -243,7 +247,7 @@ impl<'a> Pump<'a> {
             _ = self.end_rx.changed() => Step::Continue,
             r = self.state.changed() => self.refresh(r),
             () = sleep => self.release_due(dst).await,
-            r = src.read(&mut self.buf), if can_read => {
+            r = src.read(&mut self.buf[..FAULTY_READ_MAX.min(self.buf_size)]), if can_read => {
                 let now = self.clock.now();
                 match r {
                     Ok(0) => {
