@@ -1,11 +1,106 @@
 //! Chaos engineering for anything that speaks TCP or `Read`/`Write`.
 //!
-//! This crate will hold a fault engine, fault-injecting streams, a
-//! Toxiproxy-compatible TCP chaos proxy, a catalog of named chaos scenarios,
-//! an operation-history checker and a recovery/SLA validator. It depends on
-//! no other ballast crate.
+//! ballast-chaos injects network faults with exact, seeded, replayable
+//! semantics, in two places that share one fault engine:
 //!
-//! Status: skeleton. The fault engine and proxy land with the ballast-chaos
-//! issue.
+//! - [`FaultyStream`] wraps any `Read + Write` or tokio `AsyncRead +
+//!   AsyncWrite`, so a protocol client is unit-tested under faults without
+//!   sockets, on virtual time ([`ManualClock`], or tokio's paused clock).
+//! - [`ChaosProxy`] runs many named TCP proxies (listen → upstream) whose
+//!   faults change at runtime; [`api`] serves a Toxiproxy-compatible HTTP API
+//!   over it and the `ballast-proxy` binary is a drop-in replacement for
+//!   `toxiproxy-server` (same flags, routes, JSON and status codes).
+//!
+//! Faults are [`Toxic`]s: the Toxiproxy toxics with the same attribute names
+//! and units (`latency`, `bandwidth`, `slow_close`, `timeout`, `reset_peer`,
+//! `slicer`, `limit_data`, `noop`) plus `loss`, `corrupt`, `duplicate`,
+//! `reorder`, `partial`, `zero_write` and `half_open`. Each acts on one
+//! [`Stream`] with a toxicity decided once per connection, and may carry a
+//! [`Condition`] (after N bytes or reads, on the first N connections, on a
+//! byte pattern, within a time window, per-chunk probability, auto-removal).
+//!
+//! Every random decision comes from an RNG derived from (seed, proxy name,
+//! stream, connection ordinal, toxic name) — see [`seed`] — so a run replays
+//! exactly from its seed, and a toxic with toxicity 0 changes nothing at all.
+//!
+//! # Example: a client under faults, on virtual time
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//! use ballast_chaos::{Clock, FaultConfig, ManualClock, Stream, Toxic, ToxicKind};
+//!
+//! let cfg = FaultConfig::new(42)
+//!     .toxic(Toxic::new(ToxicKind::Latency { latency_ms: 200, jitter_ms: 0 }))
+//!     .toxic(Toxic::new(ToxicKind::PartialIo { max_op_size: 2 }).stream(Stream::Upstream));
+//! let clock = ManualClock::new();
+//! // Any Read + Write works; a Cursor stands in for a peer here.
+//! let mut s = cfg.wrap_with_clock(std::io::Cursor::new(b"hello".to_vec()), clock.clone());
+//! let mut buf = [0u8; 5];
+//! s.read_exact(&mut buf)?;
+//! assert_eq!(&buf, b"hello");
+//! assert_eq!(s.write(b"abc")?, 2, "partial write");
+//! assert_eq!(clock.now(), Duration::from_millis(200), "no wall time spent");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Example: fail the first two connections, then recover
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ballast_chaos::Error> {
+//! use ballast_chaos::{ChaosProxy, ProxyConfig, Toxic, ToxicKind};
+//!
+//! let chaos = ChaosProxy::new(7);
+//! let db = chaos.create(ProxyConfig::new("db", "127.0.0.1:5432")).await?;
+//! let flaky = Toxic::new(ToxicKind::ResetPeer { timeout_ms: 0 }).first_connections(2);
+//! chaos.add_toxic("db", flaky).await?;
+//! // Point the client under test at `db.listen` (the resolved 127.0.0.1 port).
+//! assert!(db.listen_addr().is_some_and(|a| a.port() != 0));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `proxy` (default): [`ChaosProxy`], the Toxiproxy-compatible [`api`] and
+//!   the `ballast-proxy` binary (tokio net, axum, hyper, socket2, clap).
+//!   Without it the crate is the fault engine and [`FaultyStream`] only.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
+
+#[cfg(feature = "proxy")]
+pub mod api;
+pub mod clock;
+pub mod engine;
+pub mod error;
+#[cfg(feature = "proxy")]
+pub mod proxy;
+pub mod seed;
+pub mod stream;
+pub mod toxic;
+
+pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use engine::{DirectionEngine, EngineContext, Piece, ToxicEntry};
+pub use error::{Error, Result};
+#[cfg(feature = "proxy")]
+pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
+pub use seed::SeedGuard;
+pub use stream::{FaultConfig, FaultyStream};
+pub use toxic::{Condition, Stream, Toxic, ToxicKind};
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<crate::Toxic>();
+        assert_send_sync::<crate::DirectionEngine>();
+        assert_send_sync::<crate::FaultConfig>();
+        assert_send_sync::<crate::FaultyStream<std::io::Cursor<Vec<u8>>, crate::ManualClock>>();
+        assert_send_sync::<crate::Error>();
+        #[cfg(feature = "proxy")]
+        assert_send_sync::<crate::ChaosProxy>();
+    }
+}

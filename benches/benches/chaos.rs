@@ -1,0 +1,243 @@
+//! ballast-chaos proxy overhead on loopback, with peers in the same run:
+//! a direct connection (no proxy), the chaos proxy without faults, and
+//! `socat` when it is installed.
+//!
+//! - `chaos_throughput/*`: one connection streams 8 MiB to a sink that acks
+//!   the last byte.
+//! - `chaos_round_trip/*`: 64-byte echo round trip.
+//! - Printed before the groups: round-trip p50/p99 per peer (2 000 samples)
+//!   and the API's p99 latency while the proxy streams at full speed.
+//!
+//! Run: `cargo bench -p ballast-benches --bench chaos`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ballast_chaos::api::{ApiConfig, ApiServer};
+use ballast_chaos::{ChaosProxy, ProxyConfig};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const STREAM_BYTES: usize = 8 << 20;
+const ROUND_TRIP_BYTES: usize = 64;
+
+/// Serves each connection on its own thread with `handle`.
+fn serve(handle: fn(TcpStream)) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let _ = conn.set_nodelay(true);
+            std::thread::spawn(move || handle(conn));
+        }
+    });
+    addr
+}
+
+fn echo(mut c: TcpStream) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n) = c.read(&mut buf) {
+        if n == 0 || c.write_all(&buf[..n]).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads STREAM_BYTES per round and answers each round with one byte.
+fn sink(mut c: TcpStream) {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0usize;
+    while let Ok(n) = c.read(&mut buf) {
+        if n == 0 {
+            return;
+        }
+        got += n;
+        while got >= STREAM_BYTES {
+            got -= STREAM_BYTES;
+            if c.write_all(&[1]).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+struct Socat(Child);
+
+impl Drop for Socat {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn socat(upstream: SocketAddr) -> Option<(Socat, SocketAddr)> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = Command::new("socat")
+        .args([
+            format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,nodelay"),
+            format!("TCP:{upstream},nodelay"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let guard = Socat(child);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
+    for _ in 0..100 {
+        if TcpStream::connect(addr).is_ok() {
+            return Some((guard, addr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    s
+}
+
+fn stream_once(c: &mut TcpStream, payload: &[u8]) {
+    c.write_all(payload).expect("write");
+    let mut ack = [0u8; 1];
+    c.read_exact(&mut ack).expect("ack");
+}
+
+fn round_trip(c: &mut TcpStream, msg: &mut [u8]) {
+    c.write_all(msg).expect("write");
+    c.read_exact(msg).expect("read");
+}
+
+fn percentiles(addr: SocketAddr) -> (Duration, Duration) {
+    let mut c = connect(addr);
+    let mut msg = [7u8; ROUND_TRIP_BYTES];
+    let mut samples: Vec<Duration> = (0..2_000)
+        .map(|_| {
+            let t = Instant::now();
+            round_trip(&mut c, &mut msg);
+            t.elapsed()
+        })
+        .collect();
+    samples.sort();
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    )
+}
+
+/// API p99 while one connection streams through the proxy at full speed.
+fn api_p99_under_load(api: SocketAddr, proxied_sink: SocketAddr) -> Duration {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = Arc::clone(&stop);
+    let load = std::thread::spawn(move || {
+        let mut c = connect(proxied_sink);
+        let payload = vec![3u8; STREAM_BYTES];
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !stop2.load(Ordering::Relaxed) && Instant::now() < deadline {
+            stream_once(&mut c, &payload);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let mut samples: Vec<Duration> = (0..200)
+        .map(|_| {
+            let t = Instant::now();
+            let mut s = connect(api);
+            s.write_all(b"GET /proxies HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                .expect("api write");
+            let mut resp = Vec::new();
+            s.read_to_end(&mut resp).expect("api read");
+            assert!(
+                resp.starts_with(b"HTTP/1.1 200"),
+                "api answered {:?}",
+                String::from_utf8_lossy(&resp)
+            );
+            t.elapsed()
+        })
+        .collect();
+    stop.store(true, Ordering::Relaxed);
+    let _ = load.join();
+    samples.sort();
+    samples[samples.len() * 99 / 100]
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (echo_addr, sink_addr) = (serve(echo), serve(sink));
+    let proxy = ChaosProxy::new(1);
+    let (p_echo, p_sink, api) = rt.block_on(async {
+        let e = proxy
+            .create(ProxyConfig::new("echo", echo_addr.to_string()))
+            .await
+            .expect("proxy");
+        let s = proxy
+            .create(ProxyConfig::new("sink", sink_addr.to_string()))
+            .await
+            .expect("proxy");
+        let api = ApiServer::bind(
+            "127.0.0.1:0".parse().expect("addr"),
+            proxy.clone(),
+            ApiConfig::default(),
+        )
+        .await
+        .expect("api");
+        (
+            e.listen_addr().expect("listen"),
+            s.listen_addr().expect("listen"),
+            api,
+        )
+    });
+    let socat_echo = socat(echo_addr);
+    let socat_sink = socat(sink_addr);
+    let mut peers: Vec<(&str, SocketAddr, SocketAddr)> = vec![
+        ("direct", echo_addr, sink_addr),
+        ("ballast_proxy", p_echo, p_sink),
+    ];
+    if let (Some((_, e)), Some((_, s))) = (&socat_echo, &socat_sink) {
+        peers.push(("socat", *e, *s));
+    } else {
+        eprintln!("socat not installed: skipping the socat peer");
+    }
+
+    for (name, echo_at, _) in &peers {
+        let (p50, p99) = percentiles(*echo_at);
+        eprintln!("round trip {name}: p50 {p50:?} p99 {p99:?}");
+    }
+    let api_p99 = api_p99_under_load(api.addr(), p_sink);
+    eprintln!("api GET /proxies p99 while streaming through the proxy: {api_p99:?}");
+
+    let mut g = c.benchmark_group("chaos_throughput");
+    g.throughput(Throughput::Bytes(STREAM_BYTES as u64))
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4));
+    let payload = vec![5u8; STREAM_BYTES];
+    for (name, _, sink_at) in &peers {
+        let mut conn = connect(*sink_at);
+        g.bench_function(*name, |b| b.iter(|| stream_once(&mut conn, &payload)));
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("chaos_round_trip");
+    g.sample_size(30).measurement_time(Duration::from_secs(2));
+    for (name, echo_at, _) in &peers {
+        let mut conn = connect(*echo_at);
+        let mut msg = [9u8; ROUND_TRIP_BYTES];
+        g.bench_function(*name, |b| b.iter(|| round_trip(&mut conn, &mut msg)));
+    }
+    g.finish();
+    drop((socat_echo, socat_sink, api));
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

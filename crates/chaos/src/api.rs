@@ -1,0 +1,318 @@
+//! The Toxiproxy-compatible HTTP API over a [`ChaosProxy`].
+//!
+//! Same routes, status codes, JSON shapes and defaults as Toxiproxy 2.x:
+//! `GET/POST /proxies`, `POST /populate`, `GET/POST/PATCH/DELETE
+//! /proxies/{proxy}`, `GET/POST /proxies/{proxy}/toxics`,
+//! `GET/POST/PATCH/DELETE /proxies/{proxy}/toxics/{toxic}`, `POST /reset`,
+//! `GET /version`. Errors are `{"error": "...", "status": N}`. Requests from
+//! browsers (`User-Agent: Mozilla/...`) get 403, as in Toxiproxy, so a web
+//! page cannot drive the API.
+//!
+//! Bounds: at most [`ApiConfig::max_connections`] connections, request
+//! headers within [`ApiConfig::header_read_timeout`], whole requests within
+//! [`ApiConfig::request_timeout`], bodies up to [`ApiConfig::max_body_bytes`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::error::Error;
+use crate::proxy::{ChaosProxy, ProxyConfig, ProxyUpdate};
+use crate::toxic::Toxic;
+
+/// Toxiproxy's default API port.
+pub const DEFAULT_API_PORT: u16 = 8474;
+
+/// Bounds of the API server.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Time a client has to send a request's headers (default 10 s).
+    pub header_read_timeout: Duration,
+    /// Time a whole request (headers, body, handling) may take (default 30 s).
+    pub request_timeout: Duration,
+    /// Concurrent API connections; more are closed at accept (default 256).
+    pub max_connections: usize,
+    /// Largest request body (default 1 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 256,
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The axum router of the API.
+pub fn router(proxy: ChaosProxy, cfg: &ApiConfig) -> Router {
+    let timeout = cfg.request_timeout;
+    Router::new()
+        .route("/proxies", get(list_proxies).post(create_proxy))
+        .route("/populate", post(populate))
+        .route(
+            "/proxies/{proxy}",
+            get(show_proxy)
+                .post(update_proxy)
+                .patch(update_proxy)
+                .delete(delete_proxy),
+        )
+        .route(
+            "/proxies/{proxy}/toxics",
+            get(list_toxics).post(create_toxic),
+        )
+        .route(
+            "/proxies/{proxy}/toxics/{toxic}",
+            get(show_toxic)
+                .post(update_toxic)
+                .patch(update_toxic)
+                .delete(delete_toxic),
+        )
+        .route("/reset", post(reset))
+        .route("/version", get(version))
+        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not found") })
+        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+        .layer(middleware::from_fn(move |req, next| {
+            bounded(timeout, req, next)
+        }))
+        .layer(middleware::from_fn(refuse_browsers))
+        .with_state(proxy)
+}
+
+/// A running API server; dropping it stops accepting.
+#[derive(Debug)]
+pub struct ApiServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ApiServer {
+    /// Binds `addr` (port 0 picks one) and serves the API in a task.
+    pub async fn bind(
+        addr: SocketAddr,
+        proxy: ChaosProxy,
+        cfg: ApiConfig,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(serve(listener, proxy, cfg));
+        Ok(Self { addr, task })
+    }
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves the API on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, proxy: ChaosProxy, cfg: ApiConfig) {
+    let app = router(proxy, &cfg);
+    let slots = Arc::new(Semaphore::new(cfg.max_connections));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "api accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!("api connection limit reached; closing");
+            continue;
+        };
+        let svc = TowerToHyperService::new(app.clone());
+        let header_timeout = cfg.header_read_timeout;
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "api connection ended");
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn refuse_browsers(req: Request, next: Next) -> Response {
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ua.starts_with("Mozilla/") {
+        return error_response(StatusCode::FORBIDDEN, "user agent not allowed");
+    }
+    next.run(req).await
+}
+
+async fn bounded(timeout: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error_response(StatusCode::REQUEST_TIMEOUT, "request timed out"),
+    }
+}
+
+fn error_response(status: StatusCode, msg: &str) -> Response {
+    let body = json!({"error": msg, "status": status.as_u16()});
+    (status, json_body(&body)).into_response()
+}
+
+fn json_body(v: &Value) -> ([(header::HeaderName, HeaderValue); 1], String) {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        v.to_string(),
+    )
+}
+
+fn ok(status: StatusCode, v: &Value) -> Response {
+    (status, json_body(v)).into_response()
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        error_response(status, &self.to_string())
+    }
+}
+
+fn parse(body: &[u8]) -> Result<Value, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::BadRequestBody {
+        reason: e.to_string(),
+    })
+}
+
+type ApiResult = Result<Response, Error>;
+
+async fn list_proxies(State(p): State<ChaosProxy>) -> ApiResult {
+    let map: serde_json::Map<String, Value> = p
+        .list()
+        .await
+        .into_iter()
+        .map(|i| (i.name.clone(), i.to_json()))
+        .collect();
+    Ok(ok(StatusCode::OK, &Value::Object(map)))
+}
+
+async fn create_proxy(State(p): State<ChaosProxy>, body: Bytes) -> ApiResult {
+    let cfg = ProxyConfig::from_json_value(&parse(&body)?)?;
+    Ok(ok(StatusCode::CREATED, &p.create(cfg).await?.to_json()))
+}
+
+async fn populate(State(p): State<ChaosProxy>, body: Bytes) -> ApiResult {
+    let v = parse(&body)?;
+    let items = v.as_array().ok_or(Error::BadRequestBody {
+        reason: "expected a json array of proxies".into(),
+    })?;
+    let cfgs = items
+        .iter()
+        .map(ProxyConfig::from_json_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let infos = p.populate(cfgs).await?;
+    let proxies: Vec<Value> = infos.iter().map(|i| i.to_json()).collect();
+    Ok(ok(StatusCode::CREATED, &json!({ "proxies": proxies })))
+}
+
+async fn show_proxy(State(p): State<ChaosProxy>, Path(name): Path<String>) -> ApiResult {
+    Ok(ok(StatusCode::OK, &p.get(&name).await?.to_json()))
+}
+
+async fn update_proxy(
+    State(p): State<ChaosProxy>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let upd = ProxyUpdate::from_json_value(&parse(&body)?)?;
+    Ok(ok(StatusCode::OK, &p.update(&name, upd).await?.to_json()))
+}
+
+async fn delete_proxy(State(p): State<ChaosProxy>, Path(name): Path<String>) -> ApiResult {
+    p.delete(&name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_toxics(State(p): State<ChaosProxy>, Path(name): Path<String>) -> ApiResult {
+    let toxics: Vec<Value> = p.toxics(&name).await?.iter().map(Toxic::to_json).collect();
+    Ok(ok(StatusCode::OK, &Value::Array(toxics)))
+}
+
+async fn create_toxic(
+    State(p): State<ChaosProxy>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    // Proxy first: an unknown proxy is 404 whatever the body says.
+    p.get(&name).await?;
+    let toxic = Toxic::from_json_value(&parse(&body)?)?;
+    Ok(ok(
+        StatusCode::OK,
+        &p.add_toxic(&name, toxic).await?.to_json(),
+    ))
+}
+
+async fn show_toxic(
+    State(p): State<ChaosProxy>,
+    Path((name, toxic)): Path<(String, String)>,
+) -> ApiResult {
+    Ok(ok(StatusCode::OK, &p.toxic(&name, &toxic).await?.to_json()))
+}
+
+async fn update_toxic(
+    State(p): State<ChaosProxy>,
+    Path((name, toxic)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let v = parse(&body)?;
+    Ok(ok(
+        StatusCode::OK,
+        &p.update_toxic(&name, &toxic, &v).await?.to_json(),
+    ))
+}
+
+async fn delete_toxic(
+    State(p): State<ChaosProxy>,
+    Path((name, toxic)): Path<(String, String)>,
+) -> ApiResult {
+    p.remove_toxic(&name, &toxic).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn reset(State(p): State<ChaosProxy>) -> ApiResult {
+    p.reset().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn version() -> Response {
+    ok(
+        StatusCode::OK,
+        &json!({ "version": env!("CARGO_PKG_VERSION") }),
+    )
+}

@@ -1,0 +1,447 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+
+use super::*;
+use crate::toxic::{Condition, Stream, Toxic, ToxicKind};
+
+fn ctx(seed: u64, ordinal: u64) -> EngineContext {
+    EngineContext {
+        seed,
+        proxy: Arc::from("p"),
+        stream: Stream::Downstream,
+        ordinal,
+    }
+}
+
+fn engine_with(seed: u64, ordinal: u64, toxics: &[Toxic]) -> DirectionEngine {
+    let mut e = DirectionEngine::new(ctx(seed, ordinal));
+    let entries: Vec<ToxicEntry> = toxics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ToxicEntry {
+            id: i as u64 + 1,
+            toxic: Arc::new(t.clone()),
+        })
+        .collect();
+    e.update(&entries, Duration::ZERO);
+    e
+}
+
+/// Feeds `chunks` 1 ms apart, then EOF, and returns every piece with its time.
+fn run(e: &mut DirectionEngine, chunks: &[Vec<u8>]) -> Vec<(Duration, Piece)> {
+    let mut t = Duration::ZERO;
+    for c in chunks {
+        e.on_data(t, Bytes::from(c.clone()));
+        t += Duration::from_millis(1);
+    }
+    e.on_eof(t);
+    let mut out = Vec::new();
+    while let Some(p) = e.pop_next() {
+        out.push(p);
+    }
+    out
+}
+
+fn data_of(pieces: &[(Duration, Piece)]) -> Vec<u8> {
+    pieces
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Piece::Data(d) => Some(d.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn latency(ms: u64, jitter: u64) -> Toxic {
+    Toxic::new(ToxicKind::Latency {
+        latency_ms: ms,
+        jitter_ms: jitter,
+    })
+}
+
+#[test]
+fn latency_delays_every_chunk_and_never_reorders() {
+    let mut e = engine_with(1, 0, &[latency(50, 40)]);
+    let chunks: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i]).collect();
+    let out = run(&mut e, &chunks);
+    assert_eq!(data_of(&out), (0..100u8).collect::<Vec<_>>(), "order kept");
+    let first = out[0].0;
+    assert!(first >= Duration::from_millis(10) && first <= Duration::from_millis(90));
+    assert!(
+        out.windows(2).all(|w| w[0].0 <= w[1].0),
+        "release times are monotonic"
+    );
+    assert_eq!(
+        out.last().map(|p| &p.1),
+        Some(&Piece::Eof),
+        "eof after the data"
+    );
+}
+
+#[test]
+fn bandwidth_releases_bytes_at_the_configured_rate() {
+    // 10 KB/s = 10 000 bytes/s: 5 000 bytes take 500 ms.
+    let mut e = engine_with(
+        1,
+        0,
+        &[Toxic::new(ToxicKind::Bandwidth {
+            rate_kb_per_sec: 10,
+        })],
+    );
+    let out = run(&mut e, &[vec![7u8; 5000]]);
+    assert_eq!(data_of(&out).len(), 5000);
+    let last_data = out
+        .iter()
+        .rev()
+        .find(|(_, p)| matches!(p, Piece::Data(_)))
+        .map(|p| p.0);
+    assert_eq!(last_data, Some(Duration::from_millis(500)));
+}
+
+#[test]
+fn limit_data_passes_exactly_n_bytes_then_closes() {
+    let mut e = engine_with(1, 0, &[Toxic::new(ToxicKind::LimitData { bytes: 10 })]);
+    let out = run(
+        &mut e,
+        &[vec![1u8; 4], vec![2u8; 4], vec![3u8; 4], vec![4u8; 4]],
+    );
+    assert_eq!(
+        data_of(&out),
+        [vec![1u8; 4], vec![2u8; 4], vec![3u8; 2]].concat()
+    );
+    assert_eq!(out.last().map(|p| &p.1), Some(&Piece::Close));
+}
+
+#[test]
+fn timeout_drops_data_and_closes_after_the_timeout() {
+    let mut e = engine_with(1, 0, &[Toxic::new(ToxicKind::Timeout { timeout_ms: 100 })]);
+    let out = run(&mut e, &[b"hello".to_vec()]);
+    assert!(data_of(&out).is_empty(), "data is swallowed");
+    assert!(out.contains(&(Duration::from_millis(100), Piece::Close)));
+}
+
+#[test]
+fn timeout_zero_is_a_black_hole_that_never_closes() {
+    let mut e = engine_with(1, 0, &[Toxic::new(ToxicKind::Timeout { timeout_ms: 0 })]);
+    e.on_data(Duration::ZERO, Bytes::from_static(b"x"));
+    assert!(e.pop_next().is_none());
+}
+
+#[test]
+fn reset_peer_resets_after_timeout_and_passes_data_before() {
+    let mut e = engine_with(1, 0, &[Toxic::new(ToxicKind::ResetPeer { timeout_ms: 30 })]);
+    e.on_data(Duration::ZERO, Bytes::from_static(b"ab"));
+    assert_eq!(
+        e.pop_next(),
+        Some((Duration::ZERO, Piece::Data(Bytes::from_static(b"ab"))))
+    );
+    assert_eq!(
+        e.pop_next(),
+        Some((Duration::from_millis(30), Piece::Reset))
+    );
+}
+
+#[test]
+fn removing_a_toxic_cancels_its_pending_timer() {
+    let mut e = engine_with(1, 0, &[Toxic::new(ToxicKind::ResetPeer { timeout_ms: 30 })]);
+    e.update(&[], Duration::from_millis(1));
+    assert!(e.pop_next().is_none());
+    assert!(e.is_passthrough());
+}
+
+#[test]
+fn removing_a_delay_never_lets_new_bytes_overtake_queued_ones() {
+    let mut e = engine_with(1, 0, &[latency(100, 0)]);
+    e.on_data(Duration::ZERO, Bytes::from_static(b"first"));
+    e.update(&[], Duration::from_millis(1));
+    e.on_data(Duration::from_millis(1), Bytes::from_static(b"second"));
+    let order: Vec<Piece> = std::iter::from_fn(|| e.pop_next().map(|p| p.1)).collect();
+    assert_eq!(
+        order,
+        [
+            Piece::Data(Bytes::from_static(b"first")),
+            Piece::Data(Bytes::from_static(b"second"))
+        ]
+    );
+}
+
+#[test]
+fn slicer_splits_into_sizes_within_variation_spaced_by_delay() {
+    let t = Toxic::new(ToxicKind::Slicer {
+        average_size: 10,
+        size_variation: 3,
+        delay_us: 100,
+    });
+    let mut e = engine_with(9, 0, &[t]);
+    let out = run(&mut e, &[vec![5u8; 1000]]);
+    let sizes: Vec<usize> = out
+        .iter()
+        .filter_map(|(_, p)| {
+            if let Piece::Data(d) = p {
+                Some(d.len())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 1000);
+    assert!(
+        sizes[..sizes.len() - 1]
+            .iter()
+            .all(|s| (7..=13).contains(s)),
+        "{sizes:?}"
+    );
+    assert_eq!(out[1].0 - out[0].0, Duration::from_micros(100));
+}
+
+#[test]
+fn same_seed_replays_exactly_and_other_seed_differs() {
+    let chunks: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 3]).collect();
+    let toxics = [
+        latency(10, 9),
+        Toxic::new(ToxicKind::Corrupt {
+            bit_flip_rate: 0.05,
+        }),
+    ];
+    let a = run(&mut engine_with(42, 3, &toxics), &chunks);
+    let b = run(&mut engine_with(42, 3, &toxics), &chunks);
+    let c = run(&mut engine_with(43, 3, &toxics), &chunks);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn toxicity_is_decided_once_per_connection() {
+    let t = latency(100, 0).toxicity(0.5);
+    let mut delayed = 0;
+    for ordinal in 0..200 {
+        let out = run(
+            &mut engine_with(5, ordinal, std::slice::from_ref(&t)),
+            &[vec![1], vec![2]],
+        );
+        let hit: Vec<bool> = out
+            .iter()
+            .map(|(at, _)| *at >= Duration::from_millis(100))
+            .collect();
+        assert!(
+            hit.iter().all(|h| *h) || hit.iter().all(|h| !*h),
+            "all or nothing: {hit:?}"
+        );
+        delayed += usize::from(hit[0]);
+    }
+    assert!(
+        (60..=140).contains(&delayed),
+        "about half the connections: {delayed}"
+    );
+}
+
+#[test]
+fn first_connections_fails_the_first_n_then_recovers() {
+    let t = Toxic::new(ToxicKind::ResetPeer { timeout_ms: 0 }).first_connections(2);
+    let resets: Vec<bool> = (0..4)
+        .map(|ordinal| {
+            let out = run(
+                &mut engine_with(1, ordinal, std::slice::from_ref(&t)),
+                &[vec![1]],
+            );
+            out.iter().any(|(_, p)| *p == Piece::Reset)
+        })
+        .collect();
+    assert_eq!(resets, [true, true, false, false]);
+}
+
+#[test]
+fn pattern_condition_arms_only_from_the_matching_chunk_even_across_chunks() {
+    let cond = Condition {
+        pattern: Some(b"QUIT".to_vec()),
+        ..Condition::default()
+    };
+    let t = Toxic::new(ToxicKind::LimitData { bytes: 0 }).when(cond);
+    let out = run(
+        &mut engine_with(1, 0, &[t]),
+        &[b"hello QU".to_vec(), b"IT".to_vec(), b"x".to_vec()],
+    );
+    assert_eq!(data_of(&out), b"hello QU");
+    assert!(out.iter().any(|(_, p)| *p == Piece::Close));
+}
+
+#[test]
+fn after_bytes_condition_leaves_the_first_bytes_alone() {
+    let cond = Condition {
+        after_bytes: 4,
+        ..Condition::default()
+    };
+    let t = Toxic::new(ToxicKind::Timeout { timeout_ms: 0 }).when(cond);
+    let out = run(
+        &mut engine_with(1, 0, &[t]),
+        &[b"abcd".to_vec(), b"efgh".to_vec()],
+    );
+    assert_eq!(data_of(&out), b"abcd");
+}
+
+#[test]
+fn schedule_condition_arms_only_inside_its_window() {
+    let cond = Condition {
+        start_ms: 2,
+        active_ms: Some(2),
+        ..Condition::default()
+    };
+    let t = Toxic::new(ToxicKind::Timeout { timeout_ms: 0 }).when(cond);
+    let chunks: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i]).collect();
+    let out = run(&mut engine_with(1, 0, &[t]), &chunks);
+    assert_eq!(
+        data_of(&out),
+        [0, 1, 4, 5],
+        "chunks at 2 ms and 3 ms dropped"
+    );
+}
+
+#[test]
+fn loss_delays_by_retransmission_or_drops_messages() {
+    let t = Toxic::new(ToxicKind::Loss {
+        probability: 1.0,
+        retransmit_ms: 200,
+        drop: false,
+    });
+    let out = run(&mut engine_with(1, 0, &[t]), &[vec![1]]);
+    assert_eq!(
+        out[0],
+        (
+            Duration::from_millis(200),
+            Piece::Data(Bytes::from_static(&[1]))
+        )
+    );
+    let t = Toxic::new(ToxicKind::Loss {
+        probability: 1.0,
+        retransmit_ms: 200,
+        drop: true,
+    });
+    assert!(data_of(&run(&mut engine_with(1, 0, &[t]), &[vec![1]])).is_empty());
+}
+
+#[test]
+fn corruption_flips_about_rate_times_bits() {
+    let t = Toxic::new(ToxicKind::Corrupt {
+        bit_flip_rate: 0.01,
+    });
+    let out = run(&mut engine_with(3, 0, &[t]), &[vec![0u8; 10_000]]);
+    let flipped: u32 = data_of(&out).iter().map(|b| b.count_ones()).sum();
+    assert!(
+        (600..=1000).contains(&flipped),
+        "expected ~800 flips, got {flipped}"
+    );
+}
+
+#[test]
+fn duplicate_and_half_open_and_partial_do_what_they_say() {
+    let dup = Toxic::new(ToxicKind::Duplicate { probability: 1.0 });
+    assert_eq!(
+        data_of(&run(&mut engine_with(1, 0, &[dup]), &[b"ab".to_vec()])),
+        b"abab"
+    );
+    let half = Toxic::new(ToxicKind::HalfOpen);
+    assert!(
+        run(&mut engine_with(1, 0, &[half]), &[b"ab".to_vec()]).is_empty(),
+        "no eof either"
+    );
+    let part = Toxic::new(ToxicKind::PartialIo { max_op_size: 3 });
+    let out = run(&mut engine_with(1, 0, &[part]), &[vec![1u8; 10]]);
+    assert_eq!(
+        out.iter()
+            .filter(|(_, p)| matches!(p, Piece::Data(_)))
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn reorder_lets_chunks_overtake_but_keeps_every_byte_and_eof_last() {
+    let t = Toxic::new(ToxicKind::Reorder { window_ms: 50 });
+    let chunks: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i]).collect();
+    let out = run(&mut engine_with(1, 0, &[t]), &chunks);
+    let mut got = data_of(&out);
+    assert_ne!(
+        got,
+        (0..50u8).collect::<Vec<_>>(),
+        "some reordering happened"
+    );
+    got.sort_unstable();
+    assert_eq!(got, (0..50u8).collect::<Vec<_>>());
+    assert_eq!(out.last().map(|p| &p.1), Some(&Piece::Eof));
+}
+
+#[test]
+fn schedule_is_bounded_by_max_queued_bytes() {
+    let mut e = engine_with(1, 0, &[latency(1000, 0)]).with_max_queued_bytes(1000);
+    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 400]));
+    assert!(e.wants_input());
+    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 600]));
+    assert!(!e.wants_input(), "shell must stop reading");
+}
+
+#[test]
+fn tiny_pieces_count_their_overhead_against_the_bound() {
+    let t = Toxic::new(ToxicKind::Slicer {
+        average_size: 1,
+        size_variation: 0,
+        delay_us: 1,
+    });
+    let mut e = engine_with(1, 0, &[t]).with_max_queued_bytes(64 * 1024);
+    e.on_data(Duration::ZERO, Bytes::from(vec![0u8; 1024]));
+    assert!(
+        !e.wants_input(),
+        "1 024 one-byte pieces cost more than 64 KiB of bookkeeping"
+    );
+}
+
+fn arb_toxic() -> impl Strategy<Value = Toxic> {
+    prop_oneof![
+        (0u64..50, 0u64..20).prop_map(|(l, j)| latency(l, j)),
+        (1u64..100).prop_map(|r| Toxic::new(ToxicKind::Bandwidth { rate_kb_per_sec: r })),
+        (0u64..50).prop_map(|d| Toxic::new(ToxicKind::SlowClose { delay_ms: d })),
+        (0u64..50).prop_map(|t| Toxic::new(ToxicKind::Timeout { timeout_ms: t })),
+        (0u64..50).prop_map(|t| Toxic::new(ToxicKind::ResetPeer { timeout_ms: t })),
+        (1u64..20, 0u64..10, 0u64..100).prop_map(|(a, v, d)| Toxic::new(ToxicKind::Slicer {
+            average_size: a,
+            size_variation: v,
+            delay_us: d
+        })),
+        (0u64..100).prop_map(|b| Toxic::new(ToxicKind::LimitData { bytes: b })),
+        (0.0f64..1.0).prop_map(|r| Toxic::new(ToxicKind::Corrupt { bit_flip_rate: r })),
+        (0.0f64..1.0).prop_map(|p| Toxic::new(ToxicKind::Duplicate { probability: p })),
+        (0u64..20).prop_map(|w| Toxic::new(ToxicKind::Reorder { window_ms: w })),
+        Just(Toxic::new(ToxicKind::HalfOpen)),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn toxicity_zero_has_no_side_effect(
+        seed in any::<u64>(),
+        ordinal in 0u64..8,
+        base in proptest::collection::vec(arb_toxic(), 0..3),
+        zero in arb_toxic(),
+        at in 0usize..3,
+        chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..64), 0..16),
+    ) {
+        let base: Vec<Toxic> =
+            base.into_iter().enumerate().map(|(i, t)| t.name(format!("t{i}"))).collect();
+        let mut with_zero = base.clone();
+        with_zero.insert(at.min(base.len()), zero.name("zero").toxicity(0.0));
+        let expected = run(&mut engine_with(seed, ordinal, &base), &chunks);
+        let got = run(&mut engine_with(seed, ordinal, &with_zero), &chunks);
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn no_toxic_passes_bytes_unchanged(
+        chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..64), 0..16),
+    ) {
+        let out = run(&mut engine_with(0, 0, &[]), &chunks);
+        prop_assert_eq!(data_of(&out), chunks.concat());
+    }
+}

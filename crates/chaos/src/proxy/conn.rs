@@ -1,0 +1,324 @@
+//! One proxied connection: two pumps (client → upstream, upstream → client)
+//! polled together, each running the fault engine for its direction.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::watch;
+
+use super::{ListenCtx, ProxyState};
+use crate::clock::{Clock, TokioClock};
+use crate::engine::{DirectionEngine, EngineContext, Piece};
+use crate::toxic::Stream;
+
+/// Largest read on the scheduled path: bounds what one chunk can expand to
+/// (a slicer turns each byte into a piece) before backpressure applies.
+const FAULTY_READ_MAX: usize = 64 * 1024;
+
+/// How a connection ends when a toxic or an error ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// FIN both ways.
+    Close,
+    /// RST both ways.
+    Reset,
+}
+
+enum Step {
+    Continue,
+    Done,
+    End(End),
+}
+
+/// Counts a live connection for as long as it exists.
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn set_reset(stream: &TcpStream) {
+    // SO_LINGER 0: closing sends RST instead of FIN.
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}
+
+/// Runs one accepted client connection to its end.
+pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64) {
+    let _live = LiveGuard(Arc::clone(&ctx.live));
+    let _ = client.set_nodelay(true);
+    let dial = tokio::time::timeout(
+        ctx.limits.connect_timeout,
+        TcpStream::connect(&*ctx.upstream),
+    );
+    let upstream = match dial.await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(proxy = %ctx.name, error = %e, "upstream refused; resetting client");
+            set_reset(&client);
+            return;
+        }
+        Err(_) => {
+            set_reset(&client);
+            return;
+        }
+    };
+    let _ = upstream.set_nodelay(true);
+    let (mut cr, mut cw) = client.into_split();
+    let (mut ur, mut uw) = upstream.into_split();
+    let (end_tx, _) = watch::channel(None::<End>);
+    let clock = TokioClock::new();
+    let up = Pump::new(&ctx, ordinal, Stream::Upstream, clock, &end_tx);
+    let down = Pump::new(&ctx, ordinal, Stream::Downstream, clock, &end_tx);
+    tokio::join!(up.run(&mut cr, &mut uw), down.run(&mut ur, &mut cw));
+    let ended = *end_tx.borrow();
+    if ended == Some(End::Reset) {
+        set_reset(cr.as_ref());
+        set_reset(ur.as_ref());
+        // Dropping a write half sends FIN; forget them so the close is a bare RST.
+        cw.forget();
+        uw.forget();
+    }
+}
+
+struct Pump<'a> {
+    engine: DirectionEngine,
+    state: watch::Receiver<ProxyState>,
+    end_tx: &'a watch::Sender<Option<End>>,
+    end_rx: watch::Receiver<Option<End>>,
+    epoch: u64,
+    clock: TokioClock,
+    /// Allocated on first use: the splice path never needs it.
+    buf: Vec<u8>,
+    buf_size: usize,
+    src_eof: bool,
+    #[cfg(target_os = "linux")]
+    pipe: Option<super::splice::Pipe>,
+}
+
+impl<'a> Pump<'a> {
+    fn new(
+        ctx: &ListenCtx,
+        ordinal: u64,
+        stream: Stream,
+        clock: TokioClock,
+        end_tx: &'a watch::Sender<Option<End>>,
+    ) -> Self {
+        let ectx = EngineContext {
+            seed: ctx.seed,
+            proxy: Arc::clone(&ctx.name),
+            stream,
+            ordinal,
+        };
+        let mut state = ctx.state.subscribe();
+        let mut engine =
+            DirectionEngine::new(ectx).with_max_queued_bytes(ctx.limits.max_queued_bytes);
+        engine.update(&state.borrow_and_update().toxics, clock.now());
+        Self {
+            engine,
+            state,
+            end_tx,
+            end_rx: end_tx.subscribe(),
+            epoch: ctx.epoch,
+            clock,
+            buf: Vec::new(),
+            buf_size: ctx.limits.buffer_size.max(1),
+            src_eof: false,
+            #[cfg(target_os = "linux")]
+            pipe: super::splice::Pipe::new().ok(),
+        }
+    }
+
+    async fn run(mut self, src: &mut OwnedReadHalf, dst: &mut OwnedWriteHalf) {
+        loop {
+            let ended = *self.end_rx.borrow();
+            if let Some(end) = ended {
+                finish(dst, end).await;
+                return;
+            }
+            let step = if self.engine.is_passthrough() && !self.src_eof {
+                self.passthrough_step(src, dst).await
+            } else {
+                self.faulty_step(src, dst).await
+            };
+            match step {
+                Step::Continue => {}
+                Step::Done => return,
+                Step::End(end) => {
+                    self.end_tx.send_replace(Some(end));
+                    finish(dst, end).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Takes the new toxic chain; a new epoch (disabled, deleted) ends the connection.
+    fn refresh(&mut self, changed: Result<(), watch::error::RecvError>) -> Step {
+        if changed.is_err() {
+            return Step::End(End::Close);
+        }
+        let state = self.state.borrow_and_update().clone();
+        if state.epoch != self.epoch {
+            return Step::End(End::Close);
+        }
+        self.engine.update(&state.toxics, self.clock.now());
+        Step::Continue
+    }
+
+    /// No active toxic: splice through a kernel pipe on Linux (bytes never
+    /// enter user space), else copy through one reused buffer. Either way
+    /// nothing is allocated per chunk.
+    async fn passthrough_step(
+        &mut self,
+        src: &mut OwnedReadHalf,
+        dst: &mut OwnedWriteHalf,
+    ) -> Step {
+        #[cfg(target_os = "linux")]
+        if let Some(pipe) = self.pipe.as_mut() {
+            tokio::select! {
+                biased;
+                _ = self.end_rx.changed() => return Step::Continue,
+                r = self.state.changed() => return self.refresh(r),
+                r = src.as_ref().readable() => {
+                    if r.is_err() {
+                        return Step::End(End::Reset);
+                    }
+                }
+            }
+            return match super::splice::fill(src.as_ref(), pipe) {
+                Ok(0) => {
+                    let _ = dst.shutdown().await;
+                    Step::Done
+                }
+                Ok(_) => {
+                    tokio::select! {
+                        r = super::splice::drain(dst.as_ref(), pipe) => match r {
+                            Ok(()) => Step::Continue,
+                            Err(_) => Step::End(End::Close),
+                        },
+                        _ = self.end_rx.changed() => Step::End(self.end_rx.borrow().unwrap_or(End::Close)),
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Step::Continue,
+                Err(_) => Step::End(End::Reset),
+            };
+        }
+        self.ensure_buf();
+        tokio::select! {
+            biased;
+            _ = self.end_rx.changed() => Step::Continue,
+            r = self.state.changed() => self.refresh(r),
+            r = src.read(&mut self.buf) => match r {
+                Ok(0) => {
+                    let _ = dst.shutdown().await;
+                    Step::Done
+                }
+                Ok(n) => write_or_end(dst, &self.buf[..n], &mut self.end_rx).await,
+                Err(_) => Step::End(End::Reset),
+            },
+        }
+    }
+
+    fn ensure_buf(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.buf_size];
+        }
+    }
+
+    async fn faulty_step(&mut self, src: &mut OwnedReadHalf, dst: &mut OwnedWriteHalf) -> Step {
+        self.ensure_buf();
+        let next = self.engine.next_at().map(|at| self.clock.instant_at(at));
+        let can_read = !self.src_eof && self.engine.wants_input();
+        let sleep = async move {
+            match next {
+                Some(at) => sleep_precise(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = self.end_rx.changed() => Step::Continue,
+            r = self.state.changed() => self.refresh(r),
+            () = sleep => self.release_due(dst).await,
+            r = src.read(&mut self.buf[..FAULTY_READ_MAX.min(self.buf_size)]), if can_read => {
+                let now = self.clock.now();
+                match r {
+                    Ok(0) => {
+                        self.src_eof = true;
+                        self.engine.on_eof(now);
+                        Step::Continue
+                    }
+                    Ok(n) => {
+                        self.engine.on_data(now, Bytes::copy_from_slice(&self.buf[..n]));
+                        Step::Continue
+                    }
+                    Err(_) => Step::End(End::Reset),
+                }
+            }
+        }
+    }
+
+    async fn release_due(&mut self, dst: &mut OwnedWriteHalf) -> Step {
+        let now = self.clock.now();
+        while let Some(piece) = self.engine.pop_due(now) {
+            match piece {
+                Piece::Data(d) => {
+                    if let Step::End(e) = write_or_end(dst, &d, &mut self.end_rx).await {
+                        return Step::End(e);
+                    }
+                }
+                Piece::Eof => {
+                    let _ = dst.shutdown().await;
+                    return Step::Done;
+                }
+                Piece::Close => return Step::End(End::Close),
+                Piece::Reset => return Step::End(End::Reset),
+            }
+        }
+        Step::Continue
+    }
+}
+
+/// tokio's timer fires on 1 ms ticks, rounding every delay up by up to
+/// 1 ms. Sleep on the timer until 1 ms before the deadline, then yield until
+/// the wall clock reaches it, so latency toxics are accurate to well under a
+/// millisecond. The spin is bounded by wall time, so it also ends under
+/// paused tokio time.
+async fn sleep_precise(deadline: tokio::time::Instant) {
+    const TICK: Duration = Duration::from_millis(1);
+    if let Some(early) = deadline.checked_sub(TICK) {
+        tokio::time::sleep_until(early).await;
+    }
+    let rest = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let spin_until = std::time::Instant::now() + rest;
+    while std::time::Instant::now() < spin_until {
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn write_or_end(
+    dst: &mut OwnedWriteHalf,
+    data: &[u8],
+    end_rx: &mut watch::Receiver<Option<End>>,
+) -> Step {
+    tokio::select! {
+        r = dst.write_all(data) => match r {
+            Ok(()) => Step::Continue,
+            Err(_) => Step::End(End::Close),
+        },
+        _ = end_rx.changed() => Step::End(end_rx.borrow().unwrap_or(End::Close)),
+    }
+}
+
+async fn finish(dst: &mut OwnedWriteHalf, end: End) {
+    if end == End::Close {
+        let _ = tokio::time::timeout(Duration::from_secs(1), dst.shutdown()).await;
+    }
+}

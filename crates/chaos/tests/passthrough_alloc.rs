@@ -1,0 +1,97 @@
+//! With no active toxic the proxy copies through a reused buffer: a long
+//! exchange allocates (almost) nothing per chunk. Counted with a global
+//! counting allocator over the whole process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ballast_chaos::{ChaosProxy, ProxyConfig, Toxic, ToxicKind};
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter has no effect on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn echo_server() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = listener.accept() {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = c.read(&mut buf) {
+                if n == 0 || c.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    addr
+}
+
+fn exchange(c: &mut TcpStream, rounds: usize) {
+    let mut msg = [42u8; 4096];
+    for _ in 0..rounds {
+        c.write_all(&msg).expect("write");
+        c.read_exact(&mut msg).expect("read");
+    }
+}
+
+#[test]
+fn passthrough_allocates_nothing_per_chunk_and_faulty_path_does() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let chaos = ChaosProxy::new(1);
+    let upstream = echo_server();
+    let info = rt
+        .block_on(chaos.create(ProxyConfig::new("p", upstream.to_string())))
+        .expect("proxy");
+    let mut c = TcpStream::connect(info.listen_addr().expect("listen")).expect("connect");
+    c.set_nodelay(true).expect("nodelay");
+    exchange(&mut c, 200);
+
+    let before = ALLOCS.load(Ordering::Relaxed);
+    exchange(&mut c, 2_000);
+    let passthrough = ALLOCS.load(Ordering::Relaxed) - before;
+
+    // A zero-delay latency toxic forces the scheduled (allocating) path.
+    let toxic = Toxic::new(ToxicKind::Latency {
+        latency_ms: 0,
+        jitter_ms: 0,
+    });
+    rt.block_on(chaos.add_toxic("p", toxic)).expect("toxic");
+    exchange(&mut c, 200);
+    let before = ALLOCS.load(Ordering::Relaxed);
+    exchange(&mut c, 2_000);
+    let faulty = ALLOCS.load(Ordering::Relaxed) - before;
+
+    eprintln!("allocations over 4 000 proxied chunks: passthrough {passthrough}, faulty {faulty}");
+    assert!(
+        passthrough < 400,
+        "passthrough allocated {passthrough} times for 4 000 chunks"
+    );
+    assert!(
+        faulty >= 4_000,
+        "the counter sees the faulty path's per-chunk buffers ({faulty})"
+    );
+}
