@@ -61,6 +61,16 @@
 //! # }
 //! ```
 //!
+//! # Proving a client under faults
+//!
+//! [`scenario`] holds a catalog of named fault episodes (latency spike,
+//! connection resets, black hole, half-open, packet loss, …) with the SLA a
+//! resilient client should meet, and applies one to a proxy on schedule.
+//! [`history`] records every operation a client invoked and how it ended,
+//! and checks the history against the system's final state: no acknowledged
+//! write lost, no read of an uncommitted value, no stale or non-monotonic
+//! read. [`sla`] measures recovery time and availability against the SLA.
+//!
 //! # Feature flags
 //!
 //! - `proxy` (default): [`ChaosProxy`], the Toxiproxy-compatible [`api`] and
@@ -74,9 +84,12 @@ pub mod api;
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod history;
 #[cfg(feature = "proxy")]
 pub mod proxy;
+pub mod scenario;
 pub mod seed;
+pub mod sla;
 pub mod stream;
 pub mod toxic;
 
