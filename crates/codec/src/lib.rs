@@ -9,3 +9,4 @@ pub mod stream;
 
 pub use cursor::Cursor;
 pub use error::{Error, Result};
+pub mod telnet;
