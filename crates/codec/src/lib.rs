@@ -10,3 +10,4 @@ pub mod stream;
 pub use cursor::Cursor;
 pub use error::{Error, Result};
 pub mod telnet;
+pub mod tn3270;
