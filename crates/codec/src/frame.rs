@@ -115,7 +115,7 @@ impl FrameConfig {
     pub fn mudmode() -> Self {
         Self {
             trailer: b"\0",
-            max_frame_len: 2 << 20,
+            max_frame_len: crate::mudmode::MAX_RECEIVE_LEN,
             ..Self::default()
         }
     }

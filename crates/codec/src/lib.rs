@@ -9,5 +9,6 @@ pub mod stream;
 
 pub use cursor::Cursor;
 pub use error::{Error, Result};
+pub mod mudmode;
 pub mod telnet;
 pub mod tn3270;
