@@ -509,6 +509,8 @@ impl Decode for RecordDecoder {
         match input {
             [] => Err(Error::Incomplete { needed: 1 }),
             [IAC] => Err(Error::Incomplete { needed: 1 }),
+            // IAC EOR right away ends an empty record.
+            [IAC, EOR, ..] => Ok((RecordItem::Record(Cow::Borrowed(&[])), 2)),
             [IAC, second, ..] if *second != IAC => {
                 let (ev, used) = self.parser.next_event(input)?;
                 Ok((RecordItem::Telnet(ev), used))

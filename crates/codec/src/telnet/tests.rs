@@ -168,3 +168,12 @@ fn unknown_command_byte_is_invalid() {
         }
     ));
 }
+
+#[test]
+fn iac_eor_at_record_start_is_an_empty_record() {
+    let (item, used) = RecordDecoder::default().decode(b"\xff\xefabc").unwrap();
+    assert_eq!(
+        (item, used),
+        (RecordItem::Record(Cow::Borrowed(&[][..])), 2)
+    );
+}
