@@ -277,7 +277,7 @@ impl FrameDecoder {
 impl Decode for FrameDecoder {
     type Frame<'a> = &'a [u8];
 
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(&'a [u8], usize)> {
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(&'a [u8], usize)> {
         let b = self.config.bounds(input)?;
         Ok((
             &input[b.payload_start..b.payload_start + b.payload_len],

@@ -12,6 +12,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::error::{Error, Result};
 
 /// A decoder for one wire format.
+///
+/// The method is `decode_frame`, not `decode`, so it never clashes with
+/// `tokio_util::codec::Decoder::decode` on the same type.
 pub trait Decode {
     /// The frame type, usually borrowing the input.
     type Frame<'a>;
@@ -22,7 +25,7 @@ pub trait Decode {
     /// [`Error::Incomplete`] when `input` holds only part of a frame. A
     /// decoder must reject a frame whose declared length is over its limit
     /// before waiting for (or reserving) the rest of it.
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(Self::Frame<'a>, usize)>;
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(Self::Frame<'a>, usize)>;
 }
 
 /// Default limit on bytes buffered by a [`StreamBuffer`]: 4 MiB.
@@ -87,7 +90,7 @@ impl<D: Decode> StreamBuffer<D> {
     /// to `next_frame` or `feed`.
     pub fn next_frame(&mut self) -> Result<Option<D::Frame<'_>>> {
         self.compact();
-        match self.decoder.decode(&self.buf) {
+        match self.decoder.decode_frame(&self.buf) {
             Ok((frame, used)) => {
                 self.consumed = used;
                 Ok(Some(frame))
@@ -101,7 +104,7 @@ impl<D: Decode> StreamBuffer<D> {
     /// [`Bytes`] split off the buffer without copying.
     pub fn next_frame_bytes(&mut self) -> Result<Option<Bytes>> {
         self.compact();
-        match self.decoder.decode(&self.buf).map(|(_, used)| used) {
+        match self.decoder.decode_frame(&self.buf).map(|(_, used)| used) {
             Ok(used) => Ok(Some(self.buf.split_to(used).freeze())),
             Err(e) if e.is_incomplete() => Ok(None),
             Err(e) => Err(e),

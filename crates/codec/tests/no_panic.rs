@@ -41,7 +41,7 @@ proptest! {
         for ev in (TelnetParser { max_subnegotiation_len: 64 }).events(&input) {
             let _ = ev;
         }
-        let _ = RecordDecoder::default().decode(&input);
+        let _ = RecordDecoder::default().decode_frame(&input);
     }
 
     #[test]
@@ -98,8 +98,8 @@ proptest! {
         let mut wire = ((body.len() as i64 + 1 + len_delta).max(0) as u32).to_be_bytes().to_vec();
         wire.extend_from_slice(&body);
         wire.push(0);
-        let _ = MudModeDecoder::default().decode(&wire);
-        let _ = MudModeDecoder::default().decode(&raw);
+        let _ = MudModeDecoder::default().decode_frame(&wire);
+        let _ = MudModeDecoder::default().decode_frame(&raw);
     }
 
     #[test]
@@ -121,7 +121,7 @@ proptest! {
             max_frame_len: max.max(1),
             allow_empty: little,
         };
-        let _ = FrameDecoder::new(cfg.clone()).decode(&input);
+        let _ = FrameDecoder::new(cfg.clone()).decode_frame(&input);
         let mut stream = StreamBuffer::with_max_buffered(FrameDecoder::new(cfg), 256);
         for piece in input.chunks(chunk) {
             if stream.feed(piece).is_err() {

@@ -37,7 +37,7 @@ proptest! {
     fn telnet_record_round_trips(data in proptest::collection::vec(any::<u8>(), 0..300)) {
         let mut wire = Vec::new();
         telnet::encode_record(&data, &mut wire);
-        let (item, used) = RecordDecoder::default().decode(&wire).unwrap();
+        let (item, used) = RecordDecoder::default().decode_frame(&wire).unwrap();
         prop_assert_eq!(used, wire.len());
         prop_assert_eq!(item, RecordItem::Record(Cow::Owned(data)));
     }
@@ -84,7 +84,7 @@ proptest! {
         };
         let mut wire = Vec::new();
         if cfg.encode(&prefix, &payload, &mut wire).is_ok() {
-            let (frame, used) = FrameDecoder::new(cfg).decode(&wire).unwrap();
+            let (frame, used) = FrameDecoder::new(cfg).decode_frame(&wire).unwrap();
             prop_assert_eq!(frame, &payload[..]);
             prop_assert_eq!(used, wire.len());
         }
@@ -120,7 +120,7 @@ proptest! {
         prop_assert_eq!(back, v.clone());
         let mut wire = Vec::new();
         encode_owned_packet(&v, &mut wire).unwrap();
-        let (decoded, used) = MudModeDecoder::default().decode(&wire).unwrap();
+        let (decoded, used) = MudModeDecoder::default().decode_frame(&wire).unwrap();
         prop_assert_eq!(used, wire.len());
         prop_assert_eq!(decoded.to_owned_value(), v);
     }

@@ -122,13 +122,13 @@ fn telnet_data_records_and_frames_allocate_nothing() {
         }
         let mut rest = &records[..];
         let mut dec = RecordDecoder::default();
-        while let Ok((_, used)) = dec.decode(rest) {
+        while let Ok((_, used)) = dec.decode_frame(rest) {
             rest = &rest[used..];
         }
         assert!(rest.is_empty());
         let mut rest = &frames[..];
         let mut dec = FrameDecoder::new(FrameConfig::default());
-        while let Ok((_, used)) = dec.decode(rest) {
+        while let Ok((_, used)) = dec.decode_frame(rest) {
             rest = &rest[used..];
         }
         assert!(rest.is_empty());

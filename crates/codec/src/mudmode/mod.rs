@@ -14,7 +14,7 @@
 //! let mut wire = Vec::new();
 //! encode_packet(&ValueRef::Int(123), &mut wire).unwrap();
 //! assert_eq!(wire, [0, 0, 0, 4, b'1', b'2', b'3', 0]);
-//! let (value, used) = MudModeDecoder::default().decode(&wire).unwrap();
+//! let (value, used) = MudModeDecoder::default().decode_frame(&wire).unwrap();
 //! assert_eq!((value, used), (ValueRef::Int(123), 8));
 //! ```
 
@@ -77,7 +77,7 @@ impl MudModeDecoder {
 impl Decode for MudModeDecoder {
     type Frame<'a> = ValueRef<'a>;
 
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(ValueRef<'a>, usize)> {
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(ValueRef<'a>, usize)> {
         let (body, used) = self.body(input)?;
         let value = lpc::decode(body, self.limits).map_err(|e| e.shifted(4))?;
         Ok((value, used))
@@ -131,7 +131,7 @@ mod tokio_codec {
         type Error = std::io::Error;
 
         fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Value>, Self::Error> {
-            match Decode::decode(self, src) {
+            match self.decode_frame(src) {
                 Ok((v, used)) => {
                     let owned = v.to_owned_value();
                     src.advance(used);

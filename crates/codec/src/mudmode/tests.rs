@@ -107,7 +107,7 @@ fn malformed_values_are_typed_errors() {
 #[test]
 fn receiver_rejects_over_two_mib_from_the_header() {
     let header = ((MAX_RECEIVE_LEN + 1) as u32).to_be_bytes();
-    let err = MudModeDecoder::default().decode(&header).unwrap_err();
+    let err = MudModeDecoder::default().decode_frame(&header).unwrap_err();
     assert_eq!(
         err,
         Error::FrameTooLong {
@@ -120,7 +120,7 @@ fn receiver_rejects_over_two_mib_from_the_header() {
 #[test]
 fn nul_inside_a_body_is_rejected() {
     let wire = [0, 0, 0, 4, b'1', 0, b'3', 0];
-    let err = MudModeDecoder::default().decode(&wire).unwrap_err();
+    let err = MudModeDecoder::default().decode_frame(&wire).unwrap_err();
     assert!(
         matches!(
             err,
@@ -136,13 +136,15 @@ fn nul_inside_a_body_is_rejected() {
 
 #[test]
 fn zero_length_packet_is_rejected() {
-    let err = MudModeDecoder::default().decode(&[0, 0, 0, 0]).unwrap_err();
+    let err = MudModeDecoder::default()
+        .decode_frame(&[0, 0, 0, 0])
+        .unwrap_err();
     assert!(
         matches!(err, Error::InvalidLength { len: 0, .. }),
         "{err:?}"
     );
     let err = MudModeDecoder::default()
-        .decode(&[0, 0, 0, 1, 0])
+        .decode_frame(&[0, 0, 0, 1, 0])
         .unwrap_err();
     assert!(
         matches!(err, Error::InvalidLength { len: 1, .. }),
@@ -162,6 +164,6 @@ fn sender_refuses_packets_over_256_kib() {
 #[test]
 fn decode_errors_carry_offsets_in_the_packet() {
     let wire = [0, 0, 0, 4, b'(', b'x', b'1', 0];
-    let err = MudModeDecoder::default().decode(&wire).unwrap_err();
+    let err = MudModeDecoder::default().decode_frame(&wire).unwrap_err();
     assert_eq!(err.offset(), Some(5));
 }

@@ -505,7 +505,7 @@ impl RecordDecoder {
 impl Decode for RecordDecoder {
     type Frame<'a> = RecordItem<'a>;
 
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(RecordItem<'a>, usize)> {
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(RecordItem<'a>, usize)> {
         match input {
             [] => Err(Error::Incomplete { needed: 1 }),
             [IAC] => Err(Error::Incomplete { needed: 1 }),
@@ -527,7 +527,7 @@ pub struct EventDecoder(pub TelnetParser);
 impl Decode for EventDecoder {
     type Frame<'a> = TelnetEvent<'a>;
 
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(TelnetEvent<'a>, usize)> {
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(TelnetEvent<'a>, usize)> {
         self.0.next_event(input)
     }
 }
@@ -554,7 +554,7 @@ mod tokio_codec {
         type Error = std::io::Error;
 
         fn decode(&mut self, src: &mut BytesMut) -> Result<Option<OwnedRecordItem>, Self::Error> {
-            let res = Decode::decode(self, src).map(|(item, used)| match item {
+            let res = self.decode_frame(src).map(|(item, used)| match item {
                 RecordItem::Record(std::borrow::Cow::Borrowed(r)) => (None, r.len(), used),
                 RecordItem::Record(std::borrow::Cow::Owned(v)) => (Some(v), 0, used),
                 RecordItem::Telnet(_) => (None, usize::MAX, used),

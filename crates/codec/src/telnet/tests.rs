@@ -101,7 +101,7 @@ fn encoder_doubles_ff_and_parser_restores_it() {
         wire,
         [0x01, 0xff, 0xff, 0xff, 0xff, 0x02, 0xff, 0xff, 0xff, 0xef]
     );
-    let (item, used) = RecordDecoder::default().decode(&wire).unwrap();
+    let (item, used) = RecordDecoder::default().decode_frame(&wire).unwrap();
     assert_eq!(used, wire.len());
     assert_eq!(item, RecordItem::Record(Cow::Owned(data.to_vec())));
 }
@@ -110,12 +110,12 @@ fn encoder_doubles_ff_and_parser_restores_it() {
 fn record_without_escape_is_borrowed() {
     let wire = b"\x7d\xc2\xf0\xff\xef\xff\xfb\x19";
     let mut dec = RecordDecoder::default();
-    let (item, used) = dec.decode(wire).unwrap();
+    let (item, used) = dec.decode_frame(wire).unwrap();
     assert!(matches!(
         item,
         RecordItem::Record(Cow::Borrowed(b"\x7d\xc2\xf0"))
     ));
-    let (item, _) = dec.decode(&wire[used..]).unwrap();
+    let (item, _) = dec.decode_frame(&wire[used..]).unwrap();
     assert_eq!(
         item,
         RecordItem::Telnet(TelnetEvent::Negotiate {
@@ -128,7 +128,7 @@ fn record_without_escape_is_borrowed() {
 #[test]
 fn record_decoder_rejects_commands_inside_a_record_and_oversized_records() {
     let err = RecordDecoder::default()
-        .decode(b"ab\xff\xf1cd\xff\xef")
+        .decode_frame(b"ab\xff\xf1cd\xff\xef")
         .unwrap_err();
     assert!(
         matches!(
@@ -145,7 +145,7 @@ fn record_decoder_rejects_commands_inside_a_record_and_oversized_records() {
         max_record_len: 3,
         ..RecordDecoder::default()
     };
-    let err = { dec }.decode(b"abcdef").unwrap_err();
+    let err = { dec }.decode_frame(b"abcdef").unwrap_err();
     assert_eq!(err, Error::FrameTooLong { len: 6, limit: 3 });
 }
 
@@ -171,7 +171,9 @@ fn unknown_command_byte_is_invalid() {
 
 #[test]
 fn iac_eor_at_record_start_is_an_empty_record() {
-    let (item, used) = RecordDecoder::default().decode(b"\xff\xefabc").unwrap();
+    let (item, used) = RecordDecoder::default()
+        .decode_frame(b"\xff\xefabc")
+        .unwrap();
     assert_eq!(
         (item, used),
         (RecordItem::Record(Cow::Borrowed(&[][..])), 2)
