@@ -272,14 +272,18 @@ pub fn decode(input: &[u8], limits: Limits) -> Result<ValueRef<'_>> {
         limits,
         elements: 0,
         items: Vec::new(),
-        pairs: Vec::new(),
     };
-    let v = p.value(0)?;
+    p.value(0)?;
     p.skip_ws();
     if p.pos != input.len() {
         return Err(p.invalid("end of lpc value expected"));
     }
-    Ok(v)
+    // `value` pushed exactly one item on success.
+    p.items.pop().ok_or(Error::Invalid {
+        offset: 0,
+        byte: 0,
+        reason: "lpc value expected",
+    })
 }
 
 /// Offset of the first `"` or `\\`, eight bytes at a time.
@@ -317,11 +321,11 @@ struct Parser<'a> {
     pos: usize,
     limits: Limits,
     elements: usize,
-    /// Elements of the arrays being parsed, innermost last; each array is
-    /// moved out into an exactly sized `Vec` when it closes.
+    /// Values parsed so far whose container is still open, innermost last;
+    /// every parse function pushes its value here (writing in place, not
+    /// returning it through the stack), and a closing container moves its
+    /// elements out into an exactly sized `Vec`.
     items: Vec<ValueRef<'a>>,
-    /// Same for mapping entries.
-    pairs: Vec<(ValueRef<'a>, ValueRef<'a>)>,
 }
 
 impl<'a> Parser<'a> {
@@ -340,7 +344,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<ValueRef<'a>> {
+    fn value(&mut self, depth: usize) -> Result<()> {
         self.elements += 1;
         if self.elements > self.limits.max_elements {
             return Err(Error::TooManyElements {
@@ -412,29 +416,30 @@ impl<'a> Parser<'a> {
         Ok(false)
     }
 
-    fn array(&mut self, depth: usize) -> Result<ValueRef<'a>> {
+    fn array(&mut self, depth: usize) -> Result<()> {
         const WHAT: &str = "lpc array";
         let start = self.open(depth)?;
         let base = self.items.len();
         if !self.closed(*b"})", start, WHAT)? {
             loop {
-                let v = self.value(depth)?;
-                self.items.push(v);
+                self.value(depth)?;
                 if self.separator(*b"})", start, WHAT)? {
                     break;
                 }
             }
         }
-        Ok(ValueRef::Array(self.items.drain(base..).collect()))
+        let items = self.items.drain(base..).collect();
+        self.items.push(ValueRef::Array(items));
+        Ok(())
     }
 
-    fn mapping(&mut self, depth: usize) -> Result<ValueRef<'a>> {
+    fn mapping(&mut self, depth: usize) -> Result<()> {
         const WHAT: &str = "lpc mapping";
         let start = self.open(depth)?;
-        let base = self.pairs.len();
+        let base = self.items.len();
         if !self.closed(*b"])", start, WHAT)? {
             loop {
-                let key = self.value(depth)?;
+                self.value(depth)?;
                 self.skip_ws();
                 match self.input.get(self.pos) {
                     Some(b':') => self.pos += 1,
@@ -446,18 +451,24 @@ impl<'a> Parser<'a> {
                         });
                     }
                 }
-                let value = self.value(depth)?;
-                self.pairs.push((key, value));
+                self.value(depth)?;
                 if self.separator(*b"])", start, WHAT)? {
                     break;
                 }
             }
         }
-        Ok(ValueRef::Mapping(self.pairs.drain(base..).collect()))
+        let mut flat = self.items.drain(base..);
+        let mut pairs = Vec::with_capacity(flat.len() / 2);
+        while let (Some(k), Some(v)) = (flat.next(), flat.next()) {
+            pairs.push((k, v));
+        }
+        drop(flat);
+        self.items.push(ValueRef::Mapping(pairs));
+        Ok(())
     }
 
     #[inline]
-    fn string(&mut self) -> Result<ValueRef<'a>> {
+    fn string(&mut self) -> Result<()> {
         let start = self.pos;
         let body = start + 1;
         let unterminated = Error::Unterminated {
@@ -467,7 +478,9 @@ impl<'a> Parser<'a> {
         let i = string_end(&self.input[body..]).ok_or(unterminated.clone())?;
         if self.input[body + i] == b'"' {
             self.pos = body + i + 1;
-            return Ok(ValueRef::Str(Cow::Borrowed(&self.input[body..body + i])));
+            self.items
+                .push(ValueRef::Str(Cow::Borrowed(&self.input[body..body + i])));
+            return Ok(());
         }
         let mut out = self.input[body..body + i].to_vec();
         let mut at = body + i;
@@ -494,11 +507,12 @@ impl<'a> Parser<'a> {
             }
         }
         self.pos = at + 1;
-        Ok(ValueRef::Str(Cow::Owned(out)))
+        self.items.push(ValueRef::Str(Cow::Owned(out)));
+        Ok(())
     }
 
     #[inline]
-    fn number(&mut self) -> Result<ValueRef<'a>> {
+    fn number(&mut self) -> Result<()> {
         let start = self.pos;
         let neg = self.input[start] == b'-';
         let mut at = start + usize::from(neg);
@@ -530,10 +544,11 @@ impl<'a> Parser<'a> {
             return self.float(start);
         }
         self.pos = at;
-        Ok(ValueRef::Int(n))
+        self.items.push(ValueRef::Int(n));
+        Ok(())
     }
 
-    fn float(&mut self, start: usize) -> Result<ValueRef<'a>> {
+    fn float(&mut self, start: usize) -> Result<()> {
         let len = self.input[start..]
             .iter()
             .position(|b| !matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'-' | b'+'))
@@ -547,6 +562,7 @@ impl<'a> Parser<'a> {
                 reason: "malformed float",
             })?;
         self.pos = start + len;
-        Ok(ValueRef::Float(f))
+        self.items.push(ValueRef::Float(f));
+        Ok(())
     }
 }
