@@ -17,6 +17,7 @@ use ballast_codec::telnet::{
     self, RecordDecoder, RecordItem, TTYPE_IS, TTYPE_SEND, TelnetEvent, TelnetParser, option,
 };
 use ballast_codec::tn3270::query::{QueryReply, qcode};
+use ballast_codec::tn3270::tn3270e::{self, DataType, Header, Message, Response};
 use ballast_codec::tn3270::{
     AddressMode, Aid, Command, Display, FieldAttribute, Inbound, RecordBuilder, ScreenSize, Wcc,
 };
@@ -170,6 +171,34 @@ impl Host {
         panic!("negotiation did not finish")
     }
 
+    /// Negotiates TN3270E (RFC 2355) as far as the RESPONSES function;
+    /// returns the device type the emulator asked for.
+    fn negotiate_tn3270e(&mut self) -> Vec<u8> {
+        let mut table = OptionTable::new();
+        let mut out = Vec::new();
+        if let Some(v) = table.request_remote_enable(option::TN3270E) {
+            telnet::encode_negotiation(v, option::TN3270E, &mut out);
+        }
+        self.sock.write_all(&out).unwrap();
+        let mut device_type = None;
+        for _ in 0..50 {
+            self.read_more();
+            let mut used = 0;
+            let mut reply = Vec::new();
+            while let Ok((ev, n)) = TelnetParser::default().next_event(&self.buf[used..]) {
+                used += n;
+                if let Some(done) = on_tn3270e_event(ev, &mut table, &mut device_type, &mut reply) {
+                    self.buf.drain(..used);
+                    self.sock.write_all(&reply).unwrap();
+                    return done;
+                }
+            }
+            self.buf.drain(..used);
+            self.sock.write_all(&reply).unwrap();
+        }
+        panic!("tn3270e negotiation did not finish")
+    }
+
     fn send_record(&mut self, record: &[u8]) {
         let mut wire = Vec::new();
         telnet::encode_record(record, &mut wire);
@@ -194,6 +223,65 @@ impl Host {
             }
         }
     }
+}
+
+/// Host side of RFC 2355 negotiation; returns the device type once the
+/// functions are agreed.
+fn on_tn3270e_event(
+    ev: TelnetEvent<'_>,
+    table: &mut OptionTable,
+    device_type: &mut Option<Vec<u8>>,
+    reply: &mut Vec<u8>,
+) -> Option<Vec<u8>> {
+    let sub = |m: Message<'_>, reply: &mut Vec<u8>| {
+        let mut body = Vec::new();
+        m.encode(&mut body);
+        telnet::encode_subnegotiation(option::TN3270E, &body, reply);
+    };
+    match ev {
+        TelnetEvent::Negotiate { verb, option } => {
+            if let Some(v) = table.receive(verb, option) {
+                telnet::encode_negotiation(v, option, reply);
+            }
+            if table.remote_enabled(option::TN3270E) && option == option::TN3270E {
+                sub(Message::SendDeviceType, reply);
+            }
+        }
+        TelnetEvent::Subnegotiation {
+            option: option::TN3270E,
+            body,
+        } => match Message::decode(&body).expect("valid tn3270e message from s3270") {
+            Message::DeviceTypeRequest {
+                device_type: dt, ..
+            } => {
+                *device_type = Some(dt.to_vec());
+                sub(
+                    Message::DeviceTypeIs {
+                        device_type: dt,
+                        lu: b"TESTLU01",
+                    },
+                    reply,
+                );
+            }
+            Message::FunctionsRequest(list) if list == [tn3270e::function::RESPONSES] => {
+                sub(Message::FunctionsIs(list), reply);
+                return device_type.clone();
+            }
+            Message::FunctionsRequest(_) => {
+                sub(
+                    Message::FunctionsRequest(&[tn3270e::function::RESPONSES]),
+                    reply,
+                );
+            }
+            Message::FunctionsIs(list) => {
+                assert_eq!(list, [tn3270e::function::RESPONSES]);
+                return device_type.clone();
+            }
+            other => panic!("unexpected tn3270e message {other:?}"),
+        },
+        other => panic!("unexpected during tn3270e negotiation: {other:?}"),
+    }
+    None
 }
 
 fn login_screen() -> Vec<u8> {
@@ -285,4 +373,63 @@ fn s3270_answers_query_renders_screen_and_sends_enter_bytes() {
     );
     let enter = Inbound::parse(&record, ScreenSize::MODEL_2, AddressMode::default()).unwrap();
     assert_eq!((enter.aid, enter.cursor), (Aid::Enter, Some(2 * 80 + 16)));
+}
+
+#[test]
+fn s3270_speaks_tn3270e_headers_responses_and_device_type() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let Some(mut emulator) = S3270::start(port) else {
+        return;
+    };
+    let (sock, _) = listener.accept().unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut host = Host {
+        sock,
+        buf: Vec::new(),
+    };
+
+    // RFC 2355: color terminals still ask for a 3278 type in TN3270E.
+    assert_eq!(host.negotiate_tn3270e(), b"IBM-3278-2-E");
+
+    // A screen that asks for a response.
+    let header = Header {
+        data_type: DataType::Data3270,
+        request_flag: 0,
+        response_flag: tn3270e::RESPONSE_ALWAYS,
+        seq_number: 7,
+    };
+    let mut record = header.to_bytes().to_vec();
+    record.extend_from_slice(&login_screen());
+    host.send_record(&record);
+    let (_, response) = host.next_record();
+    let (h, data) = Header::parse(&response).unwrap();
+    assert_eq!((h.data_type, h.seq_number), (DataType::Response, 7));
+    assert_eq!(Response::decode(&h, data).unwrap(), Response::Positive);
+
+    emulator.run("Wait(10,InputField)");
+    let rows = emulator.run("Ascii()");
+    assert!(rows[2].trim_start().starts_with("NAME:"), "{rows:?}");
+    emulator.run("String(hello)");
+    emulator.send("Enter");
+    let (_, answer) = host.next_record();
+    let (h, data) = Header::parse(&answer).unwrap();
+    assert_eq!(h.data_type, DataType::Data3270);
+    assert_eq!(
+        data,
+        [
+            0x7d, 0xc2, 0xf0, 0x11, 0xc2, 0x6b, 0x88, 0x85, 0x93, 0x93, 0x96
+        ]
+    );
+    let mut unlock = Header {
+        response_flag: 0,
+        seq_number: 8,
+        ..header
+    }
+    .to_bytes()
+    .to_vec();
+    unlock.extend_from_slice(&[0xF1, 0xC3]);
+    host.send_record(&unlock);
+    emulator.result("Enter");
 }
