@@ -88,6 +88,16 @@ pub enum Error {
         /// The configured limit.
         limit: u64,
     },
+    /// A stream buffer would hold more unconsumed bytes than its limit: the
+    /// peer sends faster than frames are taken, or sends a frame that never
+    /// ends.
+    #[error("buffered bytes {len} would exceed the limit of {limit}")]
+    BufferFull {
+        /// Bytes that would be buffered.
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// A frame declares a length that cannot be valid (zero, or smaller than
     /// its own trailer after adjustment).
     #[error("invalid frame length {len} at offset {offset}: {reason}")]
@@ -126,7 +136,10 @@ impl Error {
             | Error::DepthExceeded { offset, .. }
             | Error::TooManyElements { offset, .. }
             | Error::InvalidLength { offset, .. } => Some(offset),
-            Error::Incomplete { .. } | Error::FrameTooLong { .. } | Error::Config { .. } => None,
+            Error::Incomplete { .. }
+            | Error::FrameTooLong { .. }
+            | Error::BufferFull { .. }
+            | Error::Config { .. } => None,
         }
     }
 

@@ -69,15 +69,15 @@ impl<D: Decode> StreamBuffer<D> {
 
     /// Appends bytes read from the peer.
     ///
-    /// Fails with [`Error::FrameTooLong`] when the unconsumed bytes would
+    /// Fails with [`Error::BufferFull`] when the unconsumed bytes would
     /// exceed the buffer limit; nothing is appended in that case.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<()> {
         self.compact();
         let total = self.buf.len().saturating_add(bytes.len());
         if total > self.max_buffered {
-            return Err(Error::FrameTooLong {
-                len: total as u64,
-                limit: self.max_buffered as u64,
+            return Err(Error::BufferFull {
+                len: total,
+                limit: self.max_buffered,
             });
         }
         self.buf.extend_from_slice(bytes);
@@ -126,5 +126,35 @@ impl<D: Decode> StreamBuffer<D> {
             self.buf.advance(self.consumed);
             self.consumed = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{FrameConfig, FrameDecoder};
+
+    #[test]
+    fn feed_refuses_bytes_past_the_buffer_limit_and_keeps_what_it_had() {
+        let mut s = StreamBuffer::with_max_buffered(FrameDecoder::new(FrameConfig::default()), 8);
+        s.feed(&[0, 0, 0, 20, 1, 2]).unwrap();
+        assert_eq!(
+            s.feed(&[3, 4, 5]),
+            Err(Error::BufferFull { len: 9, limit: 8 })
+        );
+        assert_eq!(s.buffered(), 6);
+    }
+
+    #[test]
+    fn consumed_frames_free_room_for_more() {
+        let mut s = StreamBuffer::with_max_buffered(FrameDecoder::new(FrameConfig::default()), 8);
+        s.feed(&[0, 0, 0, 2, 7, 8]).unwrap();
+        assert_eq!(s.next_frame().unwrap(), Some(&[7, 8][..]));
+        s.feed(&[0, 0, 0, 3, 1, 2, 3]).unwrap();
+        assert_eq!(
+            s.next_frame_bytes().unwrap().as_deref(),
+            Some(&[0, 0, 0, 3, 1, 2, 3][..])
+        );
+        assert_eq!(s.buffered(), 0);
     }
 }
