@@ -153,7 +153,11 @@ impl FrameConfig {
         }
         let raw = self.read_length(&input[self.header_offset..header_len]);
         let body = self.body_len(raw)?;
-        let frame_len = header_len + body;
+        // A limit near usize::MAX must not wrap the total.
+        let frame_len = header_len.checked_add(body).ok_or(Error::FrameTooLong {
+            len: body as u64,
+            limit: self.max_frame_len as u64,
+        })?;
         if input.len() < frame_len {
             return Err(Error::Incomplete {
                 needed: frame_len - input.len(),
@@ -412,6 +416,19 @@ mod tests {
             FrameConfig::mudmode().bounds(&bad),
             Err(Error::Invalid { offset: 7, .. })
         ));
+    }
+
+    #[test]
+    fn unlimited_config_with_huge_length_is_an_error_not_an_overflow() {
+        let cfg = FrameConfig {
+            length_width: LengthWidth::U64,
+            header_offset: 2,
+            max_frame_len: usize::MAX,
+            ..FrameConfig::default()
+        };
+        let mut input = vec![0, 0];
+        input.extend_from_slice(&(u64::MAX - 1).to_be_bytes());
+        assert!(cfg.bounds(&input).is_err());
     }
 
     #[test]
