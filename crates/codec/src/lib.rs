@@ -87,6 +87,7 @@
 //!
 //! - `tokio` (off by default): `tokio_util::codec::{Decoder, Encoder}` for
 //!   [`frame::FrameDecoder`] (payloads as `BytesMut` split off the buffer),
+//!   [`telnet::EventDecoder`] (events with data as `Bytes`),
 //!   [`telnet::RecordDecoder`] (records as `Bytes`) and
 //!   [`mudmode::MudModeDecoder`] (owned [`mudmode::lpc::Value`]s).
 #![deny(missing_docs)]

@@ -4,7 +4,7 @@
 use ballast_codec::frame::{FrameConfig, FrameDecoder};
 use ballast_codec::mudmode::MudModeDecoder;
 use ballast_codec::mudmode::lpc::Value;
-use ballast_codec::telnet::{OwnedRecordItem, RecordDecoder};
+use ballast_codec::telnet::{EventDecoder, OwnedRecordItem, OwnedTelnetEvent, RecordDecoder, Verb};
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -64,4 +64,30 @@ fn mudmode_codec_round_trips_owned_values() {
     let mut buf = BytesMut::new();
     codec.encode(&v, &mut buf).unwrap();
     assert_eq!(codec.decode(&mut buf).unwrap(), Some(v));
+}
+
+#[test]
+fn event_codec_round_trips_data_commands_and_subnegotiations() {
+    let events = [
+        OwnedTelnetEvent::Data(Bytes::from_static(b"hi")),
+        OwnedTelnetEvent::Negotiate {
+            verb: Verb::Do,
+            option: 24,
+        },
+        OwnedTelnetEvent::Subnegotiation {
+            option: 24,
+            body: Bytes::from_static(b"\x00IBM\xff"),
+        },
+        OwnedTelnetEvent::Data(Bytes::from_static(b"\xffx")),
+    ];
+    let mut codec = EventDecoder::default();
+    let mut buf = BytesMut::new();
+    for ev in &events {
+        codec.encode(ev, &mut buf).unwrap();
+    }
+    let mut back = Vec::new();
+    while let Some(ev) = codec.decode(&mut buf).unwrap() {
+        back.push(ev);
+    }
+    assert_eq!(back, events);
 }

@@ -549,10 +549,13 @@ impl Decode for EventDecoder {
 
 #[cfg(feature = "tokio")]
 mod tokio_codec {
-    use bytes::{Bytes, BytesMut};
+    use bytes::{Buf, Bytes, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};
 
-    use super::{RecordDecoder, RecordItem, encode_record};
+    use super::{
+        Command, EventDecoder, RecordDecoder, RecordItem, TelnetEvent, Verb, encode_command,
+        encode_data, encode_negotiation, encode_record, encode_subnegotiation,
+    };
     use crate::stream::Decode;
 
     /// Owned form of [`RecordItem`] for `tokio_util::codec`.
@@ -593,6 +596,87 @@ mod tokio_codec {
         }
     }
 
+    /// Owned form of [`TelnetEvent`] for `tokio_util::codec`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum OwnedTelnetEvent {
+        /// Data bytes, unescaped, split off the read buffer.
+        Data(Bytes),
+        /// A two-byte command.
+        Command(Command),
+        /// WILL/WONT/DO/DONT.
+        Negotiate {
+            /// The verb.
+            verb: Verb,
+            /// The option.
+            option: u8,
+        },
+        /// A subnegotiation, body unescaped.
+        Subnegotiation {
+            /// The option.
+            option: u8,
+            /// The body.
+            body: Bytes,
+        },
+    }
+
+    impl Decoder for EventDecoder {
+        type Item = OwnedTelnetEvent;
+        type Error = std::io::Error;
+
+        fn decode(&mut self, src: &mut BytesMut) -> Result<Option<OwnedTelnetEvent>, Self::Error> {
+            let parsed = self.0.next_event(src).map(|(ev, used)| {
+                let owned = match ev {
+                    // Data is a sub-slice of what is split off below.
+                    TelnetEvent::Data(d) => Err(used - d.len()),
+                    TelnetEvent::Command(c) => Ok(OwnedTelnetEvent::Command(c)),
+                    TelnetEvent::Negotiate { verb, option } => {
+                        Ok(OwnedTelnetEvent::Negotiate { verb, option })
+                    }
+                    TelnetEvent::Subnegotiation { option, body } => {
+                        Ok(OwnedTelnetEvent::Subnegotiation {
+                            option,
+                            body: Bytes::from(body.into_owned()),
+                        })
+                    }
+                };
+                (owned, used)
+            });
+            match parsed {
+                Ok((owned, used)) => {
+                    let mut frame = src.split_to(used).freeze();
+                    Ok(Some(owned.unwrap_or_else(|skip| {
+                        frame.advance(skip);
+                        OwnedTelnetEvent::Data(frame)
+                    })))
+                }
+                Err(e) if e.is_incomplete() => Ok(None),
+                Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            }
+        }
+    }
+
+    impl Encoder<&OwnedTelnetEvent> for EventDecoder {
+        type Error = std::io::Error;
+
+        fn encode(
+            &mut self,
+            item: &OwnedTelnetEvent,
+            dst: &mut BytesMut,
+        ) -> Result<(), Self::Error> {
+            match item {
+                OwnedTelnetEvent::Data(d) => encode_data(d, dst),
+                OwnedTelnetEvent::Command(c) => encode_command(*c, dst),
+                OwnedTelnetEvent::Negotiate { verb, option } => {
+                    encode_negotiation(*verb, *option, dst)
+                }
+                OwnedTelnetEvent::Subnegotiation { option, body } => {
+                    encode_subnegotiation(*option, body, dst)
+                }
+            }
+            Ok(())
+        }
+    }
+
     impl Encoder<&[u8]> for RecordDecoder {
         type Error = std::io::Error;
 
@@ -604,7 +688,7 @@ mod tokio_codec {
 }
 
 #[cfg(feature = "tokio")]
-pub use tokio_codec::OwnedRecordItem;
+pub use tokio_codec::{OwnedRecordItem, OwnedTelnetEvent};
 
 #[cfg(test)]
 mod tests;
