@@ -40,3 +40,4 @@ impl InputRng {
         }
     }
 }
+pub mod codec_corpus;

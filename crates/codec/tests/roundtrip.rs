@@ -1,0 +1,271 @@
+//! decode(encode(x)) == x for every encoder/decoder pair.
+
+use std::borrow::Cow;
+
+use ballast_codec::frame::{Endian, FrameConfig, FrameDecoder, LengthWidth};
+use ballast_codec::mudmode::lpc::{Limits, Value, decode};
+use ballast_codec::mudmode::{MudModeDecoder, encode_owned_packet};
+use ballast_codec::stream::{Decode, StreamBuffer};
+use ballast_codec::telnet::{self, RecordDecoder, RecordItem, TelnetEvent, TelnetParser};
+use ballast_codec::tn3270::ebcdic::ScreenChar;
+use ballast_codec::tn3270::tn3270e::{DataType, Header, Message};
+use ballast_codec::tn3270::{
+    AddressMode, Aid, CodePage, Command, ExtendedAttribute, FieldAttribute, Inbound, Order,
+    Outbound, OutboundParser, RecordBuilder, ScreenSize, Wcc, decode_address, encode_address,
+    encode_read_modified,
+};
+use proptest::prelude::*;
+
+fn lpc_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        any::<i64>().prop_map(Value::Int),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::Float),
+        proptest::collection::vec(1u8..=255, 0..12).prop_map(Value::Str),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Value::Mapping),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn telnet_record_round_trips(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let mut wire = Vec::new();
+        telnet::encode_record(&data, &mut wire);
+        let (item, used) = RecordDecoder::default().decode_frame(&wire).unwrap();
+        prop_assert_eq!(used, wire.len());
+        prop_assert_eq!(item, RecordItem::Record(Cow::Owned(data)));
+    }
+
+    #[test]
+    fn telnet_data_round_trips_through_events(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let mut wire = Vec::new();
+        telnet::encode_data(&data, &mut wire);
+        let mut back = Vec::new();
+        for ev in TelnetParser::default().events(&wire) {
+            match ev.unwrap() {
+                TelnetEvent::Data(d) => back.extend_from_slice(d),
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+        prop_assert_eq!(back, data);
+    }
+
+    #[test]
+    fn telnet_subnegotiation_round_trips(option: u8, body in proptest::collection::vec(any::<u8>(), 0..100)) {
+        let mut wire = Vec::new();
+        telnet::encode_subnegotiation(option, &body, &mut wire);
+        let (ev, used) = TelnetParser::default().next_event(&wire).unwrap();
+        prop_assert_eq!(used, wire.len());
+        prop_assert_eq!(ev, TelnetEvent::Subnegotiation { option, body: Cow::Owned(body) });
+    }
+
+    #[test]
+    fn frame_round_trips_for_any_layout(
+        width in prop_oneof![Just(LengthWidth::U8), Just(LengthWidth::U16), Just(LengthWidth::U32), Just(LengthWidth::U64)],
+        little: bool,
+        adjustment in -8i64..8,
+        prefix in proptest::collection::vec(any::<u8>(), 0..4),
+        trailer in prop_oneof![Just(&b""[..]), Just(&b"\0"[..]), Just(&b"\r\n"[..])],
+        payload in proptest::collection::vec(any::<u8>(), 1..200),
+    ) {
+        let cfg = FrameConfig {
+            length_width: width,
+            endian: if little { Endian::Little } else { Endian::Big },
+            length_adjustment: adjustment,
+            header_offset: prefix.len(),
+            trailer,
+            ..FrameConfig::default()
+        };
+        let mut wire = Vec::new();
+        if cfg.encode(&prefix, &payload, &mut wire).is_ok() {
+            let (frame, used) = FrameDecoder::new(cfg).decode_frame(&wire).unwrap();
+            prop_assert_eq!(frame, &payload[..]);
+            prop_assert_eq!(used, wire.len());
+        }
+    }
+
+    #[test]
+    fn stream_buffer_yields_the_same_frames_whatever_the_split(
+        payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..50), 1..8),
+        chunk in 1usize..20,
+    ) {
+        let cfg = FrameConfig::default();
+        let mut wire = Vec::new();
+        for p in &payloads {
+            cfg.encode(&[], p, &mut wire).unwrap();
+        }
+        let mut stream = StreamBuffer::new(FrameDecoder::new(cfg));
+        let mut got = Vec::new();
+        for piece in wire.chunks(chunk) {
+            stream.feed(piece).unwrap();
+            while let Some(f) = stream.next_frame().unwrap() {
+                got.push(f.to_vec());
+            }
+        }
+        prop_assert_eq!(got, payloads);
+        prop_assert_eq!(stream.buffered(), 0);
+    }
+
+    #[test]
+    fn lpc_value_round_trips(v in lpc_value()) {
+        let mut text = Vec::new();
+        v.encode(&mut text).unwrap();
+        let back = decode(&text, Limits::default()).unwrap().to_owned_value();
+        prop_assert_eq!(back, v.clone());
+        let mut wire = Vec::new();
+        encode_owned_packet(&v, &mut wire).unwrap();
+        let (decoded, used) = MudModeDecoder::default().decode_frame(&wire).unwrap();
+        prop_assert_eq!(used, wire.len());
+        prop_assert_eq!(decoded.to_owned_value(), v);
+    }
+
+    #[test]
+    fn ebcdic_bytes_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..256), p1047: bool) {
+        let page = if p1047 { CodePage::Cp1047 } else { CodePage::Cp037 };
+        prop_assert_eq!(page.encode_str(&page.decode_str(&bytes)), bytes);
+    }
+
+    #[test]
+    fn latin1_text_round_trips(chars in proptest::collection::vec(0u32..256, 0..64), p1047: bool) {
+        let page = if p1047 { CodePage::Cp1047 } else { CodePage::Cp037 };
+        let s: String = chars.into_iter().filter_map(char::from_u32).collect();
+        prop_assert_eq!(page.decode_str(&page.encode_str(&s)), s);
+    }
+
+    #[test]
+    fn addresses_round_trip(a in 0u16..0x4000, sixteen: bool, b in any::<u16>()) {
+        prop_assert_eq!(decode_address(encode_address(a, AddressMode::TwelveFourteen).unwrap(), AddressMode::TwelveFourteen), a);
+        if sixteen {
+            prop_assert_eq!(decode_address(encode_address(b, AddressMode::Sixteen).unwrap(), AddressMode::Sixteen), b);
+        }
+    }
+
+    #[test]
+    fn inbound_read_modified_round_trips(
+        aid_byte in prop_oneof![Just(0x7Du8), Just(0xF1), Just(0x4C), Just(0x60)],
+        cursor in 0u16..1920,
+        fields in proptest::collection::vec((0u16..1920, proptest::collection::vec(0x40u8..=0xFE, 0..20)), 0..6),
+    ) {
+        let aid = Aid::from_byte(aid_byte).unwrap();
+        let mut rec = Vec::new();
+        encode_read_modified(aid, cursor, fields.iter().map(|(a, d)| (*a, &d[..])), AddressMode::default(), &mut rec).unwrap();
+        let inbound = Inbound::parse(&rec, ScreenSize::MODEL_2, AddressMode::default()).unwrap();
+        prop_assert_eq!(inbound.aid, aid);
+        prop_assert_eq!(inbound.cursor, Some(cursor));
+        let back: Vec<(u16, Vec<u8>)> = inbound.fields().map(|f| f.map(|(a, d)| (a, d.to_vec()))).collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(back, fields);
+    }
+
+    #[test]
+    fn tn3270e_header_round_trips(dt in 0u8..9, req: u8, resp: u8, seq: u16) {
+        let h = Header { data_type: DataType::from_byte(dt).unwrap(), request_flag: req, response_flag: resp, seq_number: seq };
+        let bytes = h.to_bytes();
+        prop_assert_eq!(Header::parse(&bytes).unwrap(), (h, &[][..]));
+    }
+
+    #[test]
+    fn tn3270e_device_type_round_trips(ty in "[A-Z0-9-]{1,20}", lu in proptest::option::of("[A-Z0-9]{1,8}")) {
+        let m = Message::DeviceTypeRequest { device_type: ty.as_bytes(), connect: lu.as_deref().map(str::as_bytes), associate: None };
+        let mut body = Vec::new();
+        m.encode(&mut body);
+        prop_assert_eq!(Message::decode(&body).unwrap(), m);
+    }
+}
+
+/// One host-side builder step and the order it must parse back to.
+#[derive(Debug, Clone)]
+enum Step {
+    Sba(u16, u16),
+    Sf(u8),
+    Sfe(u8, u8, u8),
+    Sa(u8, u8),
+    Text(Vec<u8>),
+    Ic,
+    Pt,
+    Ra(u16, u16, u8),
+    Eua(u16, u16),
+    Ge(u8),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0u16..24, 0u16..80).prop_map(|(r, c)| Step::Sba(r, c)),
+        (0u8..64).prop_map(Step::Sf),
+        (0u8..64, 0x41u8..0x47, any::<u8>()).prop_map(|(a, k, v)| Step::Sfe(a, k, v)),
+        (0x41u8..0x47, any::<u8>()).prop_map(|(k, v)| Step::Sa(k, v)),
+        proptest::collection::vec(0x40u8..=0xFF, 1..40).prop_map(Step::Text),
+        Just(Step::Ic),
+        Just(Step::Pt),
+        (0u16..24, 0u16..80, 0x40u8..=0xFF).prop_map(|(r, c, ch)| Step::Ra(r, c, ch)),
+        (0u16..24, 0u16..80).prop_map(|(r, c)| Step::Eua(r, c)),
+        any::<u8>().prop_map(Step::Ge),
+    ]
+}
+
+fn expected(steps: &[Step]) -> Vec<Order<'_>> {
+    let s = ScreenSize::MODEL_2;
+    let addr = |r: u16, c: u16| s.address(r, c).unwrap();
+    let mut out: Vec<Order<'_>> = Vec::new();
+    for st in steps {
+        out.push(match st {
+            Step::Sba(r, c) => Order::SetBufferAddress(addr(*r, *c)),
+            Step::Sf(a) => Order::StartField(FieldAttribute::from_byte(*a)),
+            Step::Sfe(..) => continue,
+            Step::Sa(k, v) => Order::SetAttribute(ExtendedAttribute::from_pair(*k, *v)),
+            Step::Text(t) => Order::Text(t),
+            Step::Ic => Order::InsertCursor,
+            Step::Pt => Order::ProgramTab,
+            Step::Ra(r, c, ch) => Order::RepeatToAddress {
+                address: addr(*r, *c),
+                ch: ScreenChar::Base(*ch),
+            },
+            Step::Eua(r, c) => Order::EraseUnprotectedToAddress(addr(*r, *c)),
+            Step::Ge(b) => Order::GraphicEscape(*b),
+        });
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn record_builder_output_parses_back(steps in proptest::collection::vec(step(), 0..30)) {
+        // Adjacent text steps merge into one run; keep them apart with IC.
+        let mut separated = Vec::new();
+        for s in steps {
+            if matches!((&s, separated.last()), (Step::Text(_), Some(Step::Text(_)))) {
+                separated.push(Step::Ic);
+            }
+            separated.push(s);
+        }
+        let mut b = RecordBuilder::new(Command::Write, Wcc(0xC3), ScreenSize::MODEL_2);
+        for s in &separated {
+            b = match s {
+                Step::Sba(r, c) => b.sba(*r, *c),
+                Step::Sf(a) => b.start_field(FieldAttribute::from_byte(*a)),
+                Step::Sfe(a, k, v) => b.start_field_extended(FieldAttribute::from_byte(*a), &[ExtendedAttribute::from_pair(*k, *v)]),
+                Step::Sa(k, v) => b.set_attribute(ExtendedAttribute::from_pair(*k, *v)),
+                Step::Text(t) => b.text(t),
+                Step::Ic => b.insert_cursor(),
+                Step::Pt => b.program_tab(),
+                Step::Ra(r, c, ch) => b.repeat_to(*r, *c, ScreenChar::Base(*ch)),
+                Step::Eua(r, c) => b.erase_unprotected_to(*r, *c),
+                Step::Ge(g) => b.graphic_escape(*g),
+            };
+        }
+        let rec = b.finish().unwrap();
+        let Outbound::Write { orders, .. } = OutboundParser::default().parse(&rec).unwrap() else {
+            panic!("write expected");
+        };
+        let got: Vec<Order<'_>> = orders
+            .map(Result::unwrap)
+            .filter(|o| !matches!(o, Order::StartFieldExtended(_)))
+            .collect();
+        prop_assert_eq!(got, expected(&separated));
+    }
+}
