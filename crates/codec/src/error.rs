@@ -94,8 +94,8 @@ pub enum Error {
     InvalidLength {
         /// Offset of the length field.
         offset: usize,
-        /// The declared length as read (before adjustment), as signed value.
-        len: i128,
+        /// The declared length as read, before adjustment.
+        len: u64,
         /// Why it is invalid.
         reason: &'static str,
     },
@@ -188,3 +188,7 @@ impl Error {
 
 /// Shorthand for `Result<T, ballast_codec::Error>`.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+// Decoders return `Result<Frame, Error>` on every call; keep the error small
+// so the hot path moves few bytes.
+const _: () = assert!(size_of::<Error>() <= 40, "Error grew past 40 bytes");

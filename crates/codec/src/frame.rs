@@ -143,6 +143,7 @@ impl FrameConfig {
     }
 
     /// Locates the first frame in `input` without copying.
+    #[inline]
     pub fn bounds(&self, input: &[u8]) -> Result<FrameBounds> {
         let header_len = self.header_len();
         if input.len() < header_len {
@@ -174,20 +175,23 @@ impl FrameConfig {
         })
     }
 
+    #[inline]
     fn read_length(&self, field: &[u8]) -> u64 {
-        let mut value = 0u64;
+        let mut buf = [0u8; 8];
+        let n = field.len();
         match self.endian {
-            Endian::Big => field
-                .iter()
-                .for_each(|&b| value = (value << 8) | u64::from(b)),
-            Endian::Little => field
-                .iter()
-                .rev()
-                .for_each(|&b| value = (value << 8) | u64::from(b)),
+            Endian::Big => {
+                buf[8 - n..].copy_from_slice(field);
+                u64::from_be_bytes(buf)
+            }
+            Endian::Little => {
+                buf[..n].copy_from_slice(field);
+                u64::from_le_bytes(buf)
+            }
         }
-        value
     }
 
+    #[inline]
     fn body_len(&self, raw: u64) -> Result<usize> {
         let adjusted = i128::from(raw) + i128::from(self.length_adjustment);
         let invalid = |reason| Error::InvalidLength {
@@ -277,6 +281,7 @@ impl FrameDecoder {
 impl Decode for FrameDecoder {
     type Frame<'a> = &'a [u8];
 
+    #[inline]
     fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(&'a [u8], usize)> {
         let b = self.config.bounds(input)?;
         Ok((

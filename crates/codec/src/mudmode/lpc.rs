@@ -271,6 +271,8 @@ pub fn decode(input: &[u8], limits: Limits) -> Result<ValueRef<'_>> {
         pos: 0,
         limits,
         elements: 0,
+        items: Vec::new(),
+        pairs: Vec::new(),
     };
     let v = p.value(0)?;
     p.skip_ws();
@@ -280,11 +282,46 @@ pub fn decode(input: &[u8], limits: Limits) -> Result<ValueRef<'_>> {
     Ok(v)
 }
 
+/// Offset of the first `"` or `\\`, eight bytes at a time.
+///
+/// `x = w ^ splat(c)` has a zero byte where `w` holds `c`; the classic
+/// `(x - 0x01…01) & !x & 0x80…80` test sets bit 7 of every zero byte and can
+/// only add false hits above the first real one, so its lowest set bit is
+/// exact.
+#[inline]
+pub(super) fn string_end(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const QUOTE: u64 = ONES * b'"' as u64;
+    const BACKSLASH: u64 = ONES * b'\\' as u64;
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let hits = zero_bytes(w ^ QUOTE) | zero_bytes(w ^ BACKSLASH);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s[i..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|p| i + p)
+}
+
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
     limits: Limits,
     elements: usize,
+    /// Elements of the arrays being parsed, innermost last; each array is
+    /// moved out into an exactly sized `Vec` when it closes.
+    items: Vec<ValueRef<'a>>,
+    /// Same for mapping entries.
+    pairs: Vec<(ValueRef<'a>, ValueRef<'a>)>,
 }
 
 impl<'a> Parser<'a> {
@@ -342,6 +379,7 @@ impl<'a> Parser<'a> {
 
     /// After an element: `,` then maybe the closer, or the closer alone.
     /// Returns true when the container is closed.
+    #[inline]
     fn separator(&mut self, close: [u8; 2], start: usize, what: &'static str) -> Result<bool> {
         self.skip_ws();
         match self.input.get(self.pos) {
@@ -358,6 +396,7 @@ impl<'a> Parser<'a> {
         self.closed(close, start, what)
     }
 
+    #[inline]
     fn closed(&mut self, close: [u8; 2], start: usize, what: &'static str) -> Result<bool> {
         self.skip_ws();
         if self.input[self.pos..].starts_with(&close) {
@@ -376,45 +415,48 @@ impl<'a> Parser<'a> {
     fn array(&mut self, depth: usize) -> Result<ValueRef<'a>> {
         const WHAT: &str = "lpc array";
         let start = self.open(depth)?;
-        let mut items = Vec::new();
-        if self.closed(*b"})", start, WHAT)? {
-            return Ok(ValueRef::Array(items));
-        }
-        loop {
-            items.push(self.value(depth)?);
-            if self.separator(*b"})", start, WHAT)? {
-                return Ok(ValueRef::Array(items));
+        let base = self.items.len();
+        if !self.closed(*b"})", start, WHAT)? {
+            loop {
+                let v = self.value(depth)?;
+                self.items.push(v);
+                if self.separator(*b"})", start, WHAT)? {
+                    break;
+                }
             }
         }
+        Ok(ValueRef::Array(self.items.drain(base..).collect()))
     }
 
     fn mapping(&mut self, depth: usize) -> Result<ValueRef<'a>> {
         const WHAT: &str = "lpc mapping";
         let start = self.open(depth)?;
-        let mut items = Vec::new();
-        if self.closed(*b"])", start, WHAT)? {
-            return Ok(ValueRef::Mapping(items));
-        }
-        loop {
-            let key = self.value(depth)?;
-            self.skip_ws();
-            match self.input.get(self.pos) {
-                Some(b':') => self.pos += 1,
-                Some(_) => return Err(self.invalid("`:` expected")),
-                None => {
-                    return Err(Error::Unterminated {
-                        offset: start,
-                        what: WHAT,
-                    });
+        let base = self.pairs.len();
+        if !self.closed(*b"])", start, WHAT)? {
+            loop {
+                let key = self.value(depth)?;
+                self.skip_ws();
+                match self.input.get(self.pos) {
+                    Some(b':') => self.pos += 1,
+                    Some(_) => return Err(self.invalid("`:` expected")),
+                    None => {
+                        return Err(Error::Unterminated {
+                            offset: start,
+                            what: WHAT,
+                        });
+                    }
+                }
+                let value = self.value(depth)?;
+                self.pairs.push((key, value));
+                if self.separator(*b"])", start, WHAT)? {
+                    break;
                 }
             }
-            items.push((key, self.value(depth)?));
-            if self.separator(*b"])", start, WHAT)? {
-                return Ok(ValueRef::Mapping(items));
-            }
         }
+        Ok(ValueRef::Mapping(self.pairs.drain(base..).collect()))
     }
 
+    #[inline]
     fn string(&mut self) -> Result<ValueRef<'a>> {
         let start = self.pos;
         let body = start + 1;
@@ -455,6 +497,7 @@ impl<'a> Parser<'a> {
         Ok(ValueRef::Str(Cow::Owned(out)))
     }
 
+    #[inline]
     fn number(&mut self) -> Result<ValueRef<'a>> {
         let start = self.pos;
         let neg = self.input[start] == b'-';

@@ -167,3 +167,16 @@ fn decode_errors_carry_offsets_in_the_packet() {
     let err = MudModeDecoder::default().decode_frame(&wire).unwrap_err();
     assert_eq!(err.offset(), Some(5));
 }
+
+proptest::proptest! {
+    #[test]
+    fn word_at_a_time_string_scan_matches_a_byte_loop(
+        data in proptest::collection::vec(
+            proptest::prop_oneof![proptest::prelude::Just(b'"'), proptest::prelude::Just(b'\\'), proptest::prelude::any::<u8>()],
+            0..40,
+        ),
+    ) {
+        let naive = data.iter().position(|&b| b == b'"' || b == b'\\');
+        proptest::prop_assert_eq!(lpc::string_end(&data), naive);
+    }
+}

@@ -217,6 +217,7 @@ impl<'a> Orders<'a> {
         Ok(address)
     }
 
+    #[inline]
     fn text_run(&mut self) -> Order<'a> {
         let start = self.pos;
         let end = start + text_len(&self.data[start..]);
@@ -224,6 +225,7 @@ impl<'a> Orders<'a> {
         Order::Text(&self.data[start..end])
     }
 
+    #[inline]
     fn order(&mut self, code: u8) -> Result<Order<'a>> {
         let at = self.pos + 1;
         let (order, used) = match code {
@@ -306,37 +308,36 @@ impl<'a> Iterator for Orders<'a> {
     }
 }
 
-/// Length of the text run at the start of `data`: eight bytes at a time
-/// while all of them are graphics (0x40 and up), then byte by byte.
+/// Length of the text run at the start of `data`.
+///
+/// Eight bytes at a time: a byte is a graphic when bit 7 or bit 6 is set,
+/// so `(w | w << 1) & 0x80…80` has bit 7 clear exactly at the bytes below
+/// 0x40 (the shift moves bit 6 of each byte onto its own bit 7; bits moving
+/// into the next byte land on bit 0, which is masked off). The first such
+/// byte ends the run unless it is a format control, which is text.
 #[inline]
 fn text_len(data: &[u8]) -> usize {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
-    loop {
-        while let Some(chunk) = data.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let w = u64::from_le_bytes(word);
-            // Bit 7 of each byte becomes set when bit 7 or bit 6 was: the
-            // byte is >= 0x40.
-            if (w | (w << 1)) & HIGH != HIGH {
-                break;
-            }
+    while let Some(chunk) = data.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let low = !(w | (w << 1)) & HIGH;
+        if low == 0 {
             i += 8;
+            continue;
         }
-        // Byte by byte across the chunk that held a low byte, then back to
-        // the fast loop.
-        let stop = (i + 8).min(data.len());
-        while i < stop {
-            if !is_text(data[i]) {
-                return i;
-            }
-            i += 1;
+        let at = i + (low.trailing_zeros() / 8) as usize;
+        if !is_text(data[at]) {
+            return at;
         }
-        if i >= data.len() {
-            return i;
-        }
+        i = at + 1;
     }
+    while i < data.len() && is_text(data[i]) {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]

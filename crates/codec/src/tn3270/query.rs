@@ -77,14 +77,14 @@ impl<'a> StructuredFields<'a> {
             n if n < 3 => {
                 return Err(Error::InvalidLength {
                     offset,
-                    len: n as i128,
+                    len: n as u64,
                     reason: "below 3",
                 });
             }
             n if n > rest.len() => {
                 return Err(Error::InvalidLength {
                     offset,
-                    len: n as i128,
+                    len: n as u64,
                     reason: "past the end of the record",
                 });
             }

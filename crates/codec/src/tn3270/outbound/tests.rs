@@ -265,3 +265,16 @@ fn text_scan_stops_at_orders_after_long_runs_and_format_controls() {
     assert_eq!(os.len(), 2);
     assert!(matches!(os[0], Order::Text(t) if t.len() == 31));
 }
+
+proptest::proptest! {
+    #[test]
+    fn word_at_a_time_text_scan_matches_a_byte_loop(
+        data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        graphic_bias in 0u8..4,
+    ) {
+        // Bias towards graphics so long runs and format controls both occur.
+        let data: Vec<u8> = data.iter().map(|&b| if b % 4 < graphic_bias { b | 0x40 } else { b }).collect();
+        let naive = data.iter().position(|&b| !is_text(b)).unwrap_or(data.len());
+        proptest::prop_assert_eq!(text_len(&data), naive);
+    }
+}
