@@ -1,0 +1,306 @@
+//! `HostSimulator`: a scripted TN3270 / TN3270E host over TCP.
+//!
+//! ```
+//! use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
+//!
+//! let host = HostSimulator::start(HostConfig::default(), DemoApp::default())?;
+//! println!("demo host on {}", host.local_addr());
+//! host.stop();
+//! # Ok::<(), ballast_session::Error>(())
+//! ```
+//!
+//! Every connection runs on its own small thread; per-session limits (idle
+//! timeout, record size, pending input) and a session cap keep the process
+//! bounded. [`HostSimulator::stop`] stops accepting, ends every session and
+//! joins the threads.
+
+mod app;
+mod conn;
+mod demo;
+mod script;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use app::{
+    AppContext, Application, Input, Item, MAX_STORED_RECORDS, RecordStore, Reply, ScreenDef,
+    StoredRecord, color_by_name,
+};
+pub use demo::DemoApp;
+pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition, parse_key};
+
+use crate::error::{Error, Result};
+use conn::HostConn;
+
+/// How often session threads look at the stop flag: 50 ms.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// Stack of a session thread: 128 KiB.
+const SESSION_STACK_BYTES: usize = 128 << 10;
+
+/// Host simulator settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostConfig {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Offer TN3270E (clients that refuse get plain TN3270).
+    pub tn3270e: bool,
+    /// Most concurrent sessions; more connections are closed at once.
+    pub max_sessions: usize,
+    /// A session with no input for this long is closed.
+    pub idle_timeout: Duration,
+    /// Largest inbound record.
+    pub max_record_len: usize,
+    /// Most bytes buffered from a client waiting for IAC EOR.
+    pub max_pending_input: usize,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tn3270e: true,
+            max_sessions: 1024,
+            idle_timeout: Duration::from_secs(300),
+            max_record_len: 64 << 10,
+            max_pending_input: 128 << 10,
+        }
+    }
+}
+
+impl HostConfig {
+    /// Checks the limits; the error names the field at fault.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field, reason| Err(Error::Config { field, reason });
+        if self.max_sessions == 0 {
+            return bad("max_sessions", "must be at least 1");
+        }
+        if self.idle_timeout.is_zero() {
+            return bad("idle_timeout", "must be above zero");
+        }
+        if self.max_record_len < 64 {
+            return bad("max_record_len", "must be at least 64 bytes");
+        }
+        if self.max_pending_input < self.max_record_len {
+            return bad("max_pending_input", "must be at least max_record_len");
+        }
+        Ok(())
+    }
+}
+
+struct Shared {
+    config: HostConfig,
+    app: Arc<dyn Application>,
+    store: RecordStore,
+    stop: AtomicBool,
+    active: AtomicUsize,
+    accepted: AtomicUsize,
+    sessions: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A running host simulator; dropping it stops it.
+pub struct HostSimulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for HostSimulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostSimulator")
+            .field("addr", &self.addr)
+            .field("active_sessions", &self.active_sessions())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostSimulator {
+    /// Binds `config.listen` and serves `app` until stopped.
+    pub fn start(config: HostConfig, app: impl Application) -> Result<Self> {
+        Self::start_shared(config, Arc::new(app), RecordStore::default())
+    }
+
+    /// Like [`HostSimulator::start`] with a shared app and record store.
+    pub fn start_shared(
+        config: HostConfig,
+        app: Arc<dyn Application>,
+        store: RecordStore,
+    ) -> Result<Self> {
+        config.validate()?;
+        let listener = TcpListener::bind(config.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            app,
+            store,
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            accepted: AtomicUsize::new(0),
+            sessions: Mutex::new(Vec::new()),
+        });
+        let s = Arc::clone(&shared);
+        let acceptor = std::thread::Builder::new()
+            .name("host-sim-accept".into())
+            .spawn(move || accept_loop(&listener, &s))?;
+        tracing::info!(%addr, "host simulator listening");
+        Ok(Self {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The record store (records the demo application acknowledged).
+    pub fn store(&self) -> &RecordStore {
+        &self.shared.store
+    }
+
+    /// Every stored record.
+    pub fn records(&self) -> Vec<StoredRecord> {
+        self.shared.store.all()
+    }
+
+    /// Sessions open now.
+    pub fn active_sessions(&self) -> usize {
+        self.shared.active.load(Ordering::Acquire)
+    }
+
+    /// Connections accepted since start (refused ones excluded).
+    pub fn accepted_sessions(&self) -> usize {
+        self.shared.accepted.load(Ordering::Acquire)
+    }
+
+    /// Stops accepting, ends every session and joins every thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(a) = self.acceptor.take() {
+            let _ = a.join();
+        }
+        let handles = std::mem::take(
+            &mut *self
+                .shared
+                .sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for HostSimulator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let mut next_lu = 0u32;
+    while !shared.stop.load(Ordering::Acquire) {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if shared.active.load(Ordering::Acquire) >= shared.config.max_sessions {
+                    tracing::warn!(%peer, "session limit reached, connection refused");
+                    drop(stream);
+                    continue;
+                }
+                next_lu = next_lu.wrapping_add(1);
+                spawn_session(shared, stream, format!("BLST{:04}", next_lu % 10_000));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                std::thread::sleep(POLL_INTERVAL);
+            }
+        }
+    }
+}
+
+fn spawn_session(shared: &Arc<Shared>, stream: TcpStream, lu: String) {
+    shared.active.fetch_add(1, Ordering::AcqRel);
+    shared.accepted.fetch_add(1, Ordering::AcqRel);
+    let s = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("host-sim-session".into())
+        .stack_size(SESSION_STACK_BYTES)
+        .spawn(move || {
+            if let Err(e) = serve(&s, stream, lu) {
+                tracing::debug!(error = %e, "simulated session ended with an error");
+            }
+            s.active.fetch_sub(1, Ordering::AcqRel);
+        });
+    match spawned {
+        Ok(h) => {
+            let mut sessions = shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            sessions.retain(|h| !h.is_finished());
+            sessions.push(h);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not start a session thread");
+            shared.active.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+fn serve(shared: &Shared, mut stream: TcpStream, lu: String) -> Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(POLL_INTERVAL))?;
+    let cfg = &shared.config;
+    let ctx = AppContext {
+        store: shared.store.clone(),
+        ..AppContext::default()
+    };
+    let mut conn = HostConn::new(
+        Arc::clone(&shared.app),
+        ctx,
+        cfg.tn3270e,
+        cfg.max_record_len,
+        cfg.max_pending_input,
+        lu,
+    );
+    let mut buf = [0u8; 4096];
+    let mut last_input = Instant::now();
+    loop {
+        if !conn.out.is_empty() {
+            stream.write_all(&conn.out)?;
+            conn.out.clear();
+        }
+        if conn.is_closed() || shared.stop.load(Ordering::Acquire) {
+            break;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                last_input = Instant::now();
+                conn.receive(&buf[..n])?;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if last_input.elapsed() >= cfg.idle_timeout {
+                    tracing::debug!(terminal_type = conn.terminal_type(), "idle session closed");
+                    break;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
