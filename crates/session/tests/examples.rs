@@ -1,0 +1,80 @@
+//! The `screen` example works as its docs say, against the simulator.
+
+mod common;
+
+use std::process::Command;
+
+use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
+
+fn screen_example() -> Command {
+    let mut c = Command::new(env!("CARGO"));
+    c.args([
+        "run",
+        "-q",
+        "-p",
+        "ballast-session",
+        "--example",
+        "screen",
+        "--",
+    ]);
+    c
+}
+
+#[test]
+fn screen_example_signs_on_and_prints_the_menu() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let out = screen_example()
+        .arg(host.local_addr().to_string())
+        .args([
+            "--tn3270e",
+            "--wait-text",
+            "PLEASE SIGN ON",
+            "--type",
+            "DEMO",
+            "--type",
+            "SECRET",
+        ])
+        .args([
+            "--key",
+            "enter",
+            "--wait-text",
+            "MAIN MENU",
+            "--timeout-ms",
+            "10000",
+        ])
+        .output()
+        .expect("cargo runs the example");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("USER DEMO"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 24, "one line per row");
+    host.stop();
+}
+
+#[test]
+fn screen_example_fails_with_one_line_on_timeout() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let out = screen_example()
+        .arg(host.local_addr().to_string())
+        .args(["--wait-text", "NEVER THERE", "--timeout-ms", "200"])
+        .output()
+        .expect("cargo runs the example");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Cargo may print build warnings first; the example's own output is
+    // the last line.
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("screen: wait for \"NEVER THERE\": timed out"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("screen:")).count(),
+        1
+    );
+    host.stop();
+}
