@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::screen::Screen;
 use crate::session::{Event, Session};
 
-/// Size of the socket read buffer: 16 KiB (reads are bounded by it).
-const READ_CHUNK: usize = 16 << 10;
+/// Size of the socket read buffer: 4 KiB (reads are bounded by it).
+const READ_CHUNK: usize = 4 << 10;
 /// Longest single blocking read; waits poll their deadline this often.
 const MAX_READ_WAIT: Duration = Duration::from_millis(250);
 

@@ -131,7 +131,6 @@ impl HostSimulator {
     ) -> Result<Self> {
         config.validate()?;
         let listener = TcpListener::bind(config.listen)?;
-        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config,
@@ -187,6 +186,8 @@ impl HostSimulator {
     fn shutdown(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
         if let Some(a) = self.acceptor.take() {
+            // Wake the blocking accept; it sees the stop flag and returns.
+            let _ = TcpStream::connect_timeout(&self.addr, POLL_INTERVAL);
             let _ = a.join();
         }
         let handles = std::mem::take(
@@ -210,19 +211,19 @@ impl Drop for HostSimulator {
 
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     let mut next_lu = 0u32;
-    while !shared.stop.load(Ordering::Acquire) {
-        match listener.accept() {
-            Ok((stream, peer)) => {
+    for incoming in listener.incoming() {
+        if shared.stop.load(Ordering::Acquire) {
+            break;
+        }
+        match incoming {
+            Ok(stream) => {
                 if shared.active.load(Ordering::Acquire) >= shared.config.max_sessions {
-                    tracing::warn!(%peer, "session limit reached, connection refused");
+                    tracing::warn!("session limit reached, connection refused");
                     drop(stream);
                     continue;
                 }
                 next_lu = next_lu.wrapping_add(1);
                 spawn_session(shared, stream, format!("BLST{:04}", next_lu % 10_000));
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(2))
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
