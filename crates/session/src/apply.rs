@@ -81,10 +81,7 @@ impl Screen {
         let was_text = std::mem::replace(&mut w.after_text, false);
         match order {
             Order::Text(bytes) => {
-                for &b in bytes {
-                    self.put_char(w.address, b, w.color, w.highlight);
-                    self.advance(w);
-                }
+                self.put_text(w, bytes);
                 w.after_text = true;
             }
             Order::GraphicEscape(b) => {
@@ -128,6 +125,21 @@ impl Screen {
                 w.after_text = true;
             }
             Order::EraseUnprotectedToAddress(stop) => self.erase_unprotected_to(w, stop),
+        }
+    }
+
+    /// Writes a text run in slices up to the end of the buffer, wrapping.
+    fn put_text(&mut self, w: &mut Writer, mut bytes: &[u8]) {
+        let n = self.len();
+        while !bytes.is_empty() && n > 0 {
+            let at = usize::from(w.address);
+            let take = bytes.len().min(n - at);
+            self.chars[at..at + take].copy_from_slice(&bytes[..take]);
+            self.attrs[at..at + take].fill(0);
+            self.color[at..at + take].fill(w.color);
+            self.highlight[at..at + take].fill(w.highlight);
+            w.address = ((at + take) % n) as u16;
+            bytes = &bytes[take..];
         }
     }
 

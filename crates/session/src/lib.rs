@@ -84,3 +84,8 @@ pub use error::{Error, Result};
 pub use host::{DemoApp, HostConfig, HostSimulator, ScriptApp};
 pub use screen::{Field, FieldRef, Screen};
 pub use session::{Event, Session};
+
+/// The user guide's examples compile (`docs/tn3270.md`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/tn3270.md")]
+mod guide {}
