@@ -14,7 +14,8 @@
 //!   `Debug` unless you ask ([`Screen::text_with_hidden`]).
 //! - [`Client`]: a blocking `std::net` shell: connect with a timeout,
 //!   [`Client::wait_for`] a [`Condition`], type, press keys, disconnect.
-//!   Every wait has a deadline and every read is bounded.
+//!   Every wait has a deadline and every read is bounded. `AsyncClient`
+//!   (feature `tokio`) is the same on tokio.
 //! - [`host::HostSimulator`]: a TN3270/TN3270E server running a scripted
 //!   application ([`host::Application`] in Rust, [`host::ScriptApp`] from
 //!   TOML/JSON, or the built-in [`host::DemoApp`]) with per-session limits
@@ -64,12 +65,17 @@
 //!
 //! # Feature flags
 //!
-//! None yet: the crate needs only `std`. (`AsyncClient` behind `tokio` and
-//! TLS behind `tls` are planned.)
+//! - `tokio` (off by default): `async_client::AsyncClient`,
+//!   the same client on `tokio::net`, every wait bounded by
+//!   `tokio::time::timeout_at`.
+//!
+//! TLS (a `tls` feature with rustls) is not built yet.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod apply;
+#[cfg(feature = "tokio")]
+pub mod async_client;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -77,6 +83,8 @@ pub mod host;
 pub mod screen;
 pub mod session;
 
+#[cfg(feature = "tokio")]
+pub use async_client::AsyncClient;
 pub use ballast_codec::tn3270::{Aid, ScreenSize};
 pub use client::{Client, Condition};
 pub use config::{Limits, Model, SessionConfig};
