@@ -230,37 +230,57 @@ impl Session {
     }
 
     fn receive_inner(&mut self, bytes: &[u8]) -> Result<()> {
-        let limit =
-            self.config.limits.max_record_len + self.config.limits.max_subnegotiation_len + 8;
-        let buffered = self.input.len() + bytes.len();
-        if buffered > limit.saturating_mul(2) {
+        let result = if self.input.is_empty() {
+            // Common case: decode straight from the caller's bytes and keep
+            // only an incomplete tail.
+            let (used, result) = self.process(bytes);
+            if self.phase != Phase::Closed {
+                self.input.extend_from_slice(&bytes[used..]);
+            }
+            result
+        } else {
+            let mut input = std::mem::take(&mut self.input);
+            input.extend_from_slice(bytes);
+            let (used, result) = self.process(&input);
+            input.drain(..used);
+            if self.phase != Phase::Closed {
+                self.input = input;
+            }
+            result
+        };
+        result?;
+        // The decoder already refuses records and subnegotiations over
+        // their limits; this bounds whatever else could be left waiting.
+        let limit = self.config.limits.max_record_len + self.config.limits.max_subnegotiation_len;
+        if self.input.len() > limit {
             return Err(Error::Limit {
                 what: "buffered input bytes",
-                limit: limit as u64 * 2,
-                value: buffered as u64,
+                limit: limit as u64,
+                value: self.input.len() as u64,
             });
         }
-        let mut input = std::mem::take(&mut self.input);
-        input.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Decodes and handles every complete item of `input`; returns the
+    /// bytes used.
+    fn process(&mut self, input: &[u8]) -> (usize, Result<()>) {
         let mut pos = 0;
-        let result = loop {
+        loop {
             if pos >= input.len() || self.phase == Phase::Closed {
-                break Ok(());
+                return (pos, Ok(()));
             }
             match self.decoder.decode_frame(&input[pos..]) {
                 Ok((item, used)) => {
                     pos += used;
                     if let Err(e) = self.handle_item(item) {
-                        break Err(e);
+                        return (pos, Err(e));
                     }
                 }
-                Err(ballast_codec::Error::Incomplete { .. }) => break Ok(()),
-                Err(e) => break Err(e.into()),
+                Err(ballast_codec::Error::Incomplete { .. }) => return (pos, Ok(())),
+                Err(e) => return (pos, Err(e.into())),
             }
-        };
-        input.drain(..pos);
-        self.input = input;
-        result
+        }
     }
 
     fn handle_item(&mut self, item: RecordItem<'_>) -> Result<()> {

@@ -187,8 +187,14 @@ impl HostSimulator {
         self.shared.stop.store(true, Ordering::Release);
         if let Some(a) = self.acceptor.take() {
             // Wake the blocking accept; it sees the stop flag and returns.
-            let _ = TcpStream::connect_timeout(&self.addr, POLL_INTERVAL);
-            let _ = a.join();
+            // If no wake-up connection gets through (descriptors exhausted),
+            // the thread is left to exit on the next connection rather than
+            // blocking stop forever.
+            let woke =
+                (0..3).any(|_| TcpStream::connect_timeout(&self.addr, POLL_INTERVAL).is_ok());
+            if woke {
+                let _ = a.join();
+            }
         }
         let handles = std::mem::take(
             &mut *self
