@@ -216,10 +216,10 @@ fn sessions(_: &mut Criterion) {
         );
     }
     let session_alone = {
-        let live = LIVE_BYTES.load(Ordering::Relaxed);
-        let mut s = connected_session();
         let mut w = Vec::new();
         telnet::encode_record(&corpus::tn3270_screens(1)[0], &mut w);
+        let live = LIVE_BYTES.load(Ordering::Relaxed);
+        let mut s = connected_session();
         apply_screen(&mut s, &w);
         println!(
             "session/memory_per_idle_session: one client Session after a full screen: {} bytes heap + {} bytes inline",

@@ -2,7 +2,7 @@
 //! [`Session`].
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use ballast_codec::tn3270::Aid;
@@ -11,6 +11,7 @@ use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::screen::Screen;
 use crate::session::{Event, Session};
+use crate::stream::Stream;
 
 /// Size of the socket read buffer: 4 KiB (reads are bounded by it).
 const READ_CHUNK: usize = 4 << 10;
@@ -50,7 +51,7 @@ impl Condition {
 /// A connected TN3270 terminal.
 #[derive(Debug)]
 pub struct Client {
-    stream: TcpStream,
+    stream: Stream,
     session: Session,
     buf: Box<[u8]>,
 }
@@ -63,33 +64,66 @@ impl Client {
         config: SessionConfig,
         timeout: Duration,
     ) -> Result<Self> {
+        Self::connect_with(addr, config, timeout, |tcp, _| Ok(Stream::Plain(tcp)))
+    }
+
+    /// Like [`Client::connect`] over TLS (feature `tls`): `server_name` is
+    /// checked against the host's certificate; see [`crate::tls`] for
+    /// configs. The handshake counts against `timeout`.
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(
+        addr: impl ToSocketAddrs,
+        server_name: &str,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+        config: SessionConfig,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let name = rustls::pki_types::ServerName::try_from(server_name.to_owned())
+            .map_err(|e| Error::Tls(format!("server name {server_name:?}: {e}")))?;
+        Self::connect_with(addr, config, timeout, move |mut tcp, deadline| {
+            let mut conn = rustls::ClientConnection::new(tls.clone(), name.clone())
+                .map_err(|e| Error::Tls(e.to_string()))?;
+            crate::tls::handshake(&mut conn, &mut tcp, deadline)?;
+            Ok(Stream::ClientTls(Box::new(rustls::StreamOwned::new(
+                conn, tcp,
+            ))))
+        })
+    }
+
+    fn connect_with(
+        addr: impl ToSocketAddrs,
+        config: SessionConfig,
+        timeout: Duration,
+        wrap: impl Fn(TcpStream, Instant) -> Result<Stream>,
+    ) -> Result<Self> {
         let session = Session::new(config)?;
         let deadline = Instant::now() + timeout;
-        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let mut last = Error::Config {
             field: "addr",
             reason: "resolves to no address",
         };
-        for a in addrs {
+        for a in addr.to_socket_addrs()? {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            match TcpStream::connect_timeout(&a, left) {
-                Ok(stream) => {
-                    stream.set_nodelay(true)?;
-                    let mut c = Self {
-                        stream,
-                        session,
-                        buf: vec![0; READ_CHUNK].into_boxed_slice(),
-                    };
-                    c.wait_until("the first screen", deadline, |s| {
-                        s.is_connected() && s.writes() > 0
-                    })?;
-                    return Ok(c);
+            let tcp = match TcpStream::connect_timeout(&a, left) {
+                Ok(tcp) => tcp,
+                Err(e) => {
+                    last = e.into();
+                    continue;
                 }
-                Err(e) => last = e.into(),
-            }
+            };
+            tcp.set_nodelay(true)?;
+            let mut c = Self {
+                stream: wrap(tcp, deadline)?,
+                session,
+                buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            };
+            c.wait_until("the first screen", deadline, |s| {
+                s.is_connected() && s.writes() > 0
+            })?;
+            return Ok(c);
         }
         Err(last)
     }
@@ -173,6 +207,7 @@ impl Client {
             return Ok(false);
         }
         self.stream
+            .tcp()
             .set_read_timeout(Some(left.min(MAX_READ_WAIT)))?;
         match self.stream.read(&mut self.buf) {
             Ok(0) => Err(Error::Closed),
@@ -235,7 +270,7 @@ impl Client {
 
     /// Closes the connection cleanly (TCP shutdown both ways).
     pub fn disconnect(self) -> Result<()> {
-        self.stream.shutdown(std::net::Shutdown::Both)?;
+        self.stream.tcp().shutdown(std::net::Shutdown::Both)?;
         Ok(())
     }
 }

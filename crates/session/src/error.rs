@@ -91,6 +91,9 @@ pub enum Error {
     /// An I/O error on the socket.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// TLS setup or handshake failed.
+    #[error("tls: {0}")]
+    Tls(String),
     /// A screen script could not be loaded.
     #[error("invalid screen script: {0}")]
     Script(String),

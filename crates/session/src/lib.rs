@@ -69,7 +69,9 @@
 //!   the same client on `tokio::net`, every wait bounded by
 //!   `tokio::time::timeout_at`.
 //!
-//! TLS (a `tls` feature with rustls) is not built yet.
+//! - `tls` (off by default): `Client::connect_tls` and `HostConfig::tls`
+//!   with rustls (ring provider); `tls::client_config` and
+//!   `tls::server_config` build configs from PEM.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
@@ -82,6 +84,9 @@ pub mod error;
 pub mod host;
 pub mod screen;
 pub mod session;
+mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 #[cfg(feature = "tokio")]
 pub use async_client::AsyncClient;

@@ -34,6 +34,7 @@ pub use demo::DemoApp;
 pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition, parse_key};
 
 use crate::error::{Error, Result};
+use crate::stream::Stream;
 use conn::HostConn;
 
 /// How often session threads look at the stop flag: 50 ms.
@@ -42,7 +43,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(50);
 const SESSION_STACK_BYTES: usize = 128 << 10;
 
 /// Host simulator settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HostConfig {
     /// Address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
@@ -56,6 +57,9 @@ pub struct HostConfig {
     pub max_record_len: usize,
     /// Most bytes buffered from a client waiting for IAC EOR.
     pub max_pending_input: usize,
+    /// Serve TLS with this config (feature `tls`); see [`crate::tls`].
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for HostConfig {
@@ -67,6 +71,8 @@ impl Default for HostConfig {
             idle_timeout: Duration::from_secs(300),
             max_record_len: 64 << 10,
             max_pending_input: 128 << 10,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -265,11 +271,29 @@ fn spawn_session(shared: &Arc<Shared>, stream: TcpStream, lu: String) {
     }
 }
 
-fn serve(shared: &Shared, mut stream: TcpStream, lu: String) -> Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(POLL_INTERVAL))?;
+/// Wraps an accepted connection in TLS when configured; the handshake
+/// must finish within the idle timeout.
+fn wrap(cfg: &HostConfig, tcp: TcpStream) -> Result<Stream> {
+    tcp.set_nonblocking(false)?;
+    tcp.set_nodelay(true)?;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &cfg.tls {
+        let mut tcp = tcp;
+        let mut conn = rustls::ServerConnection::new(Arc::clone(tls))
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        crate::tls::handshake(&mut conn, &mut tcp, Instant::now() + cfg.idle_timeout)?;
+        return Ok(Stream::ServerTls(Box::new(rustls::StreamOwned::new(
+            conn, tcp,
+        ))));
+    }
+    let _ = cfg;
+    Ok(Stream::Plain(tcp))
+}
+
+fn serve(shared: &Shared, tcp: TcpStream, lu: String) -> Result<()> {
     let cfg = &shared.config;
+    let mut stream = wrap(cfg, tcp)?;
+    stream.tcp().set_read_timeout(Some(POLL_INTERVAL))?;
     let ctx = AppContext {
         store: shared.store.clone(),
         ..AppContext::default()
@@ -308,6 +332,6 @@ fn serve(shared: &Shared, mut stream: TcpStream, lu: String) -> Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = stream.tcp().shutdown(std::net::Shutdown::Both);
     Ok(())
 }

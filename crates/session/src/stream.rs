@@ -1,0 +1,62 @@
+//! The byte stream under a client or a simulated session: plain TCP, or
+//! TLS over it (feature `tls`).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+/// A TCP stream, optionally wrapped in TLS.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    ClientTls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    #[cfg(feature = "tls")]
+    ServerTls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP socket (for timeouts and shutdown).
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Stream::ClientTls(s) => &s.sock,
+            #[cfg(feature = "tls")]
+            Stream::ServerTls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::ClientTls(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::ServerTls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::ClientTls(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::ServerTls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Stream::ClientTls(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Stream::ServerTls(s) => s.flush(),
+        }
+    }
+}
