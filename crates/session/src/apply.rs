@@ -6,7 +6,7 @@ use ballast_codec::tn3270::{
 };
 
 use crate::error::Result;
-use crate::screen::Screen;
+use crate::screen::{Screen, pack_color, pack_highlight};
 
 /// What a write did that the session must report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,8 +20,8 @@ pub(crate) struct WriteEffect {
 /// The state of one write while its orders are applied.
 struct Writer {
     address: u16,
-    color: u8,
-    highlight: u8,
+    /// Packed color and highlight from SA.
+    ext: u8,
     /// True right after text was written (PT then nulls the field's rest).
     after_text: bool,
 }
@@ -47,8 +47,7 @@ impl Screen {
         let mut w = Writer {
             // W starts at the cursor; EW/EWA reset it to 0 above.
             address: self.cursor,
-            color: 0,
-            highlight: 0,
+            ext: 0,
             after_text: false,
         };
         let mut result: Result<()> = Ok(());
@@ -85,7 +84,7 @@ impl Screen {
                 w.after_text = true;
             }
             Order::GraphicEscape(b) => {
-                self.put_char(w.address, b, w.color, w.highlight);
+                self.put_char(w.address, b, w.ext);
                 self.advance(w);
                 w.after_text = true;
             }
@@ -96,9 +95,9 @@ impl Screen {
             }
             Order::SetBufferAddress(a) => w.address = a,
             Order::SetAttribute(ext) => match ext {
-                ExtendedAttribute::Reset => (w.color, w.highlight) = (0, 0),
-                ExtendedAttribute::Foreground(c) => w.color = c.0,
-                ExtendedAttribute::Highlight(h) => w.highlight = h.0,
+                ExtendedAttribute::Reset => w.ext = 0,
+                ExtendedAttribute::Foreground(c) => w.ext = (w.ext & 0xF0) | pack_color(c.0),
+                ExtendedAttribute::Highlight(h) => w.ext = (w.ext & 0x0F) | pack_highlight(h.0),
                 _ => {}
             },
             Order::ModifyField(pairs) => {
@@ -116,7 +115,7 @@ impl Screen {
                     ScreenChar::Base(b) | ScreenChar::GraphicEscape(b) => b,
                 };
                 loop {
-                    self.put_char(w.address, b, w.color, w.highlight);
+                    self.put_char(w.address, b, w.ext);
                     self.advance(w);
                     if w.address == address {
                         break;
@@ -136,8 +135,7 @@ impl Screen {
             let take = bytes.len().min(n - at);
             self.chars[at..at + take].copy_from_slice(&bytes[..take]);
             self.attrs[at..at + take].fill(0);
-            self.color[at..at + take].fill(w.color);
-            self.highlight[at..at + take].fill(w.highlight);
+            self.ext[at..at + take].fill(w.ext);
             w.address = ((at + take) % n) as u16;
             bytes = &bytes[take..];
         }
@@ -151,8 +149,7 @@ impl Screen {
     ) {
         self.put_attribute(w.address, attr);
         let i = usize::from(w.address);
-        self.color[i] = 0;
-        self.highlight[i] = 0;
+        self.ext[i] = 0;
         self.put_extended(w.address, ext);
         self.advance(w);
     }
@@ -161,9 +158,13 @@ impl Screen {
         let i = usize::from(address);
         for e in ext {
             match e {
-                ExtendedAttribute::Foreground(c) => self.color[i] = c.0,
-                ExtendedAttribute::Highlight(h) => self.highlight[i] = h.0,
-                ExtendedAttribute::Reset => (self.color[i], self.highlight[i]) = (0, 0),
+                ExtendedAttribute::Foreground(c) => {
+                    self.ext[i] = (self.ext[i] & 0xF0) | pack_color(c.0);
+                }
+                ExtendedAttribute::Highlight(h) => {
+                    self.ext[i] = (self.ext[i] & 0x0F) | pack_highlight(h.0);
+                }
+                ExtendedAttribute::Reset => self.ext[i] = 0,
                 _ => {}
             }
         }
@@ -180,7 +181,7 @@ impl Screen {
                 if self.is_attribute(a) {
                     break;
                 }
-                self.put_char(a, 0, 0, 0);
+                self.put_char(a, 0, 0);
                 a = self.wrap(u32::from(a) + 1);
             }
         }

@@ -23,6 +23,23 @@ const FA_FLAG: u8 = 0x80;
 /// The field index of cells on an unformatted screen.
 const NO_FIELD: u16 = u16::MAX;
 
+/// Highlight bytes by packed value (index 0 = default).
+const HIGHLIGHTS: [u8; 6] = [0x00, 0xF0, 0xF1, 0xF2, 0xF4, 0xF8];
+
+/// Packs a color byte (0xF0–0xF7) into bits 0–3; other values are default.
+pub(crate) const fn pack_color(c: u8) -> u8 {
+    if c >= 0xF0 && c <= 0xF7 { c - 0xEF } else { 0 }
+}
+
+/// Packs a highlight byte into bits 4–6; unknown values are default.
+pub(crate) fn pack_highlight(h: u8) -> u8 {
+    let v = HIGHLIGHTS
+        .iter()
+        .position(|&x| x == h && h != 0)
+        .unwrap_or(0);
+    (v as u8) << 4
+}
+
 /// Largest screen accepted: 16 383 cells (the 14-bit address space).
 pub const MAX_BUFFER_LEN: u32 = 0x3FFF;
 
@@ -118,10 +135,9 @@ pub struct Screen {
     pub(crate) chars: Vec<u8>,
     /// `FA_FLAG | bits` on field attribute cells, 0 elsewhere.
     pub(crate) attrs: Vec<u8>,
-    /// Foreground color per cell (0 = default), from SA or SFE.
-    pub(crate) color: Vec<u8>,
-    /// Highlight per cell (0 = default), from SA or SFE.
-    pub(crate) highlight: Vec<u8>,
+    /// Foreground color (bits 0–3) and highlight (bits 4–6) per cell,
+    /// packed by [`pack_color`] and [`pack_highlight`]; 0 = defaults.
+    pub(crate) ext: Vec<u8>,
     /// Field index per cell; `NO_FIELD` when unformatted.
     owner: Vec<u16>,
     fields: Vec<Field>,
@@ -153,8 +169,7 @@ impl Screen {
             address_mode: AddressMode::TwelveFourteen,
             chars: Vec::with_capacity(n),
             attrs: Vec::with_capacity(n),
-            color: Vec::with_capacity(n),
-            highlight: Vec::with_capacity(n),
+            ext: Vec::with_capacity(n),
             owner: Vec::with_capacity(n),
             fields: Vec::new(),
             cursor: 0,
@@ -168,12 +183,7 @@ impl Screen {
     pub(crate) fn reset(&mut self, size: ScreenSize) {
         self.size = size;
         let n = size.buffer_len() as usize;
-        for v in [
-            &mut self.chars,
-            &mut self.attrs,
-            &mut self.color,
-            &mut self.highlight,
-        ] {
+        for v in [&mut self.chars, &mut self.attrs, &mut self.ext] {
             v.clear();
             v.resize(n, 0);
         }
@@ -318,17 +328,19 @@ impl Screen {
         (a & FA_FLAG != 0).then(|| FieldAttribute::from_byte(a & 0x3F))
     }
 
-    /// Foreground color byte of a cell (0 = default).
+    /// Foreground color byte of a cell (0 = default, else 0xF0–0xF7).
     pub fn color_at(&self, address: u16) -> u8 {
-        self.color.get(usize::from(address)).copied().unwrap_or(0)
+        match self.ext.get(usize::from(address)).map_or(0, |e| e & 0x0F) {
+            0 => 0,
+            v => 0xEF + v,
+        }
     }
 
-    /// Highlight byte of a cell (0 = default).
+    /// Highlight byte of a cell (0 = default, else 0xF0, 0xF1, 0xF2, 0xF4
+    /// or 0xF8).
     pub fn highlight_at(&self, address: u16) -> u8 {
-        self.highlight
-            .get(usize::from(address))
-            .copied()
-            .unwrap_or(0)
+        let v = self.ext.get(usize::from(address)).map_or(0, |e| e >> 4);
+        HIGHLIGHTS.get(usize::from(v)).copied().unwrap_or(0)
     }
 
     /// The character shown in a cell: nulls, controls and attributes are
@@ -458,12 +470,11 @@ impl Screen {
     }
 
     /// Stores a character at `address` (replacing an attribute there).
-    pub(crate) fn put_char(&mut self, address: u16, b: u8, color: u8, highlight: u8) {
+    pub(crate) fn put_char(&mut self, address: u16, b: u8, ext: u8) {
         let i = usize::from(address);
         self.attrs[i] = 0;
         self.chars[i] = b;
-        self.color[i] = color;
-        self.highlight[i] = highlight;
+        self.ext[i] = ext;
     }
 
     /// Clears the MDT of every field.

@@ -215,3 +215,35 @@ fn program_tab_after_text_moves_to_the_next_unprotected_field() {
     apply(&mut s, &pt);
     assert_eq!(s.field(1).unwrap().text().trim_end(), "XY");
 }
+
+#[test]
+fn colors_and_highlights_from_sfe_and_sa_are_kept_per_cell() {
+    use ballast_codec::tn3270::{Color, ExtendedAttribute, Highlight};
+    let rec = RecordBuilder::new(Command::EraseWrite, Wcc(0), ScreenSize::MODEL_2)
+        .start_field_extended(
+            FieldAttribute::new().protect(),
+            &[
+                ExtendedAttribute::Foreground(Color::RED),
+                ExtendedAttribute::Highlight(Highlight::REVERSE),
+            ],
+        )
+        .set_attribute(ExtendedAttribute::Foreground(Color::YELLOW))
+        .set_attribute(ExtendedAttribute::Highlight(Highlight::UNDERSCORE))
+        .text_str("Y")
+        .set_attribute(ExtendedAttribute::Reset)
+        .text_str("N")
+        .finish()
+        .unwrap();
+    let s = screen_from(&rec);
+    assert_eq!(
+        (s.color_at(0), s.highlight_at(0)),
+        (0xF2, 0xF2),
+        "field attribute cell"
+    );
+    assert_eq!(
+        (s.color_at(1), s.highlight_at(1)),
+        (0xF6, 0xF4),
+        "SA applies to text"
+    );
+    assert_eq!((s.color_at(2), s.highlight_at(2)), (0, 0), "SA reset");
+}
