@@ -18,11 +18,20 @@ use crate::session::{Event, Session};
 const READ_CHUNK: usize = 4 << 10;
 
 /// A connected TN3270 terminal on tokio.
-#[derive(Debug)]
 pub struct AsyncClient {
     stream: TcpStream,
     session: Session,
     buf: Box<[u8]>,
+}
+
+impl std::fmt::Debug for AsyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The read buffer may hold screen data: the session's redacted
+        // Debug is all that is shown.
+        f.debug_struct("AsyncClient")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AsyncClient {

@@ -49,11 +49,20 @@ impl Condition {
 }
 
 /// A connected TN3270 terminal.
-#[derive(Debug)]
 pub struct Client {
     stream: Stream,
     session: Session,
     buf: Box<[u8]>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The read buffer may hold screen data: the session's redacted
+        // Debug is all that is shown.
+        f.debug_struct("Client")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {

@@ -9,9 +9,9 @@
 //! # Ok::<(), ballast_session::Error>(())
 //! ```
 //!
-//! Every connection runs on its own small thread; per-session limits (idle
-//! timeout, record size, pending input) and a session cap keep the process
-//! bounded. [`HostSimulator::stop`] stops accepting, ends every session and
+//! Every connection runs on its own small thread, blocked in `read` while
+//! idle (no polling); per-session limits (idle timeout, record size,
+//! pending input) and a session cap keep the process bounded. [`HostSimulator::stop`] stops accepting, ends every session and
 //! joins the threads.
 
 mod app;
@@ -19,12 +19,13 @@ mod conn;
 mod demo;
 mod script;
 
+use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use app::{
     AppContext, Application, Input, Item, MAX_STORED_RECORDS, RecordStore, Reply, ScreenDef,
@@ -37,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::stream::Stream;
 use conn::HostConn;
 
-/// How often session threads look at the stop flag: 50 ms.
+/// Wait between retries after a failed accept, and per wake-up connect: 50 ms.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Stack of a session thread: 128 KiB.
 const SESSION_STACK_BYTES: usize = 128 << 10;
@@ -105,6 +106,9 @@ struct Shared {
     active: AtomicUsize,
     accepted: AtomicUsize,
     sessions: Mutex<Vec<JoinHandle<()>>>,
+    /// A handle on every open session's socket, to shut them down on stop.
+    open: Mutex<HashMap<u64, TcpStream>>,
+    next_id: AtomicU64,
 }
 
 /// A running host simulator; dropping it stops it.
@@ -146,6 +150,8 @@ impl HostSimulator {
             active: AtomicUsize::new(0),
             accepted: AtomicUsize::new(0),
             sessions: Mutex::new(Vec::new()),
+            open: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
         let acceptor = std::thread::Builder::new()
@@ -202,13 +208,11 @@ impl HostSimulator {
                 let _ = a.join();
             }
         }
-        let handles = std::mem::take(
-            &mut *self
-                .shared
-                .sessions
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
+        // Blocked session reads return at once on a shut-down socket.
+        for (_, tcp) in lock(&self.shared.open).drain() {
+            let _ = tcp.shutdown(std::net::Shutdown::Both);
+        }
+        let handles = std::mem::take(&mut *lock(&self.shared.sessions));
         for h in handles {
             let _ = h.join();
         }
@@ -245,9 +249,17 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn spawn_session(shared: &Arc<Shared>, stream: TcpStream, lu: String) {
     shared.active.fetch_add(1, Ordering::AcqRel);
     shared.accepted.fetch_add(1, Ordering::AcqRel);
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    if let Ok(handle) = stream.try_clone() {
+        lock(&shared.open).insert(id, handle);
+    }
     let s = Arc::clone(shared);
     let spawned = std::thread::Builder::new()
         .name("host-sim-session".into())
@@ -256,16 +268,18 @@ fn spawn_session(shared: &Arc<Shared>, stream: TcpStream, lu: String) {
             if let Err(e) = serve(&s, stream, lu) {
                 tracing::debug!(error = %e, "simulated session ended with an error");
             }
+            lock(&s.open).remove(&id);
             s.active.fetch_sub(1, Ordering::AcqRel);
         });
     match spawned {
         Ok(h) => {
-            let mut sessions = shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            let mut sessions = lock(&shared.sessions);
             sessions.retain(|h| !h.is_finished());
             sessions.push(h);
         }
         Err(e) => {
             tracing::warn!(error = %e, "could not start a session thread");
+            lock(&shared.open).remove(&id);
             shared.active.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -281,7 +295,11 @@ fn wrap(cfg: &HostConfig, tcp: TcpStream) -> Result<Stream> {
         let mut tcp = tcp;
         let mut conn = rustls::ServerConnection::new(Arc::clone(tls))
             .map_err(|e| Error::Tls(e.to_string()))?;
-        crate::tls::handshake(&mut conn, &mut tcp, Instant::now() + cfg.idle_timeout)?;
+        crate::tls::handshake(
+            &mut conn,
+            &mut tcp,
+            std::time::Instant::now() + cfg.idle_timeout,
+        )?;
         return Ok(Stream::ServerTls(Box::new(rustls::StreamOwned::new(
             conn, tcp,
         ))));
@@ -293,7 +311,8 @@ fn wrap(cfg: &HostConfig, tcp: TcpStream) -> Result<Stream> {
 fn serve(shared: &Shared, tcp: TcpStream, lu: String) -> Result<()> {
     let cfg = &shared.config;
     let mut stream = wrap(cfg, tcp)?;
-    stream.tcp().set_read_timeout(Some(POLL_INTERVAL))?;
+    // A read that waits this long means the session is idle.
+    stream.tcp().set_read_timeout(Some(cfg.idle_timeout))?;
     let ctx = AppContext {
         store: shared.store.clone(),
         ..AppContext::default()
@@ -307,7 +326,6 @@ fn serve(shared: &Shared, tcp: TcpStream, lu: String) -> Result<()> {
         lu,
     );
     let mut buf = [0u8; 4096];
-    let mut last_input = Instant::now();
     loop {
         if !conn.out.is_empty() {
             stream.write_all(&conn.out)?;
@@ -318,15 +336,10 @@ fn serve(shared: &Shared, tcp: TcpStream, lu: String) -> Result<()> {
         }
         match stream.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => {
-                last_input = Instant::now();
-                conn.receive(&buf[..n])?;
-            }
+            Ok(n) => conn.receive(&buf[..n])?,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if last_input.elapsed() >= cfg.idle_timeout {
-                    tracing::debug!(terminal_type = conn.terminal_type(), "idle session closed");
-                    break;
-                }
+                tracing::debug!(terminal_type = conn.terminal_type(), "idle session closed");
+                break;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
