@@ -338,9 +338,15 @@ impl Session {
     fn tn3270e_sub(&mut self, body: &[u8]) -> Result<()> {
         match Message::decode(body)? {
             Message::SendDeviceType => {
+                // `IBM-3278-2-E@LU1` names the LU when `lu` is unset.
                 let tt = self.config.terminal_type();
-                let device = tt.split('@').next().unwrap_or(&tt).to_owned();
-                let lu = self.config.lu.clone();
+                let (device, suffix) = tt.split_once('@').unwrap_or((&tt, ""));
+                let device = device.to_owned();
+                let lu = self
+                    .config
+                    .lu
+                    .clone()
+                    .or_else(|| (!suffix.is_empty()).then(|| suffix.to_owned()));
                 self.send_tn3270e(&Message::DeviceTypeRequest {
                     device_type: device.as_bytes(),
                     connect: lu.as_deref().map(str::as_bytes),

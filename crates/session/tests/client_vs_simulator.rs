@@ -142,3 +142,14 @@ fn simulator_serves_many_concurrent_sessions_and_stops_gracefully() {
     host.stop();
     drop(clients);
 }
+
+#[test]
+fn terminal_type_lu_suffix_names_the_tn3270e_lu() {
+    let host = host(true);
+    let config = SessionConfig {
+        terminal_type: Some("IBM-3278-2-E@LUSFX01".into()),
+        ..SessionConfig::default()
+    };
+    let c = Client::connect(host.local_addr(), config, T).unwrap();
+    assert_eq!(c.session().lu(), Some("LUSFX01"));
+}

@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 
 /// Functions the simulator agrees to in TN3270E.
 const HOST_FUNCTIONS: [u8; 1] = [function::RESPONSES];
+/// Longest subnegotiation body accepted from a client: 1 KiB.
+const MAX_HOST_SUBNEGOTIATION_LEN: usize = 1024;
 /// Negotiations and subnegotiations accepted per connection.
 const MAX_HOST_NEGOTIATIONS: u32 = 256;
 
@@ -71,7 +73,7 @@ impl HostConn {
             decoder: RecordDecoder {
                 max_record_len,
                 parser: TelnetParser {
-                    max_subnegotiation_len: 1024,
+                    max_subnegotiation_len: MAX_HOST_SUBNEGOTIATION_LEN,
                 },
             },
             max_pending_input,
