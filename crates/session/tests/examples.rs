@@ -78,3 +78,52 @@ fn screen_example_fails_with_one_line_on_timeout() {
     );
     host.stop();
 }
+
+#[test]
+fn host_sim_example_listens_and_serves_the_demo_app() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use ballast_session::{Client, SessionConfig};
+
+    // Find a free port, then let the example bind it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "ballast-session",
+            "--example",
+            "host-sim",
+            "--",
+        ])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--tn3270e"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cargo runs the example");
+    let mut guard = common::ChildGuard(child);
+    let stdout = guard.0.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the example prints its address");
+    assert!(
+        line.starts_with(&format!("listening on 127.0.0.1:{port}")),
+        "{line}"
+    );
+    let c = Client::connect(
+        ("127.0.0.1", port),
+        SessionConfig::default(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert!(c.session().is_tn3270e());
+    assert!(c.screen().contains("PLEASE SIGN ON"));
+}

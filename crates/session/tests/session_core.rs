@@ -461,3 +461,115 @@ fn session_and_screen_are_send_and_sync() {
     check::<ballast_session::HostSimulator>();
     check::<Error>();
 }
+
+#[test]
+fn read_modified_all_sends_fields_even_after_a_short_read_key() {
+    let mut s = connected();
+    s.receive(&logon_screen()).unwrap();
+    s.screen_mut().type_text("AB").unwrap();
+    s.press(Aid::Pa(2)).unwrap();
+    assert_eq!(take(&mut s), [0x6E, IAC, telnet::EOR]);
+    s.receive(&[0x6E, IAC, telnet::EOR]).unwrap(); // Read Modified All
+    assert_eq!(
+        take(&mut s),
+        [
+            0x6E,
+            0x40,
+            0xC8,
+            0x11,
+            0x40,
+            0xC6,
+            0xC1,
+            0xC2,
+            IAC,
+            telnet::EOR
+        ]
+    );
+}
+
+#[test]
+fn erase_all_unprotected_clears_input_resets_mdt_and_unlocks() {
+    let mut s = connected();
+    s.receive(&logon_screen()).unwrap();
+    s.screen_mut().type_text("AB").unwrap();
+    s.press(Aid::Enter).unwrap();
+    take(&mut s);
+    while s.poll_event().is_some() {}
+    s.receive(&[0x6F, IAC, telnet::EOR]).unwrap();
+    assert!(!s.screen().is_locked());
+    assert_eq!(s.screen().field(1).unwrap().text().trim(), "");
+    assert!(!s.screen().fields()[1].attribute.is_modified());
+    assert_eq!(
+        s.screen().cursor_position(),
+        (0, 6),
+        "cursor in the first input field"
+    );
+    assert_eq!(s.poll_event(), Some(Event::ScreenChanged));
+    assert_eq!(s.poll_event(), Some(Event::KeyboardUnlocked));
+}
+
+#[test]
+fn wsf_outbound_3270ds_applies_the_write_inside_it() {
+    let mut s = connected();
+    // WSF, SF length 9, id 0x40, partition 0, EW, WCC, "HI".
+    let rec = [0xF3, 0x00, 0x08, 0x40, 0x00, 0xF5, 0xC3, 0xC8, 0xC9];
+    let mut wire = Vec::new();
+    telnet::encode_record(&rec, &mut wire);
+    s.receive(&wire).unwrap();
+    assert_eq!(s.screen().row(0).unwrap().trim_end(), "HI");
+}
+
+#[test]
+fn erase_write_alternate_switches_a_model_5_to_27_by_132() {
+    let mut s = Session::new(SessionConfig {
+        model: Model::Model5,
+        tn3270e: false,
+        ..SessionConfig::default()
+    })
+    .unwrap();
+    s.receive(&[
+        IAC,
+        DO,
+        option::END_OF_RECORD,
+        IAC,
+        WILL,
+        option::END_OF_RECORD,
+        IAC,
+        DO,
+        option::BINARY,
+        IAC,
+        WILL,
+        option::BINARY,
+    ])
+    .unwrap();
+    let rec = RecordBuilder::new(Command::EraseWriteAlternate, Wcc(0), ScreenSize::MODEL_5)
+        .sba(26, 131)
+        .text_str("Z")
+        .finish()
+        .unwrap();
+    let mut wire = Vec::new();
+    telnet::encode_record(&rec, &mut wire);
+    s.receive(&wire).unwrap();
+    assert_eq!(s.screen().size(), ScreenSize::MODEL_5);
+    assert!(s.screen().row(26).unwrap().ends_with('Z'));
+    s.press(Aid::Clear).unwrap();
+    assert_eq!(
+        s.screen().size(),
+        ScreenSize::MODEL_2,
+        "clear returns to the default size"
+    );
+}
+
+#[test]
+fn attn_sends_telnet_ip_and_keepalive_a_nop() {
+    let mut s = connected();
+    s.attn().unwrap();
+    s.keepalive();
+    assert_eq!(take(&mut s), [IAC, 244, IAC, 241]);
+}
+
+#[test]
+fn keys_before_negotiation_finish_are_refused() {
+    let mut s = Session::new(SessionConfig::default()).unwrap();
+    assert!(matches!(s.press(Aid::Enter), Err(Error::NotConnected)));
+}
