@@ -233,5 +233,5 @@ fn sessions(_: &mut Criterion) {
     host.stop();
 }
 
-criterion_group!(benches, sessions, apply, connect);
+criterion_group!(benches, apply, connect, sessions);
 criterion_main!(benches);
