@@ -32,6 +32,8 @@ fn walk_demo(tn3270e: bool) {
     let child = Command::new(&python)
         .arg(script)
         .arg(host.local_addr().port().to_string())
+        // tnz writes tnz.log into its working directory.
+        .current_dir(std::env::temp_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
