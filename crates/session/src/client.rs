@@ -11,7 +11,7 @@ use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::screen::Screen;
 use crate::session::{Event, Session};
-use crate::stream::Stream;
+use crate::stream::{SharedTcp, Stream};
 
 /// Size of the socket read buffer: 4 KiB (reads are bounded by it).
 const READ_CHUNK: usize = 4 << 10;
@@ -103,7 +103,7 @@ impl Client {
         addr: impl ToSocketAddrs,
         config: SessionConfig,
         timeout: Duration,
-        wrap: impl Fn(TcpStream, Instant) -> Result<Stream>,
+        wrap: impl Fn(SharedTcp, Instant) -> Result<Stream>,
     ) -> Result<Self> {
         let session = Session::new(config)?;
         let deadline = Instant::now() + timeout;
@@ -125,7 +125,7 @@ impl Client {
             };
             tcp.set_nodelay(true)?;
             let mut c = Self {
-                stream: wrap(tcp, deadline)?,
+                stream: wrap(SharedTcp(std::sync::Arc::new(tcp)), deadline)?,
                 session,
                 buf: vec![0; READ_CHUNK].into_boxed_slice(),
             };

@@ -3,26 +3,48 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
+
+/// A TCP socket shared with whoever may need to shut it down (the
+/// simulator's stop), without spending a second descriptor on a clone.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedTcp(pub(crate) Arc<TcpStream>);
+
+impl Read for SharedTcp {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl Write for SharedTcp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
+    }
+}
 
 /// A TCP stream, optionally wrapped in TLS.
 #[derive(Debug)]
 pub(crate) enum Stream {
-    Plain(TcpStream),
+    Plain(SharedTcp),
     #[cfg(feature = "tls")]
-    ClientTls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    ClientTls(Box<rustls::StreamOwned<rustls::ClientConnection, SharedTcp>>),
     #[cfg(feature = "tls")]
-    ServerTls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    ServerTls(Box<rustls::StreamOwned<rustls::ServerConnection, SharedTcp>>),
 }
 
 impl Stream {
     /// The TCP socket (for timeouts and shutdown).
     pub(crate) fn tcp(&self) -> &TcpStream {
         match self {
-            Stream::Plain(s) => s,
+            Stream::Plain(s) => &s.0,
             #[cfg(feature = "tls")]
-            Stream::ClientTls(s) => &s.sock,
+            Stream::ClientTls(s) => &s.sock.0,
             #[cfg(feature = "tls")]
-            Stream::ServerTls(s) => &s.sock,
+            Stream::ServerTls(s) => &s.sock.0,
         }
     }
 }

@@ -1,7 +1,6 @@
 //! TLS helpers (feature `tls`): rustls configs from PEM, and handshakes
 //! bounded by a deadline.
 
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,6 +8,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::error::{Error, Result};
+use crate::stream::SharedTcp;
 
 /// A client config trusting the certificates in `roots_pem` (PEM).
 pub fn client_config(roots_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>> {
@@ -49,7 +49,7 @@ pub fn server_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::Serv
 }
 
 /// Drives a handshake to completion before `deadline`.
-pub(crate) fn handshake<C, D>(conn: &mut C, tcp: &mut TcpStream, deadline: Instant) -> Result<()>
+pub(crate) fn handshake<C, D>(conn: &mut C, tcp: &mut SharedTcp, deadline: Instant) -> Result<()>
 where
     C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>,
     D: rustls::SideData,
@@ -63,7 +63,8 @@ where
                 elapsed: start.elapsed(),
             });
         }
-        tcp.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        tcp.0
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
         conn.complete_io(tcp).map_err(|e| match e.kind() {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Error::Timeout {
                 what: "tls handshake".into(),

@@ -35,7 +35,7 @@ pub use demo::DemoApp;
 pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition, parse_key};
 
 use crate::error::{Error, Result};
-use crate::stream::Stream;
+use crate::stream::{SharedTcp, Stream};
 use conn::HostConn;
 
 /// Wait between retries after a failed accept, and per wake-up connect: 50 ms.
@@ -107,7 +107,7 @@ struct Shared {
     accepted: AtomicUsize,
     sessions: Mutex<Vec<JoinHandle<()>>>,
     /// A handle on every open session's socket, to shut them down on stop.
-    open: Mutex<HashMap<u64, TcpStream>>,
+    open: Mutex<HashMap<u64, Arc<TcpStream>>>,
     next_id: AtomicU64,
 }
 
@@ -254,12 +254,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn spawn_session(shared: &Arc<Shared>, stream: TcpStream, lu: String) {
+    // The Arc in `open` lets stop shut the socket down without a second
+    // descriptor.
     shared.active.fetch_add(1, Ordering::AcqRel);
     shared.accepted.fetch_add(1, Ordering::AcqRel);
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    if let Ok(handle) = stream.try_clone() {
-        lock(&shared.open).insert(id, handle);
-    }
+    let stream = Arc::new(stream);
+    lock(&shared.open).insert(id, Arc::clone(&stream));
     let s = Arc::clone(shared);
     let spawned = std::thread::Builder::new()
         .name("host-sim-session".into())
@@ -287,9 +288,10 @@ fn spawn_session(shared: &Arc<Shared>, stream: TcpStream, lu: String) {
 
 /// Wraps an accepted connection in TLS when configured; the handshake
 /// must finish within the idle timeout.
-fn wrap(cfg: &HostConfig, tcp: TcpStream) -> Result<Stream> {
+fn wrap(cfg: &HostConfig, tcp: Arc<TcpStream>) -> Result<Stream> {
     tcp.set_nonblocking(false)?;
     tcp.set_nodelay(true)?;
+    let tcp = SharedTcp(tcp);
     #[cfg(feature = "tls")]
     if let Some(tls) = &cfg.tls {
         let mut tcp = tcp;
@@ -308,7 +310,7 @@ fn wrap(cfg: &HostConfig, tcp: TcpStream) -> Result<Stream> {
     Ok(Stream::Plain(tcp))
 }
 
-fn serve(shared: &Shared, tcp: TcpStream, lu: String) -> Result<()> {
+fn serve(shared: &Shared, tcp: Arc<TcpStream>, lu: String) -> Result<()> {
     let cfg = &shared.config;
     let mut stream = wrap(cfg, tcp)?;
     // A read that waits this long means the session is idle.
