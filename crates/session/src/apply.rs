@@ -114,7 +114,9 @@ impl Screen {
                 let b = match ch {
                     ScreenChar::Base(b) | ScreenChar::GraphicEscape(b) => b,
                 };
-                loop {
+                // At most one lap: RA to the current address fills the
+                // whole buffer.
+                for _ in 0..self.len() {
                     self.put_char(w.address, b, w.ext);
                     self.advance(w);
                     if w.address == address {

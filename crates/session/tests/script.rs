@@ -77,3 +77,10 @@ fn json_script_loads_and_bad_scripts_are_rejected_with_a_reason() {
     let bad_key = TOML.replace("key = \"pf3\"", "key = \"pf99\"");
     assert!(ScriptApp::from_toml(&bad_key).is_err());
 }
+
+#[test]
+fn script_with_an_item_outside_the_screen_is_rejected() {
+    let json = r#"{"start":"a","screens":[{"name":"a","items":[{"kind":"text","row":30,"col":0,"text":"A"}]}]}"#;
+    let e = ScriptApp::from_json(json).unwrap_err();
+    assert!(e.to_string().contains("does not fit 24x80"), "{e}");
+}

@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 
-use ballast_codec::tn3270::Aid;
+use ballast_codec::tn3270::{Aid, ScreenSize};
 use serde::Deserialize;
 
 use super::app::{AppContext, Application, Input, Reply, ScreenDef};
@@ -108,6 +108,13 @@ impl ScriptApp {
                 "start screen {:?} is not defined",
                 self.start
             )));
+        }
+        for screen in &self.screens {
+            screen
+                .render(ScreenSize::MODEL_2, &HashMap::new(), true)
+                .map_err(|e| {
+                    Error::Script(format!("screen {:?} does not fit 24x80: {e}", screen.name))
+                })?;
         }
         for t in &self.transitions {
             if parse_key(&t.key).is_none() {
