@@ -1,10 +1,104 @@
-//! TN3270 sessions for ballast.
+//! TN3270 sessions for ballast: talk to a mainframe like s3270, py3270 or
+//! IBM's tnz do, and simulate one for tests.
 //!
-//! This crate will hold a sans-IO TN3270 session (telnet and TN3270E
-//! negotiation, the screen buffer, fields and keys), blocking and async
-//! clients as thin shells over it, a scripted TN3270 host simulator, and a
-//! session manager with limits, backpressure, balancing, failover and audit.
+//! - [`Session`]: the sans-IO terminal. It owns telnet negotiation for
+//!   plain TN3270 (RFC 1576: TERMINAL-TYPE, EOR, BINARY, answered in the
+//!   order asked) and TN3270E (RFC 2355: DEVICE-TYPE with CONNECT to a
+//!   named LU, FUNCTIONS; BIND-IMAGE declined; responses answered), applies
+//!   host writes to the [`Screen`], answers Read Buffer / Read Modified /
+//!   Read Modified All / Read Partition Query, and turns keys into inbound
+//!   records. Bytes in, [`Event`]s and bytes out.
+//! - [`Screen`]: cells, field attributes, colors, cursor; an O(1) field
+//!   table; text views; input that obeys protected and numeric fields and
+//!   sets the MDT. Non-display fields are blank in every text view and in
+//!   `Debug` unless you ask ([`Screen::text_with_hidden`]).
+//! - [`Client`]: a blocking `std::net` shell: connect with a timeout,
+//!   [`Client::wait_for`] a [`Condition`], type, press keys, disconnect.
+//!   Every wait has a deadline and every read is bounded. `AsyncClient`
+//!   (feature `tokio`) is the same on tokio.
+//! - [`host::HostSimulator`]: a TN3270/TN3270E server running a scripted
+//!   application ([`host::Application`] in Rust, [`host::ScriptApp`] from
+//!   TOML/JSON, or the built-in [`host::DemoApp`]) with per-session limits
+//!   and graceful stop.
 //!
-//! Status: skeleton. The session lands with the ballast-session issue.
+//! # Example
+//!
+//! Sign on to the demo host and store a record:
+//!
+//! ```
+//! use std::time::Duration;
+//! use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
+//! use ballast_session::{Aid, Client, Condition, SessionConfig};
+//!
+//! let host = HostSimulator::start(HostConfig::default(), DemoApp::default())?;
+//! let t = Duration::from_secs(5);
+//!
+//! let mut c = Client::connect(host.local_addr(), SessionConfig::default(), t)?;
+//! c.wait_for(Condition::Text("PLEASE SIGN ON".into()), t)?;
+//! c.type_text("DEMO")?;
+//! c.tab();
+//! c.type_text("SECRET")?; // a non-display field: never in screen().text()
+//! c.press_and_wait(Aid::Enter, t)?;
+//! assert!(c.screen().contains("MAIN MENU"));
+//!
+//! c.type_text("1")?;
+//! c.press_and_wait(Aid::Enter, t)?;
+//! c.type_text("ACME")?;
+//! c.tab();
+//! c.type_text("42")?;
+//! c.press_and_wait(Aid::Enter, t)?;
+//! let row = c.screen().row(2)?; // "TRANSACTION ID: T0000001"
+//! let txid = row.split(": ").nth(1).unwrap_or_default().trim();
+//! assert_eq!(host.store().get(txid).map(|r| r.amount), Some(42));
+//! c.disconnect()?;
+//! # Ok::<(), ballast_session::Error>(())
+//! ```
+//!
+//! # Errors and limits
+//!
+//! Everything returns [`Error`]. Bad host input (garbage, truncated
+//! records, out-of-range addresses, endless subnegotiations, a record with
+//! no IAC EOR) closes the session with a typed error; buffers are bounded
+//! by [`Limits`] (defaults [`config::DEFAULT_MAX_RECORD_LEN`],
+//! [`config::DEFAULT_MAX_SUBNEGOTIATION_LEN`],
+//! [`config::DEFAULT_MAX_NEGOTIATIONS`], [`config::DEFAULT_MAX_EVENTS`]).
+//!
+//! # Feature flags
+//!
+//! - `tokio` (off by default): `async_client::AsyncClient`,
+//!   the same client on `tokio::net`, every wait bounded by
+//!   `tokio::time::timeout_at`.
+//!
+//! - `tls` (off by default): `Client::connect_tls` and `HostConfig::tls`
+//!   with rustls (ring provider); `tls::client_config` and
+//!   `tls::server_config` build configs from PEM.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
+
+mod apply;
+#[cfg(feature = "tokio")]
+pub mod async_client;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod host;
+pub mod screen;
+pub mod session;
+mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
+
+#[cfg(feature = "tokio")]
+pub use async_client::AsyncClient;
+pub use ballast_codec::tn3270::{Aid, ScreenSize};
+pub use client::{Client, Condition};
+pub use config::{Limits, Model, SessionConfig};
+pub use error::{Error, Result};
+pub use host::{DemoApp, HostConfig, HostSimulator, ScriptApp};
+pub use screen::{Field, FieldRef, Screen};
+pub use session::{Event, Session};
+
+/// The user guide's examples compile (`docs/tn3270.md`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/tn3270.md")]
+mod guide {}

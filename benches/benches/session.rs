@@ -1,0 +1,254 @@
+//! ballast-session benchmarks.
+//!
+//! - `session/apply_full_screen_erase_write`: a connected [`Session`]
+//!   receives one full-screen Erase/Write (the codec corpus, fixed seed)
+//!   and applies every order; allocations per screen are counted by a
+//!   counting global allocator and printed.
+//! - `session/connect_negotiate_first_screen`: [`Client::connect`] against
+//!   a [`HostSimulator`] over loopback (TN3270E), until the first screen;
+//!   p50 over 200 runs is printed beside criterion's figures.
+//! - memory per idle session (both sides, one process) and how many
+//!   concurrent sessions one simulator holds, printed: the count is bounded
+//!   by `BALLAST_BENCH_SESSIONS` (default 2000) to stay fair on shared
+//!   2-core machines. Both ends live in this process, so each session
+//!   costs two descriptors; setting the variable also runs this part first
+//!   so its RSS figure is measured in a fresh process.
+//!
+//! Run: `cargo bench -p ballast-benches --bench session -- --warm-up-time 1 --measurement-time 3`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ballast_benches::codec_corpus as corpus;
+use ballast_codec::telnet::{self, DO, IAC, WILL, option};
+use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
+use ballast_session::{Client, Session, SessionConfig};
+use criterion::{Criterion, Throughput};
+
+/// Counts allocations so the bench can report allocations per screen.
+struct CountingAlloc;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn connected_session() -> Session {
+    let mut s = Session::new(SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    })
+    .expect("default config is valid");
+    s.receive(&[
+        IAC,
+        DO,
+        option::END_OF_RECORD,
+        IAC,
+        WILL,
+        option::END_OF_RECORD,
+        IAC,
+        DO,
+        option::BINARY,
+        IAC,
+        WILL,
+        option::BINARY,
+    ])
+    .expect("negotiation");
+    s.consume_output(usize::MAX);
+    while s.poll_event().is_some() {}
+    s
+}
+
+/// Applies one framed screen and drains the events.
+#[inline(never)]
+fn apply_screen(s: &mut Session, wire: &[u8]) -> u64 {
+    s.receive(wire).expect("corpus screens are valid");
+    while s.poll_event().is_some() {}
+    s.writes()
+}
+
+fn apply(c: &mut Criterion) {
+    let screens: Vec<Vec<u8>> = corpus::tn3270_screens(64)
+        .iter()
+        .map(|r| {
+            let mut w = Vec::new();
+            telnet::encode_record(r, &mut w);
+            w
+        })
+        .collect();
+    let mut s = connected_session();
+    for w in &screens {
+        apply_screen(&mut s, w);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for w in &screens {
+        apply_screen(&mut s, w);
+    }
+    let per_screen = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / screens.len() as f64;
+    println!(
+        "session/apply_full_screen_erase_write: {per_screen:.2} allocations per screen (steady state)"
+    );
+
+    let mut g = c.benchmark_group("session");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    g.bench_function("apply_full_screen_erase_write", |b| {
+        b.iter(|| {
+            i = (i + 1) % screens.len();
+            apply_screen(&mut s, black_box(&screens[i]))
+        })
+    });
+    g.finish();
+}
+
+fn connect_once(host: &HostSimulator) -> Duration {
+    let start = Instant::now();
+    let c = Client::connect(
+        host.local_addr(),
+        SessionConfig::default(),
+        Duration::from_secs(5),
+    )
+    .expect("loopback connect");
+    let took = start.elapsed();
+    let _ = c.disconnect();
+    took
+}
+
+fn connect(c: &mut Criterion) {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).expect("simulator");
+    let mut samples: Vec<Duration> = (0..200).map(|_| connect_once(&host)).collect();
+    samples.sort();
+    println!(
+        "session/connect_negotiate_first_screen: p50 {:?}, p90 {:?} over {} runs (tn3270e, loopback)",
+        samples[samples.len() / 2],
+        samples[samples.len() * 9 / 10],
+        samples.len()
+    );
+    let mut g = c.benchmark_group("session");
+    g.sample_size(50);
+    g.bench_function("connect_negotiate_first_screen", |b| {
+        b.iter(|| connect_once(&host))
+    });
+    g.finish();
+    host.stop();
+}
+
+/// Resident set size of this process, from /proc (0 where unavailable).
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn sessions(_: &mut Criterion) {
+    let n: usize = std::env::var("BALLAST_BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    // Client and server ends live in this process: two descriptors each.
+    let config = HostConfig {
+        max_sessions: n,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).expect("simulator");
+    let before = rss_bytes();
+    let live_before = LIVE_BYTES.load(Ordering::Relaxed);
+    let mut clients = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        match Client::connect(
+            host.local_addr(),
+            SessionConfig::default(),
+            Duration::from_secs(5),
+        ) {
+            Ok(c) => clients.push(c),
+            Err(e) => {
+                println!(
+                    "session/concurrent: stopped at {} sessions: {e}",
+                    clients.len()
+                );
+                break;
+            }
+        }
+    }
+    let held = clients.len();
+    let after = rss_bytes();
+    let live_after = LIVE_BYTES.load(Ordering::Relaxed);
+    println!(
+        "session/concurrent: one simulator holds {held} sessions (of {n} asked, {:?} to open), active {}",
+        start.elapsed(),
+        host.active_sessions()
+    );
+    if held > 0 {
+        println!(
+            "session/memory_per_idle_session: {} bytes heap per session for client + server side together, {} bytes RSS (heap + server thread stacks)",
+            live_after.saturating_sub(live_before) / held as u64,
+            after.saturating_sub(before) / held as u64
+        );
+    }
+    let session_alone = {
+        let mut w = Vec::new();
+        telnet::encode_record(&corpus::tn3270_screens(1)[0], &mut w);
+        let live = LIVE_BYTES.load(Ordering::Relaxed);
+        let mut s = connected_session();
+        apply_screen(&mut s, &w);
+        println!(
+            "session/memory_per_idle_session: one client Session after a full screen: {} bytes heap + {} bytes inline",
+            LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(live),
+            std::mem::size_of::<Session>()
+        );
+        s
+    };
+    drop(session_alone);
+    drop(clients);
+    host.stop();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    // With BALLAST_BENCH_SESSIONS set, the session count runs first, in a
+    // fresh process, so its RSS figure is not hidden by memory the other
+    // benchmarks freed; otherwise it runs last so its thousands of closed
+    // sockets do not slow the connect benchmark.
+    let sessions_first = std::env::var_os("BALLAST_BENCH_SESSIONS").is_some();
+    if sessions_first {
+        sessions(&mut c);
+    }
+    apply(&mut c);
+    connect(&mut c);
+    if !sessions_first {
+        sessions(&mut c);
+    }
+    c.final_summary();
+}

@@ -1,0 +1,376 @@
+//! The host side of one connection, without I/O: negotiation (plain
+//! TN3270 and TN3270E), inbound records, and the application's screens.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ballast_codec::stream::Decode;
+use ballast_codec::telnet::negotiation::OptionTable;
+use ballast_codec::telnet::{
+    self, RecordDecoder, RecordItem, TelnetEvent, TelnetParser, Verb, option,
+};
+use ballast_codec::tn3270::tn3270e::{self, DataType, Header, Message, function};
+use ballast_codec::tn3270::{AddressMode, Aid, CodePage, Inbound, ScreenSize};
+
+use super::app::{AppContext, Application, Input, Reply, ScreenDef};
+use crate::error::{Error, Result};
+
+/// Functions the simulator agrees to in TN3270E.
+const HOST_FUNCTIONS: [u8; 1] = [function::RESPONSES];
+/// Longest subnegotiation body accepted from a client: 1 KiB.
+const MAX_HOST_SUBNEGOTIATION_LEN: usize = 1024;
+/// Negotiations and subnegotiations accepted per connection.
+const MAX_HOST_NEGOTIATIONS: u32 = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Negotiating,
+    Plain,
+    Extended,
+    Closed,
+}
+
+/// One simulated host connection.
+pub(crate) struct HostConn {
+    app: Arc<dyn Application>,
+    ctx: AppContext,
+    phase: Phase,
+    options: OptionTable,
+    decoder: RecordDecoder,
+    max_pending_input: usize,
+    input: Vec<u8>,
+    pub(crate) out: Vec<u8>,
+    terminal_type: String,
+    screen: Option<ScreenDef>,
+    seq: u16,
+    negotiations: u32,
+    lu_name: String,
+}
+
+impl HostConn {
+    /// A connection that starts negotiating at once (see `out`).
+    pub(crate) fn new(
+        app: Arc<dyn Application>,
+        ctx: AppContext,
+        tn3270e: bool,
+        max_record_len: usize,
+        max_pending_input: usize,
+        lu_name: String,
+    ) -> Self {
+        let mut options = OptionTable::new();
+        for o in [option::TERMINAL_TYPE, option::END_OF_RECORD, option::BINARY] {
+            options.accept_remote(o, true);
+        }
+        options.accept_remote(option::TN3270E, tn3270e);
+        for o in [option::END_OF_RECORD, option::BINARY] {
+            options.accept_local(o, true);
+        }
+        let mut me = Self {
+            app,
+            ctx,
+            phase: Phase::Negotiating,
+            options,
+            decoder: RecordDecoder {
+                max_record_len,
+                parser: TelnetParser {
+                    max_subnegotiation_len: MAX_HOST_SUBNEGOTIATION_LEN,
+                },
+            },
+            max_pending_input,
+            input: Vec::new(),
+            out: Vec::new(),
+            terminal_type: String::new(),
+            screen: None,
+            seq: 0,
+            negotiations: 0,
+            lu_name,
+        };
+        let first = if tn3270e {
+            option::TN3270E
+        } else {
+            option::TERMINAL_TYPE
+        };
+        me.request_remote(first);
+        me
+    }
+
+    fn request_remote(&mut self, o: u8) {
+        if let Some(v) = self.options.request_remote_enable(o) {
+            telnet::encode_negotiation(v, o, &mut self.out);
+        }
+    }
+
+    fn request_local(&mut self, o: u8) {
+        if let Some(v) = self.options.request_local_enable(o) {
+            telnet::encode_negotiation(v, o, &mut self.out);
+        }
+    }
+
+    /// True once the application asked to end the session (or an error did).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// The terminal type the client announced.
+    pub(crate) fn terminal_type(&self) -> &str {
+        &self.terminal_type
+    }
+
+    /// Processes received bytes; an error closes the connection.
+    pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+        let buffered = self.input.len() + bytes.len();
+        if buffered > self.max_pending_input {
+            self.phase = Phase::Closed;
+            return Err(Error::Limit {
+                what: "pending input bytes",
+                limit: self.max_pending_input as u64,
+                value: buffered as u64,
+            });
+        }
+        let mut input = std::mem::take(&mut self.input);
+        input.extend_from_slice(bytes);
+        let mut pos = 0;
+        let result = loop {
+            if pos >= input.len() || self.phase == Phase::Closed {
+                break Ok(());
+            }
+            match self.decoder.decode_frame(&input[pos..]) {
+                Ok((item, used)) => {
+                    pos += used;
+                    let r = match item {
+                        RecordItem::Telnet(ev) => self.telnet(ev),
+                        RecordItem::Record(rec) => self.record(&rec),
+                    };
+                    if let Err(e) = r {
+                        break Err(e);
+                    }
+                }
+                Err(ballast_codec::Error::Incomplete { .. }) => break Ok(()),
+                Err(e) => break Err(e.into()),
+            }
+        };
+        input.drain(..pos);
+        self.input = input;
+        if result.is_err() {
+            self.phase = Phase::Closed;
+        }
+        result
+    }
+
+    fn telnet(&mut self, ev: TelnetEvent<'_>) -> Result<()> {
+        self.negotiations += 1;
+        if self.negotiations > MAX_HOST_NEGOTIATIONS {
+            return Err(Error::Limit {
+                what: "telnet negotiations",
+                limit: MAX_HOST_NEGOTIATIONS.into(),
+                value: self.negotiations.into(),
+            });
+        }
+        match ev {
+            TelnetEvent::Negotiate { verb, option } => self.negotiate(verb, option),
+            TelnetEvent::Subnegotiation { option, body } => match option {
+                option::TERMINAL_TYPE => self.terminal_type_is(&body),
+                option::TN3270E => self.tn3270e_sub(&body),
+                _ => Ok(()),
+            },
+            TelnetEvent::Data(_) | TelnetEvent::Command(_) => Ok(()),
+        }
+    }
+
+    fn negotiate(&mut self, verb: Verb, o: u8) -> Result<()> {
+        if let Some(reply) = self.options.receive(verb, o) {
+            telnet::encode_negotiation(reply, o, &mut self.out);
+        }
+        match (o, verb) {
+            (option::TN3270E, Verb::Will) if self.options.remote_enabled(o) => {
+                let mut body = Vec::new();
+                Message::SendDeviceType.encode(&mut body);
+                telnet::encode_subnegotiation(option::TN3270E, &body, &mut self.out);
+            }
+            (option::TN3270E, Verb::Wont) => self.request_remote(option::TERMINAL_TYPE),
+            (option::TERMINAL_TYPE, Verb::Will) if self.options.remote_enabled(o) => {
+                telnet::encode_subnegotiation(
+                    option::TERMINAL_TYPE,
+                    &[telnet::TTYPE_SEND],
+                    &mut self.out,
+                );
+            }
+            _ => {}
+        }
+        let o = &self.options;
+        let plain = [option::END_OF_RECORD, option::BINARY]
+            .into_iter()
+            .all(|x| o.local_enabled(x) && o.remote_enabled(x));
+        if plain && self.phase == Phase::Negotiating && !self.terminal_type.is_empty() {
+            self.phase = Phase::Plain;
+            return self.start_app();
+        }
+        Ok(())
+    }
+
+    fn terminal_type_is(&mut self, body: &[u8]) -> Result<()> {
+        let [telnet::TTYPE_IS, name @ ..] = body else {
+            return Ok(());
+        };
+        if name.is_empty() || name.len() > tn3270e::MAX_NAME_LEN {
+            return Err(Error::Protocol("terminal type name length"));
+        }
+        self.terminal_type = String::from_utf8_lossy(name).into_owned();
+        for o in [option::END_OF_RECORD, option::BINARY] {
+            self.request_remote(o);
+            self.request_local(o);
+        }
+        Ok(())
+    }
+
+    fn send_sub(&mut self, m: &Message<'_>) {
+        let mut body = Vec::new();
+        m.encode(&mut body);
+        telnet::encode_subnegotiation(option::TN3270E, &body, &mut self.out);
+    }
+
+    fn tn3270e_sub(&mut self, body: &[u8]) -> Result<()> {
+        match Message::decode(body)? {
+            Message::DeviceTypeRequest {
+                device_type,
+                connect,
+                ..
+            } => {
+                self.terminal_type = String::from_utf8_lossy(device_type).into_owned();
+                let lu = connect.map_or_else(
+                    || self.lu_name.clone(),
+                    |l| String::from_utf8_lossy(l).into_owned(),
+                );
+                self.ctx.lu = Some(lu.clone());
+                self.send_sub(&Message::DeviceTypeIs {
+                    device_type,
+                    lu: lu.as_bytes(),
+                });
+            }
+            Message::FunctionsRequest(list) => {
+                let agreed: Vec<u8> = list
+                    .iter()
+                    .copied()
+                    .filter(|f| HOST_FUNCTIONS.contains(f))
+                    .collect();
+                if agreed.len() == list.len() {
+                    self.send_sub(&Message::FunctionsIs(&agreed));
+                    return self.enter_extended();
+                }
+                self.send_sub(&Message::FunctionsRequest(&agreed));
+            }
+            Message::FunctionsIs(_) => return self.enter_extended(),
+            _ => {
+                return Err(Error::Protocol(
+                    "unexpected tn3270e subnegotiation from client",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn enter_extended(&mut self) -> Result<()> {
+        if self.phase != Phase::Negotiating {
+            return Ok(());
+        }
+        self.phase = Phase::Extended;
+        self.start_app()
+    }
+
+    fn size(&self) -> ScreenSize {
+        ScreenSize::MODEL_2
+    }
+
+    fn start_app(&mut self) -> Result<()> {
+        tracing::debug!(terminal_type = %self.terminal_type, "simulated session started");
+        let reply = self.app.start(&mut self.ctx);
+        self.apply(reply)
+    }
+
+    fn apply(&mut self, reply: Reply) -> Result<()> {
+        match reply {
+            Reply::Show(screen) => {
+                let extended = self.phase == Phase::Extended
+                    || self.terminal_type.ends_with("-E")
+                    || self.terminal_type.starts_with("IBM-DYNAMIC");
+                let rec = screen.render(self.size(), &self.ctx.vars, extended)?;
+                self.send_record(&rec);
+                self.screen = Some(screen);
+                Ok(())
+            }
+            Reply::Disconnect => {
+                self.phase = Phase::Closed;
+                Ok(())
+            }
+        }
+    }
+
+    fn send_record(&mut self, body: &[u8]) {
+        if self.phase == Phase::Extended {
+            let h = Header {
+                data_type: DataType::Data3270,
+                request_flag: 0,
+                response_flag: 0,
+                seq_number: self.seq,
+            };
+            self.seq = self.seq.wrapping_add(1);
+            let mut rec = h.to_bytes().to_vec();
+            rec.extend_from_slice(body);
+            telnet::encode_record(&rec, &mut self.out);
+        } else {
+            telnet::encode_record(body, &mut self.out);
+        }
+    }
+
+    fn record(&mut self, rec: &[u8]) -> Result<()> {
+        let body = match self.phase {
+            Phase::Plain => rec,
+            Phase::Extended => {
+                let (h, data) = Header::parse(rec)?;
+                if h.data_type != DataType::Data3270 {
+                    return Ok(());
+                }
+                data
+            }
+            Phase::Negotiating if rec.is_empty() => return Ok(()),
+            _ => return Err(Error::Protocol("record before negotiation finished")),
+        };
+        if body.is_empty() {
+            return Ok(());
+        }
+        let inbound = Inbound::parse(body, self.size(), AddressMode::TwelveFourteen)?;
+        let input = self.decode_input(&inbound)?;
+        tracing::trace!(?input, "simulated host input");
+        if input.aid == Aid::Clear {
+            let reply = match &self.screen {
+                Some(s) => Reply::Show(s.clone()),
+                None => self.app.start(&mut self.ctx),
+            };
+            return self.apply(reply);
+        }
+        let reply = self.app.on_input(&mut self.ctx, &input);
+        self.apply(reply)
+    }
+
+    fn decode_input(&self, inbound: &Inbound<'_>) -> Result<Input> {
+        let mut fields = HashMap::new();
+        let map = self
+            .screen
+            .as_ref()
+            .map(|s| s.input_map(self.size()))
+            .unwrap_or_default();
+        for f in inbound.fields() {
+            let (address, data) = f?;
+            if let Some((name, _, len)) = map.iter().find(|(_, a, _)| *a == address) {
+                let take = data.len().min(usize::from(*len));
+                let text = CodePage::Cp037.decode_str(&data[..take]);
+                let text = text.trim_end_matches(['\0', ' ']).to_owned();
+                fields.insert(name.clone(), text);
+            }
+        }
+        Ok(Input {
+            aid: inbound.aid,
+            fields,
+        })
+    }
+}

@@ -1,0 +1,180 @@
+//! The built-in demo application: logon → menu → record entry →
+//! confirmation with a transaction id, plus a record query screen.
+
+use ballast_codec::tn3270::Aid;
+
+use super::app::{AppContext, Application, Input, Reply, ScreenDef};
+
+/// The demo application. Sign on with [`DemoApp::user`] /
+/// [`DemoApp::password`] (default `DEMO` / `SECRET`).
+///
+/// Screens and their input fields (by name):
+/// - `logon`: `user`, `password` (non-display); Enter signs on, PF3 ends
+///   the session;
+/// - `menu`: `option` (numeric): `1` record entry, `2` record query; PF3
+///   signs off;
+/// - `entry`: `name`, `amount` (numeric); Enter stores the record and shows
+///   `confirm` with `TRANSACTION ID: T0000001`; PF3 back to the menu;
+/// - `confirm`: Enter back to the menu;
+/// - `query`: `txid`; Enter shows the stored record; PF3 back to the menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoApp {
+    /// The user id accepted at logon.
+    pub user: String,
+    /// The password accepted at logon.
+    pub password: String,
+}
+
+impl Default for DemoApp {
+    fn default() -> Self {
+        Self {
+            user: "DEMO".to_owned(),
+            password: "SECRET".to_owned(),
+        }
+    }
+}
+
+fn logon(message: &str) -> ScreenDef {
+    ScreenDef::new("logon")
+        .title(0, 0, "BALLAST DEMO HOST", "turquoise")
+        .text(2, 0, "PLEASE SIGN ON")
+        .text(4, 0, "USERID   ===>")
+        .input("user", 4, 14, 8)
+        .text(5, 0, "PASSWORD ===>")
+        .hidden("password", 5, 14, 8)
+        .text(22, 0, message)
+        .text(23, 0, "ENTER=SIGN ON  PF3=EXIT")
+}
+
+fn menu(message: &str) -> ScreenDef {
+    ScreenDef::new("menu")
+        .title(0, 0, "MAIN MENU", "turquoise")
+        .text(0, 60, "USER {user}")
+        .text(2, 0, "1  ENTER A RECORD")
+        .text(3, 0, "2  QUERY A RECORD")
+        .text(5, 0, "OPTION ===>")
+        .numeric("option", 5, 12, 1)
+        .text(22, 0, message)
+        .text(23, 0, "ENTER=SELECT  PF3=SIGN OFF")
+}
+
+fn entry(message: &str) -> ScreenDef {
+    ScreenDef::new("entry")
+        .title(0, 0, "RECORD ENTRY", "turquoise")
+        .text(2, 0, "NAME     ===>")
+        .input("name", 2, 14, 20)
+        .text(3, 0, "AMOUNT   ===>")
+        .numeric("amount", 3, 14, 8)
+        .text(22, 0, message)
+        .text(23, 0, "ENTER=STORE  PF3=MENU")
+}
+
+fn confirm() -> ScreenDef {
+    ScreenDef::new("confirm")
+        .title(0, 0, "RECORD STORED", "green")
+        .text(2, 0, "TRANSACTION ID: {txid}")
+        .text(3, 0, "NAME: {name}")
+        .text(4, 0, "AMOUNT: {amount}")
+        .text(23, 0, "ENTER=MENU")
+}
+
+fn query(result: &str) -> ScreenDef {
+    ScreenDef::new("query")
+        .title(0, 0, "RECORD QUERY", "turquoise")
+        .text(2, 0, "TRANSACTION ID ===>")
+        .input("txid", 2, 20, 8)
+        .text(4, 0, result)
+        .text(23, 0, "ENTER=QUERY  PF3=MENU")
+}
+
+impl DemoApp {
+    fn show(ctx: &mut AppContext, s: ScreenDef) -> Reply {
+        ctx.screen = s.name.clone();
+        Reply::Show(s)
+    }
+
+    fn on_logon(&self, ctx: &mut AppContext, input: &Input) -> Reply {
+        match input.aid {
+            Aid::Pf(3) => Reply::Disconnect,
+            Aid::Enter => {
+                let user = input.get("user").to_ascii_uppercase();
+                if user == self.user && input.get("password") == self.password {
+                    ctx.vars.insert("user".to_owned(), user.clone());
+                    ctx.user = Some(user);
+                    Self::show(ctx, menu(""))
+                } else {
+                    Self::show(ctx, logon("INVALID USERID OR PASSWORD"))
+                }
+            }
+            _ => Self::show(ctx, logon("")),
+        }
+    }
+
+    fn on_menu(ctx: &mut AppContext, input: &Input) -> Reply {
+        match (input.aid, input.get("option")) {
+            (Aid::Pf(3), _) => {
+                ctx.user = None;
+                Self::show(ctx, logon("SIGNED OFF"))
+            }
+            (Aid::Enter, "1") => Self::show(ctx, entry("")),
+            (Aid::Enter, "2") => Self::show(ctx, query("")),
+            (Aid::Enter, _) => Self::show(ctx, menu("INVALID OPTION")),
+            _ => Self::show(ctx, menu("")),
+        }
+    }
+
+    fn on_entry(ctx: &mut AppContext, input: &Input) -> Reply {
+        match input.aid {
+            Aid::Pf(3) => Self::show(ctx, menu("")),
+            Aid::Enter => {
+                let name = input.get("name").trim().to_owned();
+                let amount = input.get("amount").trim().parse::<u64>();
+                let (true, Ok(amount)) = (!name.is_empty(), amount) else {
+                    return Self::show(ctx, entry("NAME AND A WHOLE AMOUNT ARE REQUIRED"));
+                };
+                let user = ctx.user.clone().unwrap_or_default();
+                match ctx.store.insert(&user, &name, amount) {
+                    Ok(txid) => {
+                        ctx.vars.insert("txid".to_owned(), txid);
+                        ctx.vars.insert("name".to_owned(), name);
+                        ctx.vars.insert("amount".to_owned(), amount.to_string());
+                        Self::show(ctx, confirm())
+                    }
+                    Err(_) => Self::show(ctx, entry("STORE FULL, RECORD NOT STORED")),
+                }
+            }
+            _ => Self::show(ctx, entry("")),
+        }
+    }
+
+    fn on_query(ctx: &mut AppContext, input: &Input) -> Reply {
+        match input.aid {
+            Aid::Pf(3) => Self::show(ctx, menu("")),
+            Aid::Enter => {
+                let txid = input.get("txid").trim().to_ascii_uppercase();
+                let result = match ctx.store.get(&txid) {
+                    Some(r) => format!("FOUND {} NAME: {} AMOUNT: {}", r.txid, r.name, r.amount),
+                    None => format!("NOT FOUND: {txid}"),
+                };
+                Self::show(ctx, query(&result))
+            }
+            _ => Self::show(ctx, query("")),
+        }
+    }
+}
+
+impl Application for DemoApp {
+    fn start(&self, ctx: &mut AppContext) -> Reply {
+        Self::show(ctx, logon(""))
+    }
+
+    fn on_input(&self, ctx: &mut AppContext, input: &Input) -> Reply {
+        match ctx.screen.as_str() {
+            "menu" => Self::on_menu(ctx, input),
+            "entry" => Self::on_entry(ctx, input),
+            "confirm" => Self::show(ctx, menu("")),
+            "query" => Self::on_query(ctx, input),
+            _ => self.on_logon(ctx, input),
+        }
+    }
+}

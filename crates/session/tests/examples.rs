@@ -1,0 +1,129 @@
+//! The `screen` example works as its docs say, against the simulator.
+
+mod common;
+
+use std::process::Command;
+
+use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
+
+fn screen_example() -> Command {
+    let mut c = Command::new(env!("CARGO"));
+    c.args([
+        "run",
+        "-q",
+        "-p",
+        "ballast-session",
+        "--example",
+        "screen",
+        "--",
+    ]);
+    c
+}
+
+#[test]
+fn screen_example_signs_on_and_prints_the_menu() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let out = screen_example()
+        .arg(host.local_addr().to_string())
+        .args([
+            "--tn3270e",
+            "--wait-text",
+            "PLEASE SIGN ON",
+            "--type",
+            "DEMO",
+            "--type",
+            "SECRET",
+        ])
+        .args([
+            "--key",
+            "enter",
+            "--wait-text",
+            "MAIN MENU",
+            "--timeout-ms",
+            "10000",
+        ])
+        .output()
+        .expect("cargo runs the example");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("USER DEMO"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 24, "one line per row");
+    host.stop();
+}
+
+#[test]
+fn screen_example_fails_with_one_line_on_timeout() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let out = screen_example()
+        .arg(host.local_addr().to_string())
+        .args(["--wait-text", "NEVER THERE", "--timeout-ms", "200"])
+        .output()
+        .expect("cargo runs the example");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Cargo may print build warnings first; the example's own output is
+    // the last line.
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("screen: wait for \"NEVER THERE\": timed out"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("screen:")).count(),
+        1
+    );
+    host.stop();
+}
+
+#[test]
+fn host_sim_example_listens_and_serves_the_demo_app() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use ballast_session::{Client, SessionConfig};
+
+    // Find a free port, then let the example bind it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "ballast-session",
+            "--example",
+            "host-sim",
+            "--",
+        ])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--tn3270e"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cargo runs the example");
+    let mut guard = common::ChildGuard(child);
+    let stdout = guard.0.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the example prints its address");
+    assert!(
+        line.starts_with(&format!("listening on 127.0.0.1:{port}")),
+        "{line}"
+    );
+    let c = Client::connect(
+        ("127.0.0.1", port),
+        SessionConfig::default(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert!(c.session().is_tn3270e());
+    assert!(c.screen().contains("PLEASE SIGN ON"));
+}

@@ -1,0 +1,161 @@
+//! Properties: random valid record sequences keep the screen consistent;
+//! arbitrary bytes never panic the session.
+
+use ballast_codec::telnet::{self, DO, IAC, WILL, option};
+use ballast_codec::tn3270::{
+    Command, ExtendedAttribute, FieldAttribute, RecordBuilder, ScreenChar, ScreenSize, Wcc,
+};
+use ballast_session::{Session, SessionConfig};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Sba(u16, u16),
+    Sf(u8),
+    Sfe(u8, u8),
+    Text(String),
+    Ic,
+    Pt,
+    Ra(u16, u16, u8),
+    Eua(u16, u16),
+    Sa(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u16..24, 0u16..80).prop_map(|(r, c)| Op::Sba(r, c)),
+        (0u8..64).prop_map(Op::Sf),
+        (0u8..64, 0xF0u8..0xF8).prop_map(|(a, c)| Op::Sfe(a, c)),
+        "[A-Z0-9 ]{0,100}".prop_map(Op::Text),
+        Just(Op::Ic),
+        Just(Op::Pt),
+        (0u16..24, 0u16..80, 0x40u8..0xFF).prop_map(|(r, c, b)| Op::Ra(r, c, b)),
+        (0u16..24, 0u16..80).prop_map(|(r, c)| Op::Eua(r, c)),
+        (0xF0u8..0xF8).prop_map(Op::Sa),
+    ]
+}
+
+fn record(erase: bool, ops: &[Op]) -> Vec<u8> {
+    let command = if erase {
+        Command::EraseWrite
+    } else {
+        Command::Write
+    };
+    let mut b = RecordBuilder::new(
+        command,
+        Wcc::from_flags(Wcc::KEYBOARD_RESTORE),
+        ScreenSize::MODEL_2,
+    );
+    for o in ops {
+        b = match o {
+            Op::Sba(r, c) => b.sba(*r, *c),
+            Op::Sf(a) => b.start_field(FieldAttribute::from_byte(*a)),
+            Op::Sfe(a, c) => b.start_field_extended(
+                FieldAttribute::from_byte(*a),
+                &[ExtendedAttribute::Foreground(ballast_codec::tn3270::Color(
+                    *c,
+                ))],
+            ),
+            Op::Text(t) => b.text_str(t),
+            Op::Ic => b.insert_cursor(),
+            Op::Pt => b.program_tab(),
+            Op::Ra(r, c, ch) => b.repeat_to(*r, *c, ScreenChar::Base(*ch)),
+            Op::Eua(r, c) => b.erase_unprotected_to(*r, *c),
+            Op::Sa(c) => b.set_attribute(ExtendedAttribute::Foreground(
+                ballast_codec::tn3270::Color(*c),
+            )),
+        };
+    }
+    let mut wire = Vec::new();
+    telnet::encode_record(&b.finish().expect("generated records are valid"), &mut wire);
+    wire
+}
+
+fn connected() -> Session {
+    let mut s = Session::new(SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    })
+    .unwrap();
+    s.receive(&[
+        IAC,
+        DO,
+        option::END_OF_RECORD,
+        IAC,
+        WILL,
+        option::END_OF_RECORD,
+        IAC,
+        DO,
+        option::BINARY,
+        IAC,
+        WILL,
+        option::BINARY,
+    ])
+    .unwrap();
+    s.consume_output(usize::MAX);
+    assert!(s.is_connected());
+    s
+}
+
+/// The field table agrees with a brute-force scan of attribute cells.
+fn check_screen(s: &Session) {
+    let screen = s.screen();
+    let n = screen.len() as u16;
+    assert!(screen.cursor() < n, "cursor inside the screen");
+    let fas: Vec<u16> = (0..n).filter(|&a| screen.is_attribute(a)).collect();
+    assert_eq!(screen.fields().len(), fas.len());
+    let total: u32 = screen.fields().iter().map(|f| u32::from(f.len) + 1).sum();
+    if !fas.is_empty() {
+        assert_eq!(total, u32::from(n), "fields tile the screen");
+    }
+    for a in 0..n {
+        let expected = fas
+            .iter()
+            .rev()
+            .find(|&&fa| fa <= a)
+            .or(fas.last())
+            .copied();
+        let got = screen.field_at(a).map(|f| f.field().attribute_address);
+        assert_eq!(got, expected, "cell {a} belongs to the field before it");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_valid_records_keep_the_screen_consistent(
+        records in proptest::collection::vec((any::<bool>(), proptest::collection::vec(op(), 0..30)), 1..5)
+    ) {
+        let mut s = connected();
+        for (erase, ops) in &records {
+            s.receive(&record(*erase, ops)).unwrap();
+            check_screen(&s);
+        }
+        // Typing and keys keep it consistent too.
+        s.screen_mut().tab();
+        let _ = s.screen_mut().type_text("12345");
+        check_screen(&s);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_a_connected_session(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..8)) {
+        let mut s = connected();
+        for c in &chunks {
+            if s.receive(c).is_err() {
+                prop_assert!(s.is_closed());
+                break;
+            }
+        }
+        prop_assert!(s.screen().cursor() < s.screen().len() as u16);
+    }
+
+    #[test]
+    fn arbitrary_records_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let mut s = connected();
+        let mut wire = Vec::new();
+        telnet::encode_record(&body, &mut wire);
+        let _ = s.receive(&wire);
+        prop_assert!(s.screen().cursor() < s.screen().len() as u16);
+    }
+}

@@ -1,0 +1,67 @@
+//! `Client` over TLS against a TLS `HostSimulator` (feature `tls`), with a
+//! committed self-signed test certificate for `localhost` / 127.0.0.1.
+#![cfg(feature = "tls")]
+
+use std::time::Duration;
+
+use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
+use ballast_session::{Aid, Client, Condition, Error, SessionConfig, tls};
+
+const CA: &[u8] = include_bytes!("fixtures/tls/ca.pem");
+const CERT: &[u8] = include_bytes!("fixtures/tls/cert.pem");
+const KEY: &[u8] = include_bytes!("fixtures/tls/key.pem");
+const T: Duration = Duration::from_secs(10);
+
+fn tls_host() -> HostSimulator {
+    let config = HostConfig {
+        tls: Some(tls::server_config(CERT, KEY).unwrap()),
+        ..HostConfig::default()
+    };
+    HostSimulator::start(config, DemoApp::default()).unwrap()
+}
+
+#[test]
+fn client_signs_on_over_tls() {
+    let host = tls_host();
+    let roots = tls::client_config(CA).unwrap();
+    let mut c = Client::connect_tls(
+        host.local_addr(),
+        "localhost",
+        roots,
+        SessionConfig::default(),
+        T,
+    )
+    .unwrap();
+    c.wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
+        .unwrap();
+    c.type_text("DEMO").unwrap();
+    c.tab();
+    c.type_text("SECRET").unwrap();
+    c.press_and_wait(Aid::Enter, T).unwrap();
+    assert!(c.screen().contains("MAIN MENU"));
+    c.disconnect().unwrap();
+}
+
+#[test]
+fn tls_client_refuses_a_host_whose_name_does_not_match() {
+    let host = tls_host();
+    let roots = tls::client_config(CA).unwrap();
+    let e = Client::connect_tls(
+        host.local_addr(),
+        "mainframe.example",
+        roots,
+        SessionConfig::default(),
+        T,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Tls(_)), "{e}");
+}
+
+#[test]
+fn bad_pem_is_a_typed_error() {
+    assert!(matches!(tls::client_config(b"not pem"), Err(Error::Tls(_))));
+    assert!(matches!(
+        tls::server_config(CERT, b"not a key"),
+        Err(Error::Tls(_))
+    ));
+}

@@ -1,0 +1,100 @@
+//! Applying a full-screen Erase/Write allocates nothing in steady state.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ballast_codec::telnet::{self, DO, IAC, WILL, option};
+use ballast_codec::tn3270::codes::Display;
+use ballast_codec::tn3270::{
+    Color, Command, ExtendedAttribute, FieldAttribute, RecordBuilder, ScreenSize, Wcc,
+};
+use ballast_session::{Session, SessionConfig};
+
+struct CountingAlloc;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn full_screen(seed: u8) -> Vec<u8> {
+    let mut b = RecordBuilder::new(
+        Command::EraseWrite,
+        Wcc::from_flags(Wcc::KEYBOARD_RESTORE),
+        ScreenSize::MODEL_2,
+    );
+    for row in 0..24 {
+        b = b
+            .sba(row, 0)
+            .start_field_extended(
+                FieldAttribute::new()
+                    .protect()
+                    .display(Display::Intensified),
+                &[ExtendedAttribute::Foreground(Color::TURQUOISE)],
+            )
+            .text(&[0xC1 + seed % 9; 38])
+            .start_field(FieldAttribute::new())
+            .text(&[0xF0 + row as u8 % 10; 39]);
+    }
+    let mut wire = Vec::new();
+    telnet::encode_record(&b.insert_cursor().finish().unwrap(), &mut wire);
+    wire
+}
+
+#[test]
+fn applying_full_screen_erase_writes_allocates_nothing_in_steady_state() {
+    let mut s = Session::new(SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    })
+    .unwrap();
+    s.receive(&[
+        IAC,
+        DO,
+        option::END_OF_RECORD,
+        IAC,
+        WILL,
+        option::END_OF_RECORD,
+        IAC,
+        DO,
+        option::BINARY,
+        IAC,
+        WILL,
+        option::BINARY,
+    ])
+    .unwrap();
+    s.consume_output(usize::MAX);
+    let screens: Vec<Vec<u8>> = (0..8).map(full_screen).collect();
+    let apply = |s: &mut Session| {
+        for w in &screens {
+            s.receive(w).unwrap();
+            while s.poll_event().is_some() {}
+        }
+    };
+    apply(&mut s); // warm-up: buffers reach their size
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    apply(&mut s);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(allocations, 0, "steady-state screen application allocates");
+    assert_eq!(s.screen().fields().len(), 48);
+}
