@@ -1,10 +1,52 @@
-//! Resilience primitives for ballast.
+//! Resilience primitives for services that call flaky peers.
 //!
-//! This crate will hold a circuit breaker, retry with backoff and retry
-//! budgets, an object pool, a rate limiter, a bulkhead, timeouts, a health
-//! registry with Prometheus text metrics, and graceful shutdown. It depends on
-//! no other ballast crate.
+//! `ballast-resilience` wraps calls with a [`CircuitBreaker`], retries them
+//! with a [`Backoff`] under a shared [`RetryBudget`], and reads time through
+//! a [`Clock`] so every time-based behaviour is testable without sleeping.
+//! It depends on no other ballast crate; the core is runtime-agnostic.
 //!
-//! Status: skeleton. The primitives land with the ballast-resilience issue.
+//! ```
+//! use ballast_resilience::{BreakerConfig, CircuitBreaker};
+//!
+//! let breaker = CircuitBreaker::new(BreakerConfig {
+//!     name: "inventory".into(),
+//!     minimum_calls: 5,
+//!     ..BreakerConfig::default()
+//! })?;
+//! let stock: Result<u32, std::io::Error> = Ok(7);
+//! let answer = breaker.call(|| stock);
+//! assert_eq!(answer.ok(), Some(7));
+//! assert_eq!(breaker.stats().calls_total, 1);
+//! # Ok::<(), ballast_resilience::ConfigError>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `tokio`: `TokioSleeper`, a tokio-timer sleeper for async retries.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
+
+pub mod backoff;
+pub mod breaker;
+pub mod budget;
+pub mod clock;
+mod error;
+mod loom;
+pub mod retry;
+pub mod sleep;
+
+pub use backoff::{Backoff, BackoffKind, Jitter, SeededRng};
+pub use breaker::{
+    BreakerConfig, BreakerEvent, BreakerState, BreakerStats, CircuitBreaker, Outcome, Permit,
+    Rejected, WindowKind,
+};
+pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use error::{CallError, ConfigError, Error};
+pub use retry::{
+    Retry, RetryBuilder, RetryConfig, RetryDecision, RetryEvent, RetryReport, RetryStats,
+    StopReason,
+};
+#[cfg(feature = "tokio")]
+pub use sleep::TokioSleeper;
+pub use sleep::{AsyncSleeper, ManualSleeper, Sleeper, ThreadSleeper};
