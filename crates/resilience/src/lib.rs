@@ -29,11 +29,14 @@
 pub mod backoff;
 pub mod breaker;
 pub mod budget;
+pub mod bulkhead;
 pub mod clock;
 mod error;
 mod loom;
+pub mod rate_limit;
 pub mod retry;
 pub mod sleep;
+pub mod timeout;
 
 pub use backoff::{Backoff, BackoffKind, Jitter, SeededRng};
 pub use breaker::{
@@ -41,8 +44,10 @@ pub use breaker::{
     Rejected, WindowKind,
 };
 pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
+pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{CallError, ConfigError, Error};
+pub use rate_limit::{KeyedRateLimiter, RateLimiter, RateLimiterConfig, RateLimiterStats};
 pub use retry::{
     Retry, RetryBuilder, RetryConfig, RetryDecision, RetryEvent, RetryReport, RetryStats,
     StopReason,
@@ -50,3 +55,4 @@ pub use retry::{
 #[cfg(feature = "tokio")]
 pub use sleep::TokioSleeper;
 pub use sleep::{AsyncSleeper, ManualSleeper, Sleeper, ThreadSleeper};
+pub use timeout::{Timeout, run_with_timeout, timeout};
