@@ -51,6 +51,9 @@ pub enum Error {
         /// The deadline that was exceeded.
         limit: Duration,
     },
+    /// The pool is draining or drained and hands out no more objects.
+    #[error("pool is closed")]
+    PoolClosed,
     /// The sync work panicked or its worker thread could not be started.
     #[error("worker failed: {reason}")]
     WorkerFailed {

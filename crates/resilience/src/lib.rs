@@ -33,6 +33,7 @@ pub mod bulkhead;
 pub mod clock;
 mod error;
 mod loom;
+pub mod pool;
 pub mod rate_limit;
 pub mod retry;
 pub mod sleep;
@@ -47,6 +48,7 @@ pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
 pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{CallError, ConfigError, Error};
+pub use pool::{DrainReport, Manager, Pool, PoolConfig, PoolStats, Pooled};
 pub use rate_limit::{KeyedRateLimiter, RateLimiter, RateLimiterConfig, RateLimiterStats};
 pub use retry::{
     Retry, RetryBuilder, RetryConfig, RetryDecision, RetryEvent, RetryReport, RetryStats,
