@@ -23,6 +23,7 @@
 //! # Feature flags
 //!
 //! - `tokio`: `TokioSleeper`, a tokio-timer sleeper for async retries.
+//! - `metrics`: `metrics::emit_metrics`, emission through the `metrics` facade.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
@@ -33,6 +34,7 @@ pub mod bulkhead;
 pub mod clock;
 mod error;
 mod loom;
+pub mod metrics;
 pub mod pool;
 pub mod rate_limit;
 pub mod retry;
@@ -48,6 +50,7 @@ pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
 pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{CallError, ConfigError, Error};
+pub use metrics::{MetricsRegistry, MetricsSnapshot, render_prometheus};
 pub use pool::{DrainReport, Manager, Pool, PoolConfig, PoolStats, Pooled};
 pub use rate_limit::{KeyedRateLimiter, RateLimiter, RateLimiterConfig, RateLimiterStats};
 pub use retry::{

@@ -44,6 +44,31 @@ fn loom_count_window_counters_match_slots() {
     });
 }
 
+#[test]
+fn loom_clean_success_and_concurrent_failure_keep_counts_exact() {
+    model(|| {
+        let w = Arc::new(CountWindow::new(1));
+        w.record(0);
+        let a = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || {
+                w.record(0);
+            })
+        };
+        let b = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || {
+                w.record(FAILED);
+            })
+        };
+        a.join().unwrap();
+        b.join().unwrap();
+        let (failed, _) = w.marked_slots();
+        assert_eq!(w.counts().failures, u64::from(failed));
+        assert_eq!(w.recorded(), 3, "every outcome counted exactly once");
+    });
+}
+
 fn tiny(clock: &ManualClock) -> CircuitBreaker {
     let config = BreakerConfig {
         window: WindowKind::Count { size: 2 },

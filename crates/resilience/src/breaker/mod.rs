@@ -2,9 +2,10 @@
 //! metrics-only, with count or time sliding windows, slow-call detection and
 //! consecutive-failure tripping.
 //!
-//! The closed path is lock-free: one load of the state word, one
-//! `fetch_add` on the window head and (for a success over a success) one
-//! load of a window slot. It reads the clock only when a time window or
+//! The closed path is lock-free: a success into a full window that holds no
+//! failure loads four shared words and bumps a per-thread counter, so
+//! threads share no written cache line; otherwise one `fetch_add` on the
+//! window head and one slot `swap` (a load when nothing changes). It reads the clock only when a time window or
 //! slow-call detection is configured. State transitions are rare and take a
 //! mutex so that the window, probe slots and open deadline are reset before
 //! the new state is published.
@@ -202,6 +203,9 @@ impl BreakerStats {
     }
 }
 
+// One per breaker, inside its Arc; boxing the count window would add a
+// pointer chase to the closed path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Window {
     Count(CountWindow),

@@ -22,22 +22,52 @@ pub(crate) struct WindowCounts {
     pub(crate) slow: u64,
 }
 
+/// Number of success counters a full, clean count window spreads over.
+const STRIPES: usize = 8;
+
+/// An atomic on its own cache line (two lines, for adjacent-line prefetch).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// The stripe the current thread counts on; threads are spread round-robin.
+fn stripe() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    STRIPE.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT.fetch_add(1, StdOrdering::Relaxed) % STRIPES);
+        }
+        s.get()
+    })
+}
+
 #[derive(Debug)]
 pub(crate) struct CountWindow {
-    head: AtomicU64,
+    head: Padded<AtomicU64>,
     slots: Box<[AtomicU32]>,
-    failures: AtomicU32,
+    failures: Padded<AtomicU32>,
     slow: AtomicU32,
+    /// Successes recorded into a full window holding only successes: such a
+    /// success leaves every slot as it is, so it is only counted, on a
+    /// per-thread stripe, and threads on the closed path share no written
+    /// cache line.
+    clean_successes: Box<[Padded<AtomicU64>]>,
 }
 
 impl CountWindow {
     pub(crate) fn new(size: u32) -> Self {
         assert!(size > 0, "count window size is validated to be non-zero");
         Self {
-            head: AtomicU64::new(0),
+            head: Padded(AtomicU64::new(0)),
             slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
-            failures: AtomicU32::new(0),
+            failures: Padded(AtomicU32::new(0)),
             slow: AtomicU32::new(0),
+            clean_successes: (0..STRIPES).map(|_| Padded(AtomicU64::new(0))).collect(),
         }
     }
 
@@ -45,8 +75,20 @@ impl CountWindow {
     /// when the outcome could move a threshold (it is a failure or slow).
     #[inline]
     pub(crate) fn record(&self, bits: u8) -> Option<WindowCounts> {
-        let index = self.head.fetch_add(1, Ordering::Relaxed);
         let len = self.slots.len() as u64;
+        if bits == 0
+            && self.failures.0.load(Ordering::Relaxed) == 0
+            && self.slow.load(Ordering::Relaxed) == 0
+            && self.head.0.load(Ordering::Relaxed) >= len
+        {
+            // Linearizes before any concurrent failure: the window is all
+            // successes either way.
+            self.clean_successes[stripe()]
+                .0
+                .fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let index = self.head.0.fetch_add(1, Ordering::Relaxed);
         let slot = &self.slots[(index % len) as usize];
         let new = u32::from(bits);
         if bits == 0 && slot.load(Ordering::Relaxed) == 0 {
@@ -59,7 +101,7 @@ impl CountWindow {
 
     fn apply_delta(&self, old: u32, new: u32) {
         let changed = old ^ new;
-        for (bit, counter) in [(FAILED, &self.failures), (SLOW, &self.slow)] {
+        for (bit, counter) in [(FAILED, &self.failures.0), (SLOW, &self.slow)] {
             let bit = u32::from(bit);
             if changed & bit != 0 {
                 if new & bit != 0 {
@@ -74,15 +116,20 @@ impl CountWindow {
     pub(crate) fn counts(&self) -> WindowCounts {
         let len = self.slots.len() as u64;
         WindowCounts {
-            calls: self.head.load(Ordering::Acquire).min(len),
-            failures: u64::from(self.failures.load(Ordering::Acquire)),
+            calls: self.head.0.load(Ordering::Acquire).min(len),
+            failures: u64::from(self.failures.0.load(Ordering::Acquire)),
             slow: u64::from(self.slow.load(Ordering::Acquire)),
         }
     }
 
     /// Total outcomes recorded since the last reset.
     pub(crate) fn recorded(&self) -> u64 {
-        self.head.load(Ordering::Acquire)
+        let clean: u64 = self
+            .clean_successes
+            .iter()
+            .map(|c| c.0.load(Ordering::Acquire))
+            .sum();
+        self.head.0.load(Ordering::Acquire) + clean
     }
 
     /// Empties the window; returns how many outcomes it had recorded.
@@ -91,7 +138,12 @@ impl CountWindow {
             let old = slot.swap(0, Ordering::AcqRel);
             self.apply_delta(old, 0);
         }
-        self.head.swap(0, Ordering::AcqRel)
+        let clean: u64 = self
+            .clean_successes
+            .iter()
+            .map(|c| c.0.swap(0, Ordering::AcqRel))
+            .sum();
+        self.head.0.swap(0, Ordering::AcqRel) + clean
     }
 
     #[cfg(test)]
