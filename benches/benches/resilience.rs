@@ -308,8 +308,8 @@ fn limiter_and_bulkhead(c: &mut Criterion) {
     g.finish();
 }
 
-/// 1000 series: 40 breakers × 13, 20 retries × 7, 10 pools × 22,
-/// 20 limiters × 2, 16 bulkheads × 5.
+/// 1000 series: 40 breakers × 13, 20 retries × 7, 10 pools × 21,
+/// 25 limiters × 2, 16 bulkheads × 5.
 fn thousand_series() -> MetricsSnapshot {
     let breakers = (0..40)
         .map(|i| {

@@ -23,6 +23,8 @@
 //! # Feature flags
 //!
 //! - `tokio`: `TokioSleeper`, a tokio-timer sleeper for async retries.
+//! - `http`: `http::serve` / `http::router`, an axum endpoint for
+//!   `/health/live`, `/health/ready`, `/health` and `/metrics`.
 //! - `metrics`: `metrics::emit_metrics`, emission through the `metrics` facade.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -33,11 +35,15 @@ pub mod budget;
 pub mod bulkhead;
 pub mod clock;
 mod error;
+pub mod health;
+#[cfg(feature = "http")]
+pub mod http;
 mod loom;
 pub mod metrics;
 pub mod pool;
 pub mod rate_limit;
 pub mod retry;
+pub mod shutdown;
 pub mod sleep;
 pub mod timeout;
 
@@ -50,6 +56,7 @@ pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
 pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{CallError, ConfigError, Error};
+pub use health::{Health, HealthRegistry, HealthReport, HealthStatus, Probe};
 pub use metrics::{MetricsRegistry, MetricsSnapshot, render_prometheus};
 pub use pool::{DrainReport, Manager, Pool, PoolConfig, PoolStats, Pooled};
 pub use rate_limit::{KeyedRateLimiter, RateLimiter, RateLimiterConfig, RateLimiterStats};
@@ -57,6 +64,7 @@ pub use retry::{
     Retry, RetryBuilder, RetryConfig, RetryDecision, RetryEvent, RetryReport, RetryStats,
     StopReason,
 };
+pub use shutdown::{InFlightGuard, Phase, Shutdown, ShutdownConfig, ShutdownReport, TaskOutcome};
 #[cfg(feature = "tokio")]
 pub use sleep::TokioSleeper;
 pub use sleep::{AsyncSleeper, ManualSleeper, Sleeper, ThreadSleeper};
