@@ -54,7 +54,7 @@ pub use breaker::{
 };
 pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
 pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{Clock, FastClock, ManualClock, SharedClock, SystemClock};
 pub use error::{CallError, ConfigError, Error};
 pub use health::{Health, HealthRegistry, HealthReport, HealthStatus, Probe};
 pub use metrics::{MetricsRegistry, MetricsSnapshot, render_prometheus};

@@ -215,6 +215,12 @@ impl<K> fmt::Debug for KeyedRateLimiter<K> {
 }
 
 impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
+    /// Creates a keyed limiter on the default clock holding at most about
+    /// `max_keys` keys.
+    pub fn new(config: RateLimiterConfig, max_keys: usize) -> Result<Self, ConfigError> {
+        Self::with_clock(config, max_keys, system_clock())
+    }
+
     /// Creates a keyed limiter holding at most about `max_keys` keys.
     pub fn with_clock(
         config: RateLimiterConfig,
