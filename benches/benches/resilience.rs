@@ -338,7 +338,7 @@ fn thousand_series() -> MetricsSnapshot {
             ..Default::default()
         })
         .collect();
-    let limiters = (0..20)
+    let limiters = (0..25)
         .map(|i| RateLimiterStats {
             name: format!("limit-{i}"),
             allowed: 5,

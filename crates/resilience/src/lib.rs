@@ -1,28 +1,59 @@
 //! Resilience primitives for services that call flaky peers.
 //!
-//! `ballast-resilience` wraps calls with a [`CircuitBreaker`], retries them
-//! with a [`Backoff`] under a shared [`RetryBudget`], and reads time through
-//! a [`Clock`] so every time-based behaviour is testable without sleeping.
-//! It depends on no other ballast crate; the core is runtime-agnostic.
+//! `ballast-resilience` keeps calls alive when the network and the peers
+//! misbehave. It depends on no other ballast crate, and its core is
+//! runtime-agnostic: every primitive has a blocking and an async API.
+//!
+//! | primitive | what it does |
+//! |---|---|
+//! | [`CircuitBreaker`] | stops calling a failing peer; count or time window, slow calls, consecutive failures, half-open probes that cannot wedge |
+//! | [`Retry`], [`Backoff`], [`RetryBudget`] | retries with fixed/linear/exponential/fibonacci/decorrelated backoff and jitter, Retry-After, and a shared budget (Finagle ratio or gRPC tokens) |
+//! | [`Pool`] | lends objects made by a [`Manager`]: min idle, max size, timeouts, lifetimes, health checks, drain |
+//! | [`RateLimiter`], [`KeyedRateLimiter`] | GCRA on one atomic word; per-key variant evicting idle keys |
+//! | [`Bulkhead`] | caps concurrency, with a bounded wait |
+//! | [`timeout()`], [`run_with_timeout`] | deadlines for futures and blocking work |
+//! | [`HealthRegistry`], [`MetricsRegistry`] | liveness / readiness, JSON report, Prometheus text |
+//! | [`Shutdown`] | draining → closing → cleanup with deadlines, signals, a report |
+//!
+//! Time comes through a [`Clock`] (default: [`FastClock`]); tests pass a
+//! [`ManualClock`] and never sleep. Every config has a `Default` and a
+//! `validate()` returning a [`ConfigError`] that names the field. The guide
+//! is `docs/resilience.md`.
 //!
 //! ```
-//! use ballast_resilience::{BreakerConfig, CircuitBreaker};
+//! use std::time::Duration;
+//! use ballast_resilience::{Backoff, BreakerConfig, CallError, CircuitBreaker, Retry, RetryConfig};
 //!
 //! let breaker = CircuitBreaker::new(BreakerConfig {
 //!     name: "inventory".into(),
 //!     minimum_calls: 5,
 //!     ..BreakerConfig::default()
 //! })?;
-//! let stock: Result<u32, std::io::Error> = Ok(7);
-//! let answer = breaker.call(|| stock);
-//! assert_eq!(answer.ok(), Some(7));
-//! assert_eq!(breaker.stats().calls_total, 1);
+//! let retry = Retry::new(RetryConfig {
+//!     max_attempts: 3,
+//!     backoff: Backoff::fixed(Duration::ZERO),
+//!     ..RetryConfig::default()
+//! })?;
+//!
+//! // A peer that fails once, then answers.
+//! let mut calls = 0;
+//! let stock = retry.call(|_attempt| {
+//!     breaker.call(|| {
+//!         calls += 1;
+//!         if calls == 1 { Err("connection reset") } else { Ok(7) }
+//!     })
+//! });
+//! assert_eq!(stock.ok(), Some(7));
+//! assert_eq!(breaker.stats().failures_total, 1);
+//! assert_eq!(retry.stats().retries, 1);
+//! # let _: Option<CallError<&str>> = None;
 //! # Ok::<(), ballast_resilience::ConfigError>(())
 //! ```
 //!
 //! # Feature flags
 //!
-//! - `tokio`: `TokioSleeper`, a tokio-timer sleeper for async retries.
+//! - `tokio`: `TokioSleeper`, a tokio-timer sleeper for async retries (and
+//!   the default async sleeper of [`Retry`]).
 //! - `http`: `http::serve` / `http::router`, an axum endpoint for
 //!   `/health/live`, `/health/ready`, `/health` and `/metrics`.
 //! - `metrics`: `metrics::emit_metrics`, emission through the `metrics` facade.
