@@ -7,11 +7,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::{CallError, ConfigError, Error};
+use crate::loom::{AtomicU64, AtomicUsize, Ordering};
 use crate::sleep::{AsyncSleeper, SleepFuture};
 
 /// Bulkhead settings.
@@ -472,5 +472,42 @@ mod tests {
             Err(Error::BulkheadFull { .. })
         ));
         assert_eq!(b.inner.waiting.load(Ordering::SeqCst), 0);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+
+    #[test]
+    fn loom_bulkhead_never_exceeds_its_limit_and_releases_every_slot() {
+        loom::model(|| {
+            let config = BulkheadConfig {
+                max_concurrent: 1,
+                max_wait: Duration::ZERO,
+            };
+            let b = Bulkhead::new("b", config, None).unwrap();
+            let held = Arc::new(AtomicUsize::new(0));
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (b, held) = (b.clone(), Arc::clone(&held));
+                    loom::thread::spawn(move || {
+                        if let Some(permit) = b.try_acquire() {
+                            assert_eq!(
+                                held.fetch_add(1, Ordering::SeqCst),
+                                0,
+                                "two calls inside a bulkhead of one"
+                            );
+                            held.fetch_sub(1, Ordering::SeqCst);
+                            drop(permit);
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert_eq!(b.inner.in_flight.load(Ordering::SeqCst), 0);
+        });
     }
 }

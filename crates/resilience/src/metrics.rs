@@ -569,3 +569,105 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, feature = "metrics", not(loom)))]
+mod facade_tests {
+    use std::collections::BTreeMap;
+
+    use metrics::{
+        Counter, CounterFn, Gauge, GaugeFn, Histogram, Key, KeyName, Metadata, Recorder,
+        SharedString, Unit,
+    };
+
+    use super::*;
+    use crate::breaker::BreakerConfig;
+
+    type Store = Arc<parking_lot::Mutex<BTreeMap<String, f64>>>;
+
+    /// Records the last value written to each series, keyed `name{k=v,…}`.
+    #[derive(Default)]
+    struct Capture(Store);
+
+    struct Series {
+        key: String,
+        store: Store,
+    }
+
+    impl CounterFn for Series {
+        fn increment(&self, value: u64) {
+            *self.store.lock().entry(self.key.clone()).or_default() += value as f64;
+        }
+        fn absolute(&self, value: u64) {
+            self.store.lock().insert(self.key.clone(), value as f64);
+        }
+    }
+
+    impl GaugeFn for Series {
+        fn increment(&self, value: f64) {
+            *self.store.lock().entry(self.key.clone()).or_default() += value;
+        }
+        fn decrement(&self, value: f64) {
+            *self.store.lock().entry(self.key.clone()).or_default() -= value;
+        }
+        fn set(&self, value: f64) {
+            self.store.lock().insert(self.key.clone(), value);
+        }
+    }
+
+    impl Capture {
+        fn series(&self, key: &Key) -> Arc<Series> {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            Arc::new(Series {
+                key: format!("{}{{{}}}", key.name(), labels.join(",")),
+                store: Arc::clone(&self.0),
+            })
+        }
+    }
+
+    impl Recorder for Capture {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(self.series(key))
+        }
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::from_arc(self.series(key))
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn emit_metrics_sends_breaker_figures_through_the_facade() {
+        let registry = MetricsRegistry::new();
+        let b = CircuitBreaker::new(BreakerConfig {
+            name: "db".into(),
+            ..BreakerConfig::default()
+        })
+        .unwrap();
+        registry.register_breaker(&b);
+        let _ = b.call(|| Ok::<_, ()>(()));
+        let _ = b.call(|| Err::<(), _>(()));
+        let capture = Capture::default();
+        let store = Arc::clone(&capture.0);
+        metrics::with_local_recorder(&capture, || emit_metrics(&registry.snapshot()));
+        let seen = store.lock();
+        assert_eq!(
+            seen.get("ballast_breaker_calls_total{name=db,outcome=success}"),
+            Some(&1.0)
+        );
+        assert_eq!(
+            seen.get("ballast_breaker_calls_total{name=db,outcome=failure}"),
+            Some(&1.0)
+        );
+        assert_eq!(
+            seen.get("ballast_breaker_state{name=db,state=closed}"),
+            Some(&1.0)
+        );
+    }
+}

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::clock::{SharedClock, nanos, system_clock};
 use crate::error::{ConfigError, Error};
+use crate::loom::{AtomicU64, Ordering};
 
 /// Rate limiter settings: `permits` per `per`, with bursts up to `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -409,5 +409,39 @@ mod tests {
             granted, 100,
             "time stands still, so exactly the burst is granted"
         );
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn loom_gcra_grants_exactly_the_burst_to_racing_threads() {
+        loom::model(|| {
+            let config = RateLimiterConfig {
+                permits: 1,
+                per: Duration::from_secs(1),
+                burst: 1,
+            };
+            let limiter = Arc::new(
+                RateLimiter::with_clock("l", config, Arc::new(ManualClock::new())).unwrap(),
+            );
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let l = Arc::clone(&limiter);
+                    loom::thread::spawn(move || l.try_acquire().is_ok())
+                })
+                .collect();
+            let granted = handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|ok| *ok)
+                .count();
+            assert_eq!(granted, 1);
+        });
     }
 }
