@@ -80,8 +80,8 @@ pub mod timeout;
 
 pub use backoff::{Backoff, BackoffKind, Jitter, SeededRng};
 pub use breaker::{
-    BreakerConfig, BreakerEvent, BreakerState, BreakerStats, CircuitBreaker, Outcome, Permit,
-    Rejected, WindowKind,
+    BreakerConfig, BreakerEvent, BreakerState, BreakerStats, CircuitBreaker, LATENCY_BUCKETS,
+    Outcome, Permit, Rejected, WindowKind,
 };
 pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
 pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};

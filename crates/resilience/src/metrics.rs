@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::breaker::{BreakerState, BreakerStats, CircuitBreaker};
+use crate::breaker::{BreakerState, BreakerStats, CircuitBreaker, LATENCY_BUCKETS};
 use crate::bulkhead::{Bulkhead, BulkheadStats};
 use crate::pool::{Manager, Pool, PoolStats, WAIT_BUCKETS};
 use crate::rate_limit::{RateLimiter, RateLimiterStats};
@@ -200,6 +200,7 @@ fn render_breakers(all: &[BreakerStats], out: &mut String) {
     for b in all {
         sample(out, m, &b.name, None, b.opens_total);
     }
+    render_breaker_latency(all, out);
     let m = "ballast_breaker_failure_rate";
     header(
         out,
@@ -209,6 +210,55 @@ fn render_breakers(all: &[BreakerStats], out: &mut String) {
     );
     for b in all {
         sample(out, m, &b.name, None, b.failure_rate.unwrap_or(-1.0));
+    }
+}
+
+fn render_breaker_latency(all: &[BreakerStats], out: &mut String) {
+    if !all.iter().any(|b| b.latency_enabled) {
+        return;
+    }
+    let m = "ballast_breaker_call_duration_seconds";
+    header(
+        out,
+        m,
+        "histogram",
+        "Duration of recorded calls (breakers with record_latency).",
+    );
+    for b in all.iter().filter(|b| b.latency_enabled) {
+        let mut cumulative = 0;
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(&b.latency_histogram) {
+            cumulative += count;
+            let le = bound.as_secs_f64().to_string();
+            sample(
+                out,
+                "ballast_breaker_call_duration_seconds_bucket",
+                &b.name,
+                Some(("le", &le)),
+                cumulative,
+            );
+        }
+        cumulative += b.latency_histogram[LATENCY_BUCKETS.len()];
+        sample(
+            out,
+            "ballast_breaker_call_duration_seconds_bucket",
+            &b.name,
+            Some(("le", "+Inf")),
+            cumulative,
+        );
+        sample(
+            out,
+            "ballast_breaker_call_duration_seconds_sum",
+            &b.name,
+            None,
+            b.latency_total.as_secs_f64(),
+        );
+        sample(
+            out,
+            "ballast_breaker_call_duration_seconds_count",
+            &b.name,
+            None,
+            cumulative,
+        );
     }
 }
 
@@ -519,6 +569,31 @@ mod tests {
         assert!(text.contains(
             "ballast_breaker_calls_total{name=\"inv\\\"entory\",outcome=\"rejected\"} 1\n"
         ));
+    }
+
+    #[test]
+    fn renders_breaker_latency_histogram_only_when_enabled() {
+        let registry = MetricsRegistry::new();
+        let plain = CircuitBreaker::new(BreakerConfig::default()).unwrap();
+        registry.register_breaker(&plain);
+        assert!(!registry.render_prometheus().contains("call_duration"));
+        let config = BreakerConfig {
+            name: "db".into(),
+            record_latency: true,
+            ..BreakerConfig::default()
+        };
+        let b = CircuitBreaker::new(config).unwrap();
+        registry.register_breaker(&b);
+        let _ = b.call(|| Ok::<_, ()>(()));
+        let text = registry.render_prometheus();
+        assert!(text.contains("# TYPE ballast_breaker_call_duration_seconds histogram\n"));
+        assert!(
+            text.contains(
+                "ballast_breaker_call_duration_seconds_bucket{name=\"db\",le=\"+Inf\"} 1\n"
+            )
+        );
+        assert!(text.contains("ballast_breaker_call_duration_seconds_count{name=\"db\"} 1\n"));
+        assert!(!text.contains("call_duration_seconds_count{name=\"default\"}"));
     }
 
     #[test]

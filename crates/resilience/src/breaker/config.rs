@@ -58,6 +58,9 @@ pub struct BreakerConfig {
     pub half_open_probes: u32,
     /// A probe permit not completed within this time is reclaimed.
     pub probe_timeout: Duration,
+    /// Measure every recorded call's duration into a latency histogram
+    /// (two clock reads per call; off by default).
+    pub record_latency: bool,
     /// If true, reading `state()` moves an expired open breaker to
     /// half-open; otherwise the move happens on the next acquire.
     pub automatic_half_open: bool,
@@ -77,6 +80,7 @@ impl Default for BreakerConfig {
             seed: 0x5EED,
             half_open_probes: 3,
             probe_timeout: Duration::from_secs(30),
+            record_latency: false,
             automatic_half_open: false,
         }
     }

@@ -194,6 +194,13 @@ pub struct BreakerStats {
     pub opens_total: u64,
     /// Current run of consecutive failures.
     pub consecutive_failures: u32,
+    /// True when `record_latency` is on and the histogram is filled.
+    pub latency_enabled: bool,
+    /// Call-latency counts per [`LATENCY_BUCKETS`] bound, then `+Inf`
+    /// (not cumulative).
+    pub latency_histogram: [u64; LATENCY_BUCKETS.len() + 1],
+    /// Sum of recorded call latencies.
+    pub latency_total: Duration,
 }
 
 impl BreakerStats {
@@ -226,6 +233,7 @@ struct Inner {
     open_until: AtomicU64,
     window: Window,
     needs_clock: bool,
+    timed: bool,
     consecutive: AtomicU32,
     probes: Box<[AtomicU64]>,
     half_open_successes: AtomicU32,
@@ -244,6 +252,47 @@ struct Counters {
     ignored: AtomicU64,
     rejected: AtomicU64,
     opens: AtomicU64,
+    latency: LatencyHistogram,
+}
+
+/// Upper bounds (inclusive) of the call-latency histogram buckets; a last
+/// implicit bucket holds slower calls (`+Inf`).
+pub const LATENCY_BUCKETS: [Duration; 10] = [
+    Duration::from_millis(1),
+    Duration::from_millis(5),
+    Duration::from_millis(10),
+    Duration::from_millis(25),
+    Duration::from_millis(50),
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+];
+
+#[derive(Debug)]
+struct LatencyHistogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl LatencyHistogram {
+    fn new() -> Self {
+        Self {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, nanos_taken: u64) {
+        let d = Duration::from_nanos(nanos_taken);
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| d <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(nanos_taken, Ordering::Relaxed);
+    }
 }
 
 /// A circuit breaker; cheap to clone (clones share state).
@@ -281,7 +330,8 @@ impl CircuitBreaker {
                 Window::Time(TimeWindow::new(nanos(length), buckets))
             }
         };
-        let needs_clock = config.slow_call_duration.is_some() || matches!(window, Window::Time(_));
+        let timed = config.slow_call_duration.is_some() || config.record_latency;
+        let needs_clock = timed || matches!(window, Window::Time(_));
         let zero = || AtomicU64::new(0);
         let inner = Inner {
             clock,
@@ -289,6 +339,7 @@ impl CircuitBreaker {
             open_until: zero(),
             window,
             needs_clock,
+            timed,
             consecutive: AtomicU32::new(0),
             probes: (0..config.half_open_probes).map(|_| zero()).collect(),
             half_open_successes: AtomicU32::new(0),
@@ -300,6 +351,7 @@ impl CircuitBreaker {
                 ignored: zero(),
                 rejected: zero(),
                 opens: zero(),
+                latency: LatencyHistogram::new(),
             },
             transition: Mutex::new(TransitionState {
                 consecutive_opens: 0,
@@ -361,7 +413,7 @@ impl CircuitBreaker {
 
     #[inline]
     fn start_nanos(&self) -> u64 {
-        if self.inner.config.slow_call_duration.is_some() {
+        if self.inner.timed {
             self.inner.clock.now_nanos()
         } else {
             0
@@ -463,9 +515,7 @@ impl CircuitBreaker {
                 return;
             }
         };
-        if let Some(limit) = self.inner.config.slow_call_duration
-            && now.saturating_sub(started) >= nanos(limit)
-        {
+        if self.inner.timed && self.timed_is_slow(now.saturating_sub(started)) {
             bits |= SLOW;
         }
         let counts = match &self.inner.window {
@@ -476,6 +526,18 @@ impl CircuitBreaker {
         if let Some(counts) = counts {
             self.on_bad_outcome(bits, counts);
         }
+    }
+
+    /// Records the latency (when enabled) and says whether the call was slow.
+    #[cold]
+    fn timed_is_slow(&self, elapsed_nanos: u64) -> bool {
+        if self.inner.config.record_latency {
+            self.inner.counters.latency.record(elapsed_nanos);
+        }
+        self.inner
+            .config
+            .slow_call_duration
+            .is_some_and(|limit| elapsed_nanos >= nanos(limit))
     }
 
     #[inline]
@@ -532,9 +594,8 @@ impl CircuitBreaker {
         // A probe whose slot expired or was reset still counts in the totals,
         // but its outcome is stale and must not move the state.
         let owned = self.release_probe(slot, probe);
-        let slow = self.inner.config.slow_call_duration.is_some_and(|limit| {
-            self.inner.clock.now_nanos().saturating_sub(started) >= nanos(limit)
-        });
+        let slow = self.inner.timed
+            && self.timed_is_slow(self.inner.clock.now_nanos().saturating_sub(started));
         let counters = &self.inner.counters;
         match outcome {
             Outcome::Ignored => {
@@ -780,6 +841,11 @@ impl CircuitBreaker {
             rejected_total: c.rejected.load(Ordering::Relaxed),
             opens_total: c.opens.load(Ordering::Relaxed),
             consecutive_failures: inner.consecutive.load(Ordering::Relaxed),
+            latency_enabled: inner.config.record_latency,
+            latency_histogram: std::array::from_fn(|i| {
+                c.latency.buckets[i].load(Ordering::Relaxed)
+            }),
+            latency_total: Duration::from_nanos(c.latency.sum_nanos.load(Ordering::Relaxed)),
         }
     }
 }

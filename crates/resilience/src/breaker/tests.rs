@@ -330,3 +330,26 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<BreakerStats>();
     assert_send_sync::<Rejected>();
 }
+
+#[test]
+fn record_latency_fills_the_histogram() {
+    let config = BreakerConfig {
+        record_latency: true,
+        ..small()
+    };
+    let (b, clock) = breaker(config);
+    for ms in [0u64, 3, 700, 20_000] {
+        b.call(|| {
+            clock.advance(Duration::from_millis(ms));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+    }
+    let s = b.stats();
+    assert!(s.latency_enabled);
+    assert_eq!(s.latency_histogram[0], 1, "0 ms is in the 1 ms bucket");
+    assert_eq!(s.latency_histogram[1], 1, "3 ms is in the 5 ms bucket");
+    assert_eq!(s.latency_histogram[8], 1, "700 ms is in the 1 s bucket");
+    assert_eq!(s.latency_histogram[10], 1, "20 s is in +Inf");
+    assert_eq!(s.latency_total, Duration::from_millis(20_703));
+}
