@@ -24,7 +24,7 @@ impl ConfigError {
 #[non_exhaustive]
 pub enum Error {
     /// The circuit breaker is open (or forced open, or out of half-open probes).
-    #[error("circuit breaker rejected the call in state {state:?}")]
+    #[error("circuit breaker rejected the call in state {state}")]
     CircuitOpen {
         /// The state that rejected the call.
         state: crate::breaker::BreakerState,

@@ -353,3 +353,14 @@ fn record_latency_fills_the_histogram() {
     assert_eq!(s.latency_histogram[10], 1, "20 s is in +Inf");
     assert_eq!(s.latency_total, Duration::from_millis(20_703));
 }
+
+#[test]
+fn rejection_message_is_lower_case_and_names_the_state() {
+    let (b, _) = breaker(small());
+    b.force_open();
+    let err = ok(&b).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "circuit breaker rejected the call in state forced_open"
+    );
+}
