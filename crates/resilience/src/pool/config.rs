@@ -15,6 +15,14 @@ pub trait Manager: Send + Sync + 'static {
     /// Creates a new object.
     fn create(&self) -> Result<Self::Object, Self::Error>;
 
+    /// Creates a new object without blocking an async executor; used by
+    /// `Pool::acquire_async`. The default calls [`Manager::create`].
+    fn create_async(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Self::Object, Self::Error>> + Send {
+        std::future::ready(self.create())
+    }
+
     /// Checks an object before it is lent (when `check_on_checkout`) and
     /// during maintenance; an `Err` evicts it as broken.
     fn check(&self, _object: &mut Self::Object) -> Result<(), Self::Error> {

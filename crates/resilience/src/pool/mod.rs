@@ -143,7 +143,55 @@ impl<M: Manager> Drop for Pooled<M> {
 /// What one non-blocking checkout attempt found.
 enum Take<M: Manager> {
     Got(Pooled<M>),
+    Reserved(Reservation<M>),
     MustWait,
+}
+
+/// A place in the pool reserved for an object being created; dropping it
+/// unused (a failed or cancelled creation) gives the place back.
+struct Reservation<M: Manager> {
+    pool: Pool<M>,
+    now: u64,
+    expires_at: u64,
+    armed: bool,
+}
+
+impl<M: Manager> Reservation<M> {
+    fn fill(
+        mut self,
+        created: Result<M::Object, M::Error>,
+    ) -> Result<Pooled<M>, CallError<M::Error>> {
+        let counters = &self.pool.inner.counters;
+        match created {
+            Ok(object) => {
+                self.armed = false;
+                counters.created.fetch_add(1, Ordering::Relaxed);
+                counters.checkouts.fetch_add(1, Ordering::Relaxed);
+                let entry = Entry {
+                    object,
+                    expires_at: self.expires_at,
+                    idle_since: self.now,
+                };
+                Ok(Pooled {
+                    pool: self.pool.clone(),
+                    entry: Some(entry),
+                    broken: false,
+                })
+            }
+            Err(e) => {
+                counters.create_errors.fetch_add(1, Ordering::Relaxed);
+                Err(CallError::Inner(e))
+            }
+        }
+    }
+}
+
+impl<M: Manager> Drop for Reservation<M> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.pool.shrink();
+        }
+    }
 }
 
 impl<M: Manager> Pool<M> {
@@ -230,7 +278,13 @@ impl<M: Manager> Pool<M> {
                 state.size += 1;
                 let expires_at = self.expires_at(&mut state, now);
                 drop(state);
-                return self.create(now, expires_at).map(Take::Got);
+                let pool = self.clone();
+                return Ok(Take::Reserved(Reservation {
+                    pool,
+                    now,
+                    expires_at,
+                    armed: true,
+                }));
             }
             return Ok(Take::MustWait);
         }
@@ -252,36 +306,6 @@ impl<M: Manager> Pool<M> {
             entry: Some(entry),
             broken: false,
         })
-    }
-
-    fn create(&self, now: u64, expires_at: u64) -> Result<Pooled<M>, CallError<M::Error>> {
-        match self.inner.manager.create() {
-            Ok(object) => {
-                self.inner.counters.created.fetch_add(1, Ordering::Relaxed);
-                self.inner
-                    .counters
-                    .checkouts
-                    .fetch_add(1, Ordering::Relaxed);
-                let entry = Entry {
-                    object,
-                    expires_at,
-                    idle_since: now,
-                };
-                Ok(Pooled {
-                    pool: self.clone(),
-                    entry: Some(entry),
-                    broken: false,
-                })
-            }
-            Err(e) => {
-                self.inner
-                    .counters
-                    .create_errors
-                    .fetch_add(1, Ordering::Relaxed);
-                self.shrink();
-                Err(CallError::Inner(e))
-            }
-        }
     }
 
     /// Destroys an object that left the pool and frees its place.
@@ -323,9 +347,18 @@ impl<M: Manager> Pool<M> {
         self.wake_one(&mut state);
     }
 
+    /// One checkout attempt without waiting, creating synchronously.
+    fn try_take_sync(&self) -> Result<Option<Pooled<M>>, CallError<M::Error>> {
+        match self.try_take()? {
+            Take::Got(p) => Ok(Some(p)),
+            Take::Reserved(r) => r.fill(self.inner.manager.create()).map(Some),
+            Take::MustWait => Ok(None),
+        }
+    }
+
     /// Borrows an object, blocking up to `acquire_timeout`.
     pub fn acquire(&self) -> Result<Pooled<M>, CallError<M::Error>> {
-        if let Take::Got(p) = self.try_take()? {
+        if let Some(p) = self.try_take_sync()? {
             return Ok(p);
         }
         self.inner.counters.waits.fetch_add(1, Ordering::Relaxed);
@@ -333,7 +366,7 @@ impl<M: Manager> Pool<M> {
         let limit = self.inner.config.acquire_timeout;
         let deadline = std::time::Instant::now() + limit;
         loop {
-            if let Take::Got(p) = self.try_take()? {
+            if let Some(p) = self.try_take_sync()? {
                 self.record_wait(start);
                 return Ok(p);
             }
@@ -348,7 +381,7 @@ impl<M: Manager> Pool<M> {
                     .timed_out()
             {
                 drop(state);
-                if let Take::Got(p) = self.try_take()? {
+                if let Some(p) = self.try_take_sync()? {
                     self.record_wait(start);
                     return Ok(p);
                 }
@@ -366,13 +399,26 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Borrows an object, waiting asynchronously up to `acquire_timeout`
-    /// (enforced when the pool has an async sleeper).
-    pub fn acquire_async(&self) -> AcquireObject<M> {
-        AcquireObject {
+    /// (enforced when the pool has an async sleeper); new objects come from
+    /// [`Manager::create_async`]. Dropping the future gives back any place
+    /// it reserved.
+    pub async fn acquire_async(&self) -> Result<Pooled<M>, CallError<M::Error>> {
+        let mut wait = WaitForObject {
             pool: self.clone(),
             waiter: None,
             timer: None,
             start: None,
+        };
+        loop {
+            let take = self.try_take();
+            if !matches!(take, Ok(Take::MustWait)) {
+                wait.finish();
+            }
+            match take? {
+                Take::Got(p) => return Ok(p),
+                Take::Reserved(r) => return r.fill(self.inner.manager.create_async().await),
+                Take::MustWait => (&mut wait).await.map_err(CallError::Rejected)?,
+            }
         }
     }
 
@@ -548,71 +594,46 @@ impl Drop for MaintenanceHandle {
     }
 }
 
-/// Future returned by [`Pool::acquire_async`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct AcquireObject<M: Manager> {
+/// Resolves when the pool may have an object (or place) for this waiter,
+/// or with `Error::Timeout` when the acquire timeout passes.
+struct WaitForObject<M: Manager> {
     pool: Pool<M>,
     waiter: Option<u64>,
     timer: Option<SleepFuture>,
     start: Option<u64>,
 }
 
-impl<M: Manager> fmt::Debug for AcquireObject<M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AcquireObject")
-            .field("waiter", &self.waiter)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<M: Manager> Future for AcquireObject<M> {
-    type Output = Result<Pooled<M>, CallError<M::Error>>;
+impl<M: Manager> Future for WaitForObject<M> {
+    type Output = Result<(), Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let pool = this.pool.clone();
-        loop {
-            match pool.try_take() {
-                Err(e) => {
-                    this.unregister();
-                    return Poll::Ready(Err(e));
-                }
-                Ok(Take::Got(p)) => {
-                    this.unregister();
-                    if let Some(start) = this.start {
-                        pool.record_wait(start);
-                    }
-                    return Poll::Ready(Ok(p));
-                }
-                Ok(Take::MustWait) => {}
-            }
-            if this.start.is_none() {
-                this.start = Some(pool.inner.clock.now_nanos());
-                pool.inner.counters.waits.fetch_add(1, Ordering::Relaxed);
-                this.timer = pool
-                    .inner
-                    .sleeper
-                    .as_ref()
-                    .map(|s| s.sleep(pool.inner.config.acquire_timeout));
-            }
-            if this.register(cx.waker()) {
-                break;
-            }
+        let inner = Arc::clone(&this.pool.inner);
+        if this.start.is_none() {
+            this.start = Some(inner.clock.now_nanos());
+            inner.counters.waits.fetch_add(1, Ordering::Relaxed);
+            this.timer = inner
+                .sleeper
+                .as_ref()
+                .map(|s| s.sleep(inner.config.acquire_timeout));
+        }
+        if !this.register(cx.waker()) {
+            return Poll::Ready(Ok(()));
         }
         if let Some(timer) = this.timer.as_mut()
             && timer.as_mut().poll(cx).is_ready()
         {
             this.unregister();
-            pool.inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-            return Poll::Ready(Err(CallError::Rejected(Error::Timeout {
-                limit: pool.inner.config.acquire_timeout,
-            })));
+            inner.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            return Poll::Ready(Err(Error::Timeout {
+                limit: inner.config.acquire_timeout,
+            }));
         }
         Poll::Pending
     }
 }
 
-impl<M: Manager> AcquireObject<M> {
+impl<M: Manager> WaitForObject<M> {
     /// Registers the waker; false if an object became available meanwhile.
     fn register(&mut self, waker: &Waker) -> bool {
         let mut state = self.pool.inner.state.lock();
@@ -630,6 +651,14 @@ impl<M: Manager> AcquireObject<M> {
         true
     }
 
+    /// Leaves the queue and records the wait, once the checkout is decided.
+    fn finish(&mut self) {
+        self.unregister();
+        if let Some(start) = self.start.take() {
+            self.pool.record_wait(start);
+        }
+    }
+
     fn unregister(&mut self) {
         let Some(id) = self.waiter.take() else { return };
         let mut state = self.pool.inner.state.lock();
@@ -645,7 +674,7 @@ impl<M: Manager> AcquireObject<M> {
     }
 }
 
-impl<M: Manager> Drop for AcquireObject<M> {
+impl<M: Manager> Drop for WaitForObject<M> {
     fn drop(&mut self) {
         self.unregister();
     }

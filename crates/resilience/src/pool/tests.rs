@@ -303,3 +303,61 @@ fn pool_types_are_send_and_sync() {
     assert_send_sync::<Pooled<Arc<Numbers>>>();
     assert_send_sync::<PoolStats>();
 }
+
+/// Creates objects asynchronously, each waiting for a go-ahead.
+#[derive(Debug, Default)]
+struct Gated {
+    go: tokio::sync::Notify,
+}
+
+impl Manager for Arc<Gated> {
+    type Object = &'static str;
+    type Error = ();
+
+    fn create(&self) -> Result<&'static str, ()> {
+        Ok("sync")
+    }
+
+    fn create_async(&self) -> impl Future<Output = Result<&'static str, ()>> + Send {
+        let this = Arc::clone(self);
+        async move {
+            this.go.notified().await;
+            Ok("async")
+        }
+    }
+}
+
+#[tokio::test]
+async fn acquire_async_creates_through_create_async() {
+    let gated = Arc::new(Gated::default());
+    let p = Pool::new(Arc::clone(&gated), PoolConfig::default()).unwrap();
+    let task = {
+        let p = p.clone();
+        tokio::spawn(async move { *p.acquire_async().await.unwrap() })
+    };
+    while p.stats().size == 0 {
+        tokio::task::yield_now().await;
+    }
+    gated.go.notify_one();
+    assert_eq!(task.await.unwrap(), "async");
+    assert_eq!(
+        *p.acquire().unwrap(),
+        "async",
+        "the async-made object is reused"
+    );
+}
+
+#[tokio::test]
+async fn cancelled_async_creation_gives_its_place_back() {
+    let gated = Arc::new(Gated::default());
+    let config = PoolConfig {
+        max_size: 1,
+        acquire_timeout: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let p = Pool::new(Arc::clone(&gated), config).unwrap();
+    let cut = tokio::time::timeout(Duration::ZERO, p.acquire_async()).await;
+    assert!(cut.is_err(), "creation was still waiting for the go-ahead");
+    assert_eq!(p.stats().size, 0, "the reserved place came back");
+    assert_eq!(*p.acquire().unwrap(), "sync");
+}
