@@ -1,5 +1,7 @@
 //! The breaker against a simple single-threaded reference model (proptest),
 //! and a multi-threaded stress test whose counters must add up.
+// Uses the primitives outside loom::model (or tokio), so not under --cfg loom.
+#![cfg(not(loom))]
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The health and metrics endpoint, queried by a real HTTP client over
 //! loopback.
-#![cfg(feature = "http")]
+#![cfg(all(not(loom), feature = "http"))]
 
 use std::sync::Arc;
 

@@ -1,4 +1,6 @@
 //! Retry behaviour a caller relies on, driven by a manual clock.
+// Uses the primitives outside loom::model (or tokio), so not under --cfg loom.
+#![cfg(not(loom))]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

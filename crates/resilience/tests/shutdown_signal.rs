@@ -1,5 +1,5 @@
 //! Graceful shutdown of a real child process receiving real signals.
-#![cfg(unix)]
+#![cfg(all(not(loom), unix))]
 
 use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
