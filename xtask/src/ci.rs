@@ -4,7 +4,7 @@ use crate::util::{Result, TestCounts, cargo, root, run_step, run_tests};
 
 /// Packages with loom model tests; their whole test suite runs again under
 /// `--cfg loom` in release mode (the models live in `tests/loom.rs`).
-const LOOM_PACKAGES: &[&str] = &["ballast-alloc"];
+const LOOM_PACKAGES: &[&str] = &["ballast-alloc", "ballast-resilience"];
 
 /// Options of `cargo xtask ci`.
 #[derive(clap::Args)]

@@ -1,10 +1,109 @@
-//! Resilience primitives for ballast.
+//! Resilience primitives for services that call flaky peers.
 //!
-//! This crate will hold a circuit breaker, retry with backoff and retry
-//! budgets, an object pool, a rate limiter, a bulkhead, timeouts, a health
-//! registry with Prometheus text metrics, and graceful shutdown. It depends on
-//! no other ballast crate.
+//! `ballast-resilience` keeps calls alive when the network and the peers
+//! misbehave. It depends on no other ballast crate, and its core is
+//! runtime-agnostic: every primitive has a blocking and an async API.
 //!
-//! Status: skeleton. The primitives land with the ballast-resilience issue.
+//! | primitive | what it does |
+//! |---|---|
+//! | [`CircuitBreaker`] | stops calling a failing peer; count or time window, slow calls, consecutive failures, half-open probes that cannot wedge |
+//! | [`Retry`], [`Backoff`], [`RetryBudget`] | retries with fixed/linear/exponential/fibonacci/decorrelated backoff and jitter, Retry-After, and a shared budget (Finagle ratio or gRPC tokens) |
+//! | [`Pool`] | lends objects made by a [`Manager`]: min idle, max size, timeouts, lifetimes, health checks, drain |
+//! | [`RateLimiter`], [`KeyedRateLimiter`] | GCRA on one atomic word; per-key variant evicting idle keys |
+//! | [`Bulkhead`] | caps concurrency, with a bounded wait |
+//! | [`timeout()`], [`run_with_timeout`] | deadlines for futures and blocking work |
+//! | [`HealthRegistry`], [`MetricsRegistry`] | liveness / readiness, JSON report, Prometheus text |
+//! | [`Shutdown`] | draining → closing → cleanup with deadlines, signals, a report |
+//!
+//! Time comes through a [`Clock`] (default: [`FastClock`]); tests pass a
+//! [`ManualClock`] and never sleep. Every config has a `Default` and a
+//! `validate()` returning a [`ConfigError`] that names the field. The guide
+//! is `docs/resilience.md`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use ballast_resilience::{Backoff, BreakerConfig, CallError, CircuitBreaker, Retry, RetryConfig};
+//! # if ballast_resilience::LOOM_BUILD { return Ok(()); }
+//!
+//! let breaker = CircuitBreaker::new(BreakerConfig {
+//!     name: "inventory".into(),
+//!     minimum_calls: 5,
+//!     ..BreakerConfig::default()
+//! })?;
+//! let retry = Retry::new(RetryConfig {
+//!     max_attempts: 3,
+//!     backoff: Backoff::fixed(Duration::ZERO),
+//!     ..RetryConfig::default()
+//! })?;
+//!
+//! // A peer that fails once, then answers.
+//! let mut calls = 0;
+//! let stock = retry.call(|_attempt| {
+//!     breaker.call(|| {
+//!         calls += 1;
+//!         if calls == 1 { Err("connection reset") } else { Ok(7) }
+//!     })
+//! });
+//! assert_eq!(stock.ok(), Some(7));
+//! assert_eq!(breaker.stats().failures_total, 1);
+//! assert_eq!(retry.stats().retries, 1);
+//! # let _: Option<CallError<&str>> = None;
+//! # Ok::<(), ballast_resilience::ConfigError>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `tokio`: `TokioSleeper`, a tokio-timer sleeper for async retries (and
+//!   the default async sleeper of [`Retry`]).
+//! - `http`: `http::serve` / `http::router`, an axum endpoint for
+//!   `/health/live`, `/health/ready`, `/health` and `/metrics`.
+//! - `metrics`: `metrics::emit_metrics`, emission through the `metrics` facade.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
+
+pub mod backoff;
+pub mod breaker;
+pub mod budget;
+pub mod bulkhead;
+pub mod clock;
+mod error;
+pub mod health;
+#[cfg(feature = "http")]
+pub mod http;
+mod loom;
+pub mod metrics;
+pub mod pool;
+pub mod rate_limit;
+pub mod retry;
+pub mod shutdown;
+pub mod sleep;
+pub mod timeout;
+
+/// Whether this build runs the lock-free state on loom's model-checking
+/// atomics (`--cfg loom`); doc examples use it to step aside, since loom's
+/// types only work inside `loom::model`.
+#[doc(hidden)]
+pub const LOOM_BUILD: bool = cfg!(loom);
+
+pub use backoff::{Backoff, BackoffKind, Jitter, SeededRng};
+pub use breaker::{
+    BreakerConfig, BreakerEvent, BreakerState, BreakerStats, CircuitBreaker, LATENCY_BUCKETS,
+    Outcome, Permit, Rejected, WindowKind,
+};
+pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
+pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};
+pub use clock::{Clock, FastClock, ManualClock, SharedClock, SystemClock};
+pub use error::{CallError, ConfigError, Error};
+pub use health::{Health, HealthRegistry, HealthReport, HealthStatus, Probe};
+pub use metrics::{MetricsRegistry, MetricsSnapshot, render_prometheus};
+pub use pool::{DrainReport, Manager, Pool, PoolConfig, PoolStats, Pooled};
+pub use rate_limit::{KeyedRateLimiter, RateLimiter, RateLimiterConfig, RateLimiterStats};
+pub use retry::{
+    Retry, RetryBuilder, RetryConfig, RetryDecision, RetryEvent, RetryReport, RetryStats,
+    StopReason,
+};
+pub use shutdown::{InFlightGuard, Phase, Shutdown, ShutdownConfig, ShutdownReport, TaskOutcome};
+#[cfg(feature = "tokio")]
+pub use sleep::TokioSleeper;
+pub use sleep::{AsyncSleeper, ManualSleeper, Sleeper, ThreadSleeper};
+pub use timeout::{Timeout, run_with_timeout, timeout};

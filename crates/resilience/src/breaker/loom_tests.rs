@@ -1,0 +1,155 @@
+//! Loom models of the breaker's lock-free state: the count window's
+//! counters stay equal to its slot contents, concurrent failures trip exactly
+//! once, and concurrent probes never exceed the half-open limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use loom::thread;
+
+use super::window::{CountWindow, FAILED, SLOW};
+use super::*;
+use crate::backoff::Backoff;
+use crate::clock::ManualClock;
+
+/// Bounded preemptions keep the exploration to seconds while still covering
+/// every interleaving with up to this many forced context switches.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(f);
+}
+
+#[test]
+fn loom_count_window_counters_match_slots() {
+    model(|| {
+        let w = Arc::new(CountWindow::new(2));
+        let handles: Vec<_> = [FAILED, 0, FAILED | SLOW]
+            .into_iter()
+            .map(|bits| {
+                let w = Arc::clone(&w);
+                thread::spawn(move || {
+                    w.record(bits);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let (failed, slow) = w.marked_slots();
+        let counts = w.counts();
+        assert_eq!(counts.failures, u64::from(failed));
+        assert_eq!(counts.slow, u64::from(slow));
+        assert_eq!(counts.calls, 2);
+    });
+}
+
+#[test]
+fn loom_clean_success_and_concurrent_failure_keep_counts_exact() {
+    model(|| {
+        let w = Arc::new(CountWindow::new(1));
+        w.record(0);
+        let a = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || {
+                w.record(0);
+            })
+        };
+        let b = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || {
+                w.record(FAILED);
+            })
+        };
+        a.join().unwrap();
+        b.join().unwrap();
+        let (failed, _) = w.marked_slots();
+        assert_eq!(w.counts().failures, u64::from(failed));
+        assert_eq!(w.recorded(), 3, "every outcome counted exactly once");
+    });
+}
+
+fn tiny(clock: &ManualClock) -> CircuitBreaker {
+    let config = BreakerConfig {
+        window: WindowKind::Count { size: 2 },
+        minimum_calls: 1,
+        failure_rate_threshold: 50.0,
+        half_open_probes: 1,
+        open_backoff: Backoff::fixed(Duration::from_secs(1)),
+        ..BreakerConfig::default()
+    };
+    CircuitBreaker::with_clock(config, Arc::new(clock.clone())).unwrap()
+}
+
+#[test]
+fn loom_concurrent_failures_trip_exactly_once() {
+    model(|| {
+        let clock = ManualClock::new();
+        let b = tiny(&clock);
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                thread::spawn(move || {
+                    if let Ok(p) = b.try_acquire() {
+                        p.failure();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(b.current_state(), BreakerState::Open);
+        assert_eq!(b.stats().opens_total, 1);
+    });
+}
+
+#[test]
+fn loom_half_open_never_admits_more_than_the_probe_limit() {
+    model(|| {
+        let clock = ManualClock::new();
+        let b = tiny(&clock);
+        b.try_acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(1));
+        let held = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (b, held) = (b.clone(), Arc::clone(&held));
+                thread::spawn(move || {
+                    let permit = b.try_acquire();
+                    let admitted = permit.is_ok();
+                    if admitted {
+                        let now_held = held.fetch_add(1, loom::sync::atomic::Ordering::SeqCst) + 1;
+                        assert_eq!(now_held, 1, "two probes held at once with a limit of one");
+                        held.fetch_sub(1, loom::sync::atomic::Ordering::SeqCst);
+                    }
+                    drop(permit);
+                    admitted
+                })
+            })
+            .collect();
+        let admitted: Vec<bool> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(admitted.iter().any(|a| *a), "one probe gets through");
+        assert_eq!(b.current_state(), BreakerState::HalfOpen);
+    });
+}
+
+#[test]
+fn loom_probe_outcome_and_expiry_do_not_wedge() {
+    model(|| {
+        let clock = ManualClock::new();
+        let b = tiny(&clock);
+        b.try_acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(1));
+        let probe = b.try_acquire().unwrap();
+        let b2 = b.clone();
+        let t = thread::spawn(move || {
+            if let Ok(p) = b2.try_acquire() {
+                p.success();
+            }
+        });
+        probe.success();
+        t.join().unwrap();
+        assert_eq!(b.current_state(), BreakerState::Closed);
+    });
+}

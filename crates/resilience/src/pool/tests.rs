@@ -1,0 +1,363 @@
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+
+use super::*;
+use crate::clock::ManualClock;
+
+/// Hands out numbered objects and tracks which are lent, so tests can prove
+/// no object is lent twice and none is lost.
+#[derive(Debug, Default)]
+struct Numbers {
+    next: AtomicU64,
+    destroyed: AtomicU64,
+    fail_checks: AtomicBool,
+    fail_create: AtomicBool,
+}
+
+impl Manager for Arc<Numbers> {
+    type Object = u64;
+    type Error = &'static str;
+
+    fn create(&self) -> Result<u64, &'static str> {
+        if self.fail_create.load(Ordering::SeqCst) {
+            return Err("refused");
+        }
+        Ok(self.next.fetch_add(1, Ordering::SeqCst))
+    }
+
+    fn check(&self, _: &mut u64) -> Result<(), &'static str> {
+        if self.fail_checks.load(Ordering::SeqCst) {
+            Err("broken")
+        } else {
+            Ok(())
+        }
+    }
+
+    fn destroy(&self, _: u64) {
+        self.destroyed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn pool(config: PoolConfig) -> (Pool<Arc<Numbers>>, Arc<Numbers>, ManualClock) {
+    let numbers = Arc::new(Numbers::default());
+    let clock = ManualClock::new();
+    let p = Pool::with_clock(Arc::clone(&numbers), config, Arc::new(clock.clone()), None).unwrap();
+    (p, numbers, clock)
+}
+
+const SEC: Duration = Duration::from_secs(1);
+
+#[test]
+fn reuses_returned_objects_and_creates_up_to_max_size() {
+    let (p, n, _) = pool(PoolConfig {
+        max_size: 2,
+        acquire_timeout: Duration::from_millis(10),
+        ..Default::default()
+    });
+    let a = p.acquire().unwrap();
+    assert_eq!(*a, 0);
+    drop(a);
+    let a = p.acquire().unwrap();
+    assert_eq!(*a, 0, "the idle object is reused");
+    let b = p.acquire().unwrap();
+    assert_eq!(*b, 1);
+    assert!(matches!(
+        p.acquire(),
+        Err(CallError::Rejected(Error::Timeout { .. }))
+    ));
+    let s = p.stats();
+    assert_eq!(
+        (s.in_use, s.idle, s.created, s.timeouts, s.waits),
+        (2, 0, 2, 1, 1)
+    );
+    drop((a, b));
+    assert_eq!(n.next.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn broken_objects_are_destroyed_not_returned() {
+    let (p, n, _) = pool(PoolConfig::default());
+    let mut a = p.acquire().unwrap();
+    a.mark_broken();
+    drop(a);
+    assert_eq!(n.destroyed.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *p.acquire().unwrap(),
+        1,
+        "a fresh object replaces the broken one"
+    );
+    assert_eq!(p.stats().broken, 1);
+}
+
+#[test]
+fn health_check_on_checkout_evicts_failing_objects() {
+    let (p, n, _) = pool(PoolConfig {
+        check_on_checkout: true,
+        ..Default::default()
+    });
+    drop(p.acquire().unwrap());
+    n.fail_checks.store(true, Ordering::SeqCst);
+    let err = p.acquire();
+    assert!(
+        err.is_ok(),
+        "the broken idle object is evicted and a new one created unchecked"
+    );
+    assert_eq!(p.stats().broken, 1);
+}
+
+#[test]
+fn idle_timeout_evicts_down_to_min_idle() {
+    let config = PoolConfig {
+        min_idle: 1,
+        idle_timeout: Some(SEC * 60),
+        ..Default::default()
+    };
+    let (p, _, clock) = pool(config);
+    let objs: Vec<_> = (0..3).map(|_| p.acquire().unwrap()).collect();
+    drop(objs);
+    assert_eq!(p.stats().idle, 3);
+    clock.advance(SEC * 61);
+    assert_eq!(p.maintain(), 2);
+    assert_eq!(p.stats().idle, 1, "min_idle survives the idle timeout");
+}
+
+#[test]
+fn maintain_fills_min_idle_and_checks_idle_objects() {
+    let (p, n, _) = pool(PoolConfig {
+        min_idle: 3,
+        ..Default::default()
+    });
+    p.maintain();
+    assert_eq!(p.stats().idle, 3);
+    n.fail_checks.store(true, Ordering::SeqCst);
+    assert_eq!(p.maintain(), 3, "background health check evicts all three");
+    assert_eq!(p.stats().broken, 3);
+}
+
+#[test]
+fn max_lifetime_with_jitter_expires_objects_within_the_jitter_range() {
+    let config = PoolConfig {
+        max_lifetime: Some(SEC * 100),
+        lifetime_jitter: SEC * 10,
+        ..Default::default()
+    };
+    let (p, n, clock) = pool(config);
+    drop(p.acquire().unwrap());
+    clock.advance(SEC * 89);
+    assert_eq!(
+        *p.acquire().unwrap(),
+        0,
+        "not expired before lifetime - jitter"
+    );
+    clock.advance(SEC * 11);
+    assert_eq!(*p.acquire().unwrap(), 1, "expired by lifetime");
+    assert_eq!(n.destroyed.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn creation_errors_free_the_slot() {
+    let (p, n, _) = pool(PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    });
+    n.fail_create.store(true, Ordering::SeqCst);
+    assert!(matches!(p.acquire(), Err(CallError::Inner("refused"))));
+    n.fail_create.store(false, Ordering::SeqCst);
+    assert!(p.acquire().is_ok());
+    assert_eq!(p.stats().create_errors, 1);
+}
+
+#[test]
+fn drain_destroys_idle_waits_for_lent_and_reports() {
+    let (p, n, _) = pool(PoolConfig::default());
+    let lent = p.acquire().unwrap();
+    let lent2 = p.acquire().unwrap();
+    drop(p.acquire().unwrap());
+    drop(lent2);
+    let p2 = p.clone();
+    let t = std::thread::spawn(move || p2.drain(Duration::from_secs(30)));
+    while p.stats().idle > 0 {
+        std::thread::yield_now();
+    }
+    drop(lent);
+    let report = t.join().unwrap();
+    assert_eq!(
+        report,
+        DrainReport {
+            idle_destroyed: 2,
+            returned: 1,
+            outstanding: 0
+        }
+    );
+    assert_eq!(n.destroyed.load(Ordering::SeqCst), 3);
+    assert!(matches!(
+        p.acquire(),
+        Err(CallError::Rejected(Error::PoolClosed))
+    ));
+}
+
+#[test]
+fn drain_reports_objects_still_out_at_the_deadline() {
+    let (p, _, _) = pool(PoolConfig::default());
+    let _held = p.acquire().unwrap();
+    let report = p.drain(Duration::from_millis(1));
+    assert_eq!(report.outstanding, 1);
+}
+
+#[test]
+fn stress_no_object_is_lent_twice_and_none_is_lost() {
+    let seed: u64 = std::env::var("BALLAST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9001);
+    println!("pool stress seed: {seed} (replay with BALLAST_SEED={seed})");
+    let (p, n, _) = pool(PoolConfig {
+        max_size: 4,
+        acquire_timeout: Duration::from_secs(60),
+        ..Default::default()
+    });
+    let lent: Arc<Vec<AtomicBool>> = Arc::new((0..4096).map(|_| AtomicBool::new(false)).collect());
+    let checksum = Arc::new(AtomicU64::new(0));
+    let uses = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (p, lent, checksum, uses) = (
+                p.clone(),
+                Arc::clone(&lent),
+                Arc::clone(&checksum),
+                Arc::clone(&uses),
+            );
+            std::thread::spawn(move || {
+                let mut rng = SeededRng::new(seed ^ t);
+                for i in 0..2_000u64 {
+                    let mut obj = p.acquire().expect("no timeout with a 60 s limit");
+                    let id = *obj as usize;
+                    assert!(
+                        !lent[id].swap(true, Ordering::SeqCst),
+                        "object {id} lent twice (seed {seed})"
+                    );
+                    checksum.fetch_add(i, Ordering::Relaxed);
+                    uses.fetch_add(1, Ordering::Relaxed);
+                    if rng.below_inclusive(99) == 0 {
+                        obj.mark_broken();
+                    }
+                    lent[id].store(false, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("stress thread panicked");
+    }
+    let s = p.stats();
+    assert_eq!(uses.load(Ordering::Relaxed), 16_000);
+    assert_eq!(
+        checksum.load(Ordering::Relaxed),
+        8 * (0..2_000u64).sum::<u64>(),
+        "seed {seed}"
+    );
+    assert_eq!(s.in_use, 0, "every object came back (seed {seed})");
+    assert_eq!(
+        s.created - s.destroyed,
+        s.idle as u64,
+        "created = destroyed + idle (seed {seed})"
+    );
+    assert_eq!(n.next.load(Ordering::SeqCst), s.created);
+    assert!(s.size <= 4);
+    assert_eq!(s.checkouts, 16_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_acquire_shares_few_objects_among_many_tasks() {
+    let (p, _, _) = pool(PoolConfig {
+        max_size: 4,
+        ..Default::default()
+    });
+    let lent: Arc<Vec<AtomicBool>> = Arc::new((0..8).map(|_| AtomicBool::new(false)).collect());
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (p, lent) = (p.clone(), Arc::clone(&lent));
+            tokio::spawn(async move {
+                for _ in 0..200 {
+                    let obj = p.acquire_async().await.unwrap();
+                    assert!(
+                        !lent[*obj as usize].swap(true, Ordering::SeqCst),
+                        "lent twice"
+                    );
+                    tokio::task::yield_now().await;
+                    lent[*obj as usize].store(false, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = p.stats();
+    assert_eq!((s.in_use, s.created, s.checkouts), (0, 4, 3200));
+}
+
+#[test]
+fn pool_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Pool<Arc<Numbers>>>();
+    assert_send_sync::<Pooled<Arc<Numbers>>>();
+    assert_send_sync::<PoolStats>();
+}
+
+/// Creates objects asynchronously, each waiting for a go-ahead.
+#[derive(Debug, Default)]
+struct Gated {
+    go: tokio::sync::Notify,
+}
+
+impl Manager for Arc<Gated> {
+    type Object = &'static str;
+    type Error = ();
+
+    fn create(&self) -> Result<&'static str, ()> {
+        Ok("sync")
+    }
+
+    fn create_async(&self) -> impl Future<Output = Result<&'static str, ()>> + Send {
+        let this = Arc::clone(self);
+        async move {
+            this.go.notified().await;
+            Ok("async")
+        }
+    }
+}
+
+#[tokio::test]
+async fn acquire_async_creates_through_create_async() {
+    let gated = Arc::new(Gated::default());
+    let p = Pool::new(Arc::clone(&gated), PoolConfig::default()).unwrap();
+    let task = {
+        let p = p.clone();
+        tokio::spawn(async move { *p.acquire_async().await.unwrap() })
+    };
+    while p.stats().size == 0 {
+        tokio::task::yield_now().await;
+    }
+    gated.go.notify_one();
+    assert_eq!(task.await.unwrap(), "async");
+    assert_eq!(
+        *p.acquire().unwrap(),
+        "async",
+        "the async-made object is reused"
+    );
+}
+
+#[tokio::test]
+async fn cancelled_async_creation_gives_its_place_back() {
+    let gated = Arc::new(Gated::default());
+    let config = PoolConfig {
+        max_size: 1,
+        acquire_timeout: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let p = Pool::new(Arc::clone(&gated), config).unwrap();
+    let cut = tokio::time::timeout(Duration::ZERO, p.acquire_async()).await;
+    assert!(cut.is_err(), "creation was still waiting for the go-ahead");
+    assert_eq!(p.stats().size, 0, "the reserved place came back");
+    assert_eq!(*p.acquire().unwrap(), "sync");
+}
