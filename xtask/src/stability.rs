@@ -31,22 +31,34 @@ pub(crate) fn run(args: &StabilityArgs) -> Result {
     Ok(())
 }
 
-/// Options of `cargo xtask chaos`.
+/// Options of `cargo xtask chaos`: everything is passed on to the suite
+/// (`--seed N`, `--scenario NAME`…, `--clients N`, `--report-dir DIR`,
+/// `--list`); with none it runs the whole catalog on its defaults.
 #[derive(clap::Args)]
 pub(crate) struct ChaosArgs {
-    /// Seconds of soak to run while the scenario catalog is not built.
-    #[arg(long, default_value_t = 20)]
-    seconds: u64,
+    /// Arguments for the suite (see `cargo xtask chaos -- --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
+/// Runs the chaos suite (`crates/ballast/examples/chaos`) in release mode:
+/// every catalog scenario against the embedded TN3270 host simulator
+/// through the chaos proxy; reports in `target/ballast-reports/chaos`.
 pub(crate) fn chaos(args: &ChaosArgs) -> Result {
-    eprintln!(
-        "xtask chaos: the scenario catalog (chaos proxy in front of the TN3270 host \
-         simulator, history checker, SLA report) is not built yet; running what exists: \
-         the stability suites for {} s",
-        args.seconds
-    );
-    run(&StabilityArgs {
-        seconds: args.seconds,
-    })
+    let report_dir = root().join("target").join("ballast-reports").join("chaos");
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "ballast",
+        "--example",
+        "chaos",
+        "--",
+    ]);
+    if !args.args.iter().any(|a| a.starts_with("--report-dir")) {
+        cmd.arg("--report-dir").arg(&report_dir);
+    }
+    cmd.args(&args.args);
+    run_step("chaos suite", &mut cmd)
 }

@@ -133,7 +133,7 @@ pub fn catalog() -> Vec<Scenario> {
         ),
         episode(
             "first-connections-refused",
-            "the first 3 connections of the episode are reset",
+            "the proxy's first 3 connections are reset once the fault is on",
             vec![Toxic::new(ToxicKind::ResetPeer { timeout_ms: 0 }).first_connections(3)],
             2_000,
         ),
