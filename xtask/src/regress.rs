@@ -15,9 +15,10 @@ use std::process::Command;
 
 use crate::util::{Result, cargo, root, run_step};
 
-const SMALL: u64 = 2_000;
-const LARGE: u64 = 22_000;
-const WALL_ITERATIONS: u64 = 2_000_000;
+/// Native time one callgrind run aims at (valgrind runs ~50× slower).
+const CALLGRIND_TARGET_NS: f64 = 40e6;
+/// Native time one wall-clock sample aims at.
+const WALL_TARGET_NS: f64 = 200e6;
 const WARN_RATIO: f64 = 1.10;
 const FAIL_RATIO: f64 = 1.20;
 
@@ -57,6 +58,25 @@ fn has_valgrind() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Nanoseconds per operation from one native run of `iterations`.
+fn native_ns(name: &str, iterations: u64) -> Result<f64> {
+    let out = Command::new(scenarios_bin())
+        .args(["run", name, &iterations.to_string()])
+        .output()
+        .map_err(|e| format!("scenarios: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse::<f64>().ok())
+        .map(|nanos| nanos / iterations as f64)
+        .ok_or_else(|| format!("scenario {name} printed no timing: {text}"))
+}
+
+/// Iterations that take about `target_ns` at `ns_per_op`, within bounds.
+fn iterations_for(target_ns: f64, ns_per_op: f64, min: u64, max: u64) -> u64 {
+    ((target_ns / ns_per_op.max(0.1)) as u64).clamp(min, max)
+}
+
 /// Total instructions of one run under callgrind.
 fn callgrind_total(name: &str, iterations: u64) -> Result<f64> {
     let out = Command::new("valgrind")
@@ -74,21 +94,10 @@ fn callgrind_total(name: &str, iterations: u64) -> Result<f64> {
 }
 
 /// Median wall nanoseconds per operation over five native runs.
-fn wall_ns(name: &str) -> Result<f64> {
-    let mut samples = Vec::new();
-    for _ in 0..5 {
-        let out = Command::new(scenarios_bin())
-            .args(["run", name, &WALL_ITERATIONS.to_string()])
-            .output()
-            .map_err(|e| format!("scenarios: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let nanos: f64 = text
-            .split_whitespace()
-            .nth(2)
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| format!("scenario {name} printed no timing: {text}"))?;
-        samples.push(nanos / WALL_ITERATIONS as f64);
-    }
+fn wall_ns(name: &str, iterations: u64) -> Result<f64> {
+    let mut samples = (0..5)
+        .map(|_| native_ns(name, iterations))
+        .collect::<Result<Vec<_>>>()?;
     samples.sort_by(f64::total_cmp);
     Ok(samples[samples.len() / 2])
 }
@@ -116,14 +125,22 @@ fn measure_all(args: &RegressArgs, valgrind: bool) -> Result<Vec<Measured>> {
         .collect();
     let mut measured = Vec::new();
     for name in names {
+        let estimate = native_ns(&name, 1_000)?;
         let instructions = if valgrind {
-            let small = callgrind_total(&name, SMALL)?;
-            let large = callgrind_total(&name, LARGE)?;
-            Some((large - small) / (LARGE - SMALL) as f64)
+            let large = iterations_for(CALLGRIND_TARGET_NS, estimate, 1_100, 22_000);
+            let small = large / 11;
+            let (lo, hi) = (
+                callgrind_total(&name, small)?,
+                callgrind_total(&name, large)?,
+            );
+            Some((hi - lo) / (large - small) as f64)
         } else {
             None
         };
-        let wall_ns = wall_ns(&name)?;
+        let wall_ns = wall_ns(
+            &name,
+            iterations_for(WALL_TARGET_NS, estimate, 1_000, 2_000_000),
+        )?;
         eprintln!("xtask: {name}: {instructions:?} instructions/op, {wall_ns:.2} ns/op");
         measured.push(Measured {
             name,

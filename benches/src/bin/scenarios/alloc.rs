@@ -1,18 +1,13 @@
-//! One `#[inline(never)]` entry per benchmark scenario, for instruction
-//! counting under callgrind (`cargo xtask regress`) and quick wall timing.
-//!
-//! `scenarios list` prints the names; `scenarios run NAME ITERATIONS` runs
-//! one scenario that many times and prints `NAME ITERATIONS NANOS`.
+//! ballast-alloc scenarios and their peers.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::time::Instant;
 
 use ballast_alloc::{CountingAlloc, FixedPool, RingBuffer, Scratch, SpscRing, SyncPool};
 
-type Scenario = (&'static str, fn(u64));
+use crate::Scenario;
 
-const SCENARIOS: &[Scenario] = &[
+pub(crate) const SCENARIOS: &[Scenario] = &[
     (
         "alloc/ring_push_pop_1byte/ballast_RingBuffer",
         ring_push_pop_ballast,
@@ -218,28 +213,6 @@ fn counting_system(n: u64) {
         unsafe {
             let p = System.alloc(black_box(layout));
             System.dealloc(black_box(p), layout);
-        }
-    }
-}
-
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    match args.get(1).map(String::as_str) {
-        Some("list") => SCENARIOS.iter().for_each(|(name, _)| println!("{name}")),
-        Some("run") => {
-            let name = args.get(2).map(String::as_str).unwrap_or_default();
-            let iterations: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(100_000);
-            let Some((_, f)) = SCENARIOS.iter().find(|(n, _)| *n == name) else {
-                eprintln!("scenarios: unknown scenario {name:?}; see `scenarios list`");
-                std::process::exit(2);
-            };
-            let start = Instant::now();
-            f(iterations);
-            println!("{name} {iterations} {}", start.elapsed().as_nanos());
-        }
-        _ => {
-            eprintln!("usage: scenarios list | scenarios run NAME ITERATIONS");
-            std::process::exit(2);
         }
     }
 }
