@@ -1,13 +1,8 @@
 //! Steady-state parsing allocates nothing: 3270 screens, telnet data and
-//! records, length-prefixed frames.
-//!
-//! The counting allocator lives in this file so the proof does not wait for
-//! ballast-alloc; it can switch to `ballast_alloc::CountingAlloc` later.
+//! records, length-prefixed frames. Proved with ballast-alloc's
+//! `CountingAlloc`, whose `measure` counts only the calling thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
+use ballast_alloc::CountingAlloc;
 use ballast_codec::frame::{FrameConfig, FrameDecoder};
 use ballast_codec::stream::Decode;
 use ballast_codec::telnet::{self, RecordDecoder, TelnetParser};
@@ -16,51 +11,13 @@ use ballast_codec::tn3270::{
     OutboundParser, RecordBuilder, ScreenSize, Wcc,
 };
 
-/// Counts allocations made by the current thread while counting is on
-/// (other test threads are not counted).
-struct CountingAlloc;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// wrapper only increments a counter.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: CountingAlloc = CountingAlloc::system();
 
-/// Allocations made by `f` on this thread.
+/// Allocations (and reallocations) made by `f` on this thread.
 fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    let ((), delta) = GLOBAL.measure(f);
+    (delta.allocations + delta.reallocations) as usize
 }
 
 fn full_screen(variant: u16) -> Vec<u8> {

@@ -1,8 +1,6 @@
 //! Applying a full-screen Erase/Write allocates nothing in steady state.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
+use ballast_alloc::CountingAlloc;
 use ballast_codec::telnet::{self, DO, IAC, WILL, option};
 use ballast_codec::tn3270::codes::Display;
 use ballast_codec::tn3270::{
@@ -10,32 +8,8 @@ use ballast_codec::tn3270::{
 };
 use ballast_session::{Session, SessionConfig};
 
-struct CountingAlloc;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: CountingAlloc = CountingAlloc::system();
 
 fn full_screen(seed: u8) -> Vec<u8> {
     let mut b = RecordBuilder::new(
@@ -92,9 +66,10 @@ fn applying_full_screen_erase_writes_allocates_nothing_in_steady_state() {
         }
     };
     apply(&mut s); // warm-up: buffers reach their size
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    apply(&mut s);
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    assert_eq!(allocations, 0, "steady-state screen application allocates");
+    let ((), delta) = GLOBAL.measure(|| apply(&mut s));
+    assert!(
+        delta.is_zero(),
+        "steady-state screen application allocates: {delta:?}"
+    );
     assert_eq!(s.screen().fields().len(), 48);
 }
