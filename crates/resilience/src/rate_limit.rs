@@ -200,7 +200,9 @@ const SHARDS: usize = 16;
 pub struct KeyedRateLimiter<K> {
     gcra: Gcra,
     burst: u32,
-    max_keys_per_shard: usize,
+    max_keys: usize,
+    /// Keys tracked across all shards (changed under a shard's lock).
+    keys: std::sync::atomic::AtomicUsize,
     clock: SharedClock,
     hasher: std::collections::hash_map::RandomState,
     shards: Box<[parking_lot::Mutex<HashMap<K, u64>>]>,
@@ -234,7 +236,8 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
         Ok(Self {
             gcra: Gcra::new(&config),
             burst: config.burst,
-            max_keys_per_shard: max_keys / SHARDS,
+            max_keys,
+            keys: std::sync::atomic::AtomicUsize::new(0),
             clock,
             hasher: std::collections::hash_map::RandomState::new(),
             shards: (0..SHARDS)
@@ -246,12 +249,20 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
     /// Takes one permit for `key`. When the key table is full even after
     /// evicting idle keys, a new key is refused (fail closed).
     pub fn try_acquire(&self, key: &K) -> Result<(), Error> {
+        use std::sync::atomic::Ordering::Relaxed;
         let now = self.clock.now_nanos();
         let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         let mut map = shard.lock();
-        if !map.contains_key(key) && map.len() >= self.max_keys_per_shard {
-            map.retain(|_, tat| *tat > now);
-            if map.len() >= self.max_keys_per_shard {
+        let new_key = !map.contains_key(key);
+        if new_key && self.keys.load(Relaxed) >= self.max_keys {
+            // At the limit: drop idle keys here first, then everywhere.
+            self.retain_busy(&mut map, now);
+            if self.keys.load(Relaxed) >= self.max_keys {
+                drop(map);
+                self.evict_idle();
+                map = shard.lock();
+            }
+            if self.keys.load(Relaxed) >= self.max_keys {
                 return Err(Error::RateLimited {
                     retry_after: Duration::from_nanos(self.gcra.emission),
                 });
@@ -260,13 +271,23 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
         let tat = map.get(key).copied().unwrap_or(0);
         match self.gcra.decide(tat, now, 1) {
             Ok(new_tat) => {
-                map.insert(key.clone(), new_tat);
+                if map.insert(key.clone(), new_tat).is_none() {
+                    self.keys.fetch_add(1, Relaxed);
+                }
                 Ok(())
             }
             Err(wait) => Err(Error::RateLimited {
                 retry_after: Duration::from_nanos(wait),
             }),
         }
+    }
+
+    /// Drops the fully replenished keys of one shard, keeping the count.
+    fn retain_busy(&self, map: &mut HashMap<K, u64>, now: u64) {
+        let before = map.len();
+        map.retain(|_, tat| *tat > now);
+        self.keys
+            .fetch_sub(before - map.len(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Drops every idle (fully replenished) key; returns how many remain.
@@ -276,7 +297,7 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
             .iter()
             .map(|s| {
                 let mut map = s.lock();
-                map.retain(|_, tat| *tat > now);
+                self.retain_busy(&mut map, now);
                 map.len()
             })
             .sum()
@@ -378,6 +399,26 @@ mod tests {
         clock.advance(Duration::from_secs(2));
         assert_eq!(l.evict_idle(), 0, "replenished keys carry no state");
         l.try_acquire(&"a").unwrap();
+    }
+
+    #[test]
+    fn keyed_limiter_holds_max_keys_whatever_their_hashes() {
+        let clock = ManualClock::new();
+        let config = RateLimiterConfig {
+            permits: 1,
+            per: Duration::from_secs(1),
+            burst: 1,
+        };
+        // Fresh hasher seeds each time: keys land in different shards.
+        for _ in 0..50 {
+            let l = KeyedRateLimiter::with_clock(config, 16, Arc::new(clock.clone())).unwrap();
+            for k in 0..16u32 {
+                l.try_acquire(&k)
+                    .unwrap_or_else(|e| panic!("key {k} refused: {e}"));
+            }
+            assert!(l.try_acquire(&99).is_err(), "the 17th busy key is refused");
+            assert_eq!(l.len(), 16);
+        }
     }
 
     #[test]
