@@ -7,12 +7,12 @@
 //! - `session/connect_negotiate_first_screen`: [`Client::connect`] against
 //!   a [`HostSimulator`] over loopback (TN3270E), until the first screen;
 //!   p50 over 200 runs is printed beside criterion's figures.
-//! - memory per idle session (both sides, one process) and how many
-//!   concurrent sessions one simulator holds, printed: the count is bounded
-//!   by `BALLAST_BENCH_SESSIONS` (default 2000) to stay fair on shared
-//!   2-core machines. Both ends live in this process, so each session
-//!   costs two descriptors; setting the variable also runs this part first
-//!   so its RSS figure is measured in a fresh process.
+//! - memory per idle session (each side) and how many concurrent sessions
+//!   one simulator holds, printed: the count is `BALLAST_BENCH_SESSIONS`
+//!   (default 2000, to stay fair on shared 2-core machines). The client ends
+//!   live in a second process (this binary again), so each side has its own
+//!   descriptor limit and memory figures; setting the variable also runs
+//!   this part first, in a fresh process.
 //!
 //! Run: `cargo bench -p ballast-benches --bench session -- --warm-up-time 1 --measurement-time 3`
 
@@ -171,52 +171,83 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+/// Environment variable that turns this bench binary into the process
+/// holding the client ends: `ADDR COUNT`.
+const CLIENT_PROCESS: &str = "BALLAST_BENCH_SESSION_CLIENTS";
+
+/// The client side of the session count, in its own process so each side
+/// has its own descriptor limit and its own memory figures: opens the
+/// clients, prints what it holds, then waits for stdin to close.
+fn client_process(spec: &str) {
+    let mut parts = spec.split_whitespace();
+    let addr: std::net::SocketAddr = parts.next().and_then(|a| a.parse().ok()).expect("ADDR");
+    let n: usize = parts.next().and_then(|c| c.parse().ok()).expect("COUNT");
+    let (rss, live) = (rss_bytes(), LIVE_BYTES.load(Ordering::Relaxed));
+    let mut clients = Vec::with_capacity(n);
+    for _ in 0..n {
+        match Client::connect(addr, SessionConfig::default(), Duration::from_secs(5)) {
+            Ok(c) => clients.push(c),
+            Err(e) => {
+                eprintln!("session/concurrent: client process stopped: {e}");
+                break;
+            }
+        }
+    }
+    let held = clients.len().max(1) as u64;
+    println!(
+        "{} {} {}",
+        clients.len(),
+        LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(live) / held,
+        rss_bytes().saturating_sub(rss) / held
+    );
+    let _ = std::io::Read::read(&mut std::io::stdin(), &mut [0u8; 1]);
+    drop(clients);
+}
+
 fn sessions(_: &mut Criterion) {
+    use std::io::BufRead;
     let n: usize = std::env::var("BALLAST_BENCH_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    // Client and server ends live in this process: two descriptors each.
     let config = HostConfig {
         max_sessions: n,
         ..HostConfig::default()
     };
     let host = HostSimulator::start(config, DemoApp::default()).expect("simulator");
-    let before = rss_bytes();
-    let live_before = LIVE_BYTES.load(Ordering::Relaxed);
-    let mut clients = Vec::with_capacity(n);
+    let (rss, live) = (rss_bytes(), LIVE_BYTES.load(Ordering::Relaxed));
     let start = Instant::now();
-    for _ in 0..n {
-        match Client::connect(
-            host.local_addr(),
-            SessionConfig::default(),
-            Duration::from_secs(5),
-        ) {
-            Ok(c) => clients.push(c),
-            Err(e) => {
-                println!(
-                    "session/concurrent: stopped at {} sessions: {e}",
-                    clients.len()
-                );
-                break;
-            }
-        }
+    let exe = std::env::current_exe().expect("bench binary path");
+    let mut child = std::process::Command::new(exe)
+        .env(CLIENT_PROCESS, format!("{} {n}", host.local_addr()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("client process starts");
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
     }
-    let held = clients.len();
-    let after = rss_bytes();
-    let live_after = LIVE_BYTES.load(Ordering::Relaxed);
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let held = fields.first().copied().unwrap_or(0);
+    let active = host.active_sessions().max(1) as u64;
     println!(
-        "session/concurrent: one simulator holds {held} sessions (of {n} asked, {:?} to open), active {}",
-        start.elapsed(),
-        host.active_sessions()
+        "session/concurrent: one simulator holds {} sessions (of {n} asked; client ends in a second process, {:?} to open)",
+        host.active_sessions(),
+        start.elapsed()
     );
-    if held > 0 {
-        println!(
-            "session/memory_per_idle_session: {} bytes heap per session for client + server side together, {} bytes RSS (heap + server thread stacks)",
-            live_after.saturating_sub(live_before) / held as u64,
-            after.saturating_sub(before) / held as u64
-        );
-    }
+    println!(
+        "session/memory_per_idle_session: client side {} bytes heap, {} bytes RSS; host side {} bytes heap, {} bytes RSS (thread stack included) per session; {held} clients held",
+        fields.get(1).copied().unwrap_or(0),
+        fields.get(2).copied().unwrap_or(0),
+        LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(live) / active,
+        rss_bytes().saturating_sub(rss) / active
+    );
+    drop(child.stdin.take()); // the client process exits when stdin closes
+    let _ = child.wait();
     let session_alone = {
         let mut w = Vec::new();
         telnet::encode_record(&corpus::tn3270_screens(1)[0], &mut w);
@@ -231,11 +262,14 @@ fn sessions(_: &mut Criterion) {
         s
     };
     drop(session_alone);
-    drop(clients);
     host.stop();
 }
 
 fn main() {
+    if let Ok(spec) = std::env::var(CLIENT_PROCESS) {
+        client_process(&spec);
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     // With BALLAST_BENCH_SESSIONS set, the session count runs first, in a
     // fresh process, so its RSS figure is not hidden by memory the other

@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::screen::Screen;
 use crate::session::{Event, Session};
 
-/// Size of the socket read buffer: 4 KiB (reads are bounded by it).
-const READ_CHUNK: usize = 4 << 10;
+/// Size of the socket read buffer: 2 KiB (reads are bounded by it). A full
+/// model-2 screen (~4 KB) takes two reads; an idle client stays under 16 KiB.
+const READ_CHUNK: usize = 2 << 10;
 
 /// A connected TN3270 terminal on tokio.
 pub struct AsyncClient {

@@ -13,8 +13,9 @@ use crate::screen::Screen;
 use crate::session::{Event, Session};
 use crate::stream::{SharedTcp, Stream};
 
-/// Size of the socket read buffer: 4 KiB (reads are bounded by it).
-const READ_CHUNK: usize = 4 << 10;
+/// Size of the socket read buffer: 2 KiB (reads are bounded by it). A full
+/// model-2 screen (~4 KB) takes two reads; an idle client stays under 16 KiB.
+const READ_CHUNK: usize = 2 << 10;
 /// Longest single blocking read; waits poll their deadline this often.
 const MAX_READ_WAIT: Duration = Duration::from_millis(250);
 
