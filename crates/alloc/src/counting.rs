@@ -92,9 +92,9 @@ struct ThreadCounters {
     allocations: AtomicU64,
     deallocations: AtomicU64,
     reallocations: AtomicU64,
-    bytes_allocated: AtomicU64,
     bytes_freed: AtomicU64,
-    /// `bytes_allocated - bytes_freed` of this slot.
+    /// Bytes allocated minus bytes freed through this slot; bytes allocated
+    /// is derived as `live + bytes_freed`, saving a store per allocation.
     live: AtomicI64,
     /// The highest `live` seen; for `measure`.
     peak_live: AtomicI64,
@@ -108,7 +108,6 @@ impl ThreadCounters {
             allocations: AtomicU64::new(0),
             deallocations: AtomicU64::new(0),
             reallocations: AtomicU64::new(0),
-            bytes_allocated: AtomicU64::new(0),
             bytes_freed: AtomicU64::new(0),
             live: AtomicI64::new(0),
             peak_live: AtomicI64::new(0),
@@ -235,7 +234,6 @@ impl<A> CountingAlloc<A> {
             return self.on_shared(&self.shared.allocations, size, 0);
         };
         bump(&c.allocations, 1);
-        bump(&c.bytes_allocated, size);
         self.move_live(c, size as i64);
     }
 
@@ -257,7 +255,6 @@ impl<A> CountingAlloc<A> {
             return self.on_shared(&self.shared.reallocations, new, old);
         };
         bump(&c.reallocations, 1);
-        bump(&c.bytes_allocated, new);
         bump(&c.bytes_freed, old);
         self.move_live(c, new as i64 - old as i64);
     }
@@ -282,7 +279,6 @@ impl<A> CountingAlloc<A> {
     fn on_shared(&self, count: &AtomicU64, allocated: u64, freed: u64) {
         let c = &self.shared;
         count.fetch_add(1, Relaxed);
-        c.bytes_allocated.fetch_add(allocated, Relaxed);
         c.bytes_freed.fetch_add(freed, Relaxed);
         c.live.fetch_add(allocated as i64 - freed as i64, Relaxed);
         self.publish(allocated as i64 - freed as i64);
@@ -301,7 +297,7 @@ impl<A> CountingAlloc<A> {
             s.allocations += c.allocations.load(Relaxed);
             s.deallocations += c.deallocations.load(Relaxed);
             s.reallocations += c.reallocations.load(Relaxed);
-            s.bytes_allocated += c.bytes_allocated.load(Relaxed);
+            s.bytes_allocated += Self::allocated_bytes(c);
             s.bytes_freed += c.bytes_freed.load(Relaxed);
         }
         s.live_bytes = s.bytes_allocated.saturating_sub(s.bytes_freed);
@@ -342,12 +338,17 @@ impl<A> CountingAlloc<A> {
         (result, delta)
     }
 
+    /// Bytes ever allocated through `c`: what is live plus what was freed.
+    fn allocated_bytes(c: &ThreadCounters) -> u64 {
+        (c.live.load(Relaxed) + c.bytes_freed.load(Relaxed) as i64) as u64
+    }
+
     fn read(c: &ThreadCounters) -> (u64, u64, u64, u64, u64) {
         (
             c.allocations.load(Relaxed),
             c.deallocations.load(Relaxed),
             c.reallocations.load(Relaxed),
-            c.bytes_allocated.load(Relaxed),
+            Self::allocated_bytes(c),
             c.bytes_freed.load(Relaxed),
         )
     }
