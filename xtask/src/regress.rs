@@ -183,15 +183,24 @@ pub(crate) fn run(args: &RegressArgs) -> Result {
     Ok(())
 }
 
+/// Writes the measured counts into the baseline, keeping the entries of
+/// scenarios not measured this time (a `--filter` run updates only its own).
 fn write_baseline(measured: &[Measured]) -> Result {
-    let mut text = String::from(
-        "# scenario,instructions per operation (callgrind; cargo xtask regress --update-baseline)\n",
-    );
+    let mut entries = read_baseline(&baseline_path());
     for m in measured {
         let Some(i) = m.instructions else {
             return Err("cannot write a baseline without valgrind".into());
         };
-        let _ = writeln!(text, "{},{i:.1}", m.name);
+        match entries.iter_mut().find(|(n, _)| *n == m.name) {
+            Some(entry) => entry.1 = i,
+            None => entries.push((m.name.clone(), i)),
+        }
+    }
+    let mut text = String::from(
+        "# scenario,instructions per operation (callgrind; cargo xtask regress --update-baseline)\n",
+    );
+    for (name, i) in entries {
+        let _ = writeln!(text, "{name},{i:.1}");
     }
     std::fs::write(baseline_path(), text).map_err(|e| format!("write baseline: {e}"))
 }
