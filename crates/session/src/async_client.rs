@@ -1,10 +1,12 @@
 //! `AsyncClient`: the tokio twin of [`crate::Client`], a thin shell over
 //! [`Session`] (feature `tokio`).
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ballast_codec::tn3270::Aid;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::time::{Instant, timeout_at};
 
@@ -18,9 +20,60 @@ use crate::session::{Event, Session};
 /// model-2 screen (~4 KB) takes two reads; an idle client stays under 16 KiB.
 const READ_CHUNK: usize = 2 << 10;
 
+/// The byte stream under an [`AsyncClient`]: plain TCP or TLS over it.
+enum AsyncStream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for AsyncStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            AsyncStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for AsyncStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            AsyncStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            AsyncStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            AsyncStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// A connected TN3270 terminal on tokio.
 pub struct AsyncClient {
-    stream: TcpStream,
+    stream: AsyncStream,
     session: Session,
     buf: Box<[u8]>,
 }
@@ -43,8 +96,42 @@ impl AsyncClient {
         config: SessionConfig,
         timeout: Duration,
     ) -> Result<Self> {
-        let session = Session::new(config)?;
         let deadline = Instant::now() + timeout;
+        let tcp = Self::tcp(addr, deadline, timeout).await?;
+        Self::start(AsyncStream::Plain(tcp), config, deadline).await
+    }
+
+    /// Like [`AsyncClient::connect`] over TLS (features `tokio` and `tls`):
+    /// `server_name` is checked against the host's certificate; see
+    /// [`crate::tls`] for configs. The handshake counts against `timeout`.
+    #[cfg(feature = "tls")]
+    pub async fn connect_tls(
+        addr: impl ToSocketAddrs,
+        server_name: &str,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+        config: SessionConfig,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let name = rustls::pki_types::ServerName::try_from(server_name.to_owned())
+            .map_err(|e| Error::Tls(format!("server name {server_name:?}: {e}")))?;
+        let deadline = Instant::now() + timeout;
+        let tcp = Self::tcp(addr, deadline, timeout).await?;
+        let handshake = tokio_rustls::TlsConnector::from(tls).connect(name, tcp);
+        let stream = timeout_at(deadline, handshake)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "tls handshake".into(),
+                elapsed: timeout,
+            })?
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        Self::start(AsyncStream::Tls(Box::new(stream)), config, deadline).await
+    }
+
+    async fn tcp(
+        addr: impl ToSocketAddrs,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<TcpStream> {
         let stream = timeout_at(deadline, TcpStream::connect(addr))
             .await
             .map_err(|_| Error::Timeout {
@@ -52,9 +139,14 @@ impl AsyncClient {
                 elapsed: timeout,
             })??;
         stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    /// Negotiates over `stream` until the first screen arrives.
+    async fn start(stream: AsyncStream, config: SessionConfig, deadline: Instant) -> Result<Self> {
         let mut c = Self {
             stream,
-            session,
+            session: Session::new(config)?,
             buf: vec![0; READ_CHUNK].into_boxed_slice(),
         };
         c.wait_until("the first screen", deadline, |s| {

@@ -69,9 +69,9 @@
 //!   the same client on `tokio::net`, every wait bounded by
 //!   `tokio::time::timeout_at`.
 //!
-//! - `tls` (off by default): `Client::connect_tls` and `HostConfig::tls`
-//!   with rustls (ring provider); `tls::client_config` and
-//!   `tls::server_config` build configs from PEM.
+//! - `tls` (off by default): `Client::connect_tls`, `AsyncClient::connect_tls`
+//!   (with `tokio`) and `HostConfig::tls` with rustls (ring provider);
+//!   `tls::client_config` and `tls::server_config` build configs from PEM.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 

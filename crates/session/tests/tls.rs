@@ -65,3 +65,39 @@ fn bad_pem_is_a_typed_error() {
         Err(Error::Tls(_))
     ));
 }
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn async_client_signs_on_over_tls_and_checks_the_name() {
+    use ballast_session::async_client::AsyncClient;
+    let host = tls_host();
+    let roots = tls::client_config(CA).unwrap();
+    let mut c = AsyncClient::connect_tls(
+        host.local_addr(),
+        "localhost",
+        roots.clone(),
+        SessionConfig::default(),
+        T,
+    )
+    .await
+    .unwrap();
+    c.wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
+        .await
+        .unwrap();
+    c.type_text("DEMO").unwrap();
+    c.tab();
+    c.type_text("SECRET").unwrap();
+    c.press_and_wait(Aid::Enter, T).await.unwrap();
+    assert!(c.screen().contains("MAIN MENU"));
+    c.disconnect().await.unwrap();
+    let wrong = AsyncClient::connect_tls(
+        host.local_addr(),
+        "mainframe.example",
+        roots,
+        SessionConfig::default(),
+        T,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(wrong, Error::Tls(_)), "{wrong}");
+}
