@@ -36,9 +36,11 @@ pub(crate) fn run_ci(args: &CiArgs) -> Result<TestCounts> {
         )?;
     }
     let mut counts = TestCounts::default();
+    // All features: the tokio and TLS clients and the tokio codecs have
+    // tests too.
     let tests = run_tests(
         "workspace tests",
-        cargo().args(["test", "--workspace"]),
+        cargo().args(["test", "--workspace", "--all-features"]),
         &mut counts,
     );
     let loom = if args.no_loom || tests.is_err() {
