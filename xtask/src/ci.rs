@@ -40,7 +40,7 @@ pub(crate) fn run_ci(args: &CiArgs) -> Result<TestCounts> {
     // tests too.
     let tests = run_tests(
         "workspace tests",
-        cargo().args(["test", "--workspace", "--all-features"]),
+        cargo().args(["test", "--workspace", "--all-features", "--no-fail-fast"]),
         &mut counts,
     );
     let loom = if args.no_loom || tests.is_err() {

@@ -174,11 +174,14 @@ fn share_ok<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<f64> {
 pub fn validate(samples: &[Sample], faults: &[FaultWindow], sla: &Sla) -> SlaReport {
     let mut sorted: Vec<Sample> = samples.to_vec();
     sorted.sort_by_key(|s| s.at);
-    let in_fault = |s: &Sample| faults.iter().any(|f| s.at >= f.start && s.at < f.end);
+    // An operation counts as hit by a fault when its run overlaps the fault:
+    // one invoked just before the fault starts can still be cut by it.
+    let overlaps = |s: &Sample, from: Duration, to: Duration| s.at < to && s.at + s.latency >= from;
+    let in_fault = |s: &Sample| faults.iter().any(|f| overlaps(s, f.start, f.end));
     let excused = |s: &Sample| {
         faults
             .iter()
-            .any(|f| s.at >= f.start && s.at < f.end + sla.max_recovery)
+            .any(|f| overlaps(s, f.start, f.end + sla.max_recovery))
     };
     let recovery: Vec<Option<Duration>> = faults
         .iter()
@@ -318,6 +321,24 @@ mod tests {
         let report = validate(&samples, &[fault], &Sla::default());
         assert_eq!(report.availability_outside, Some(1.0));
         assert_eq!(report.availability_during_faults, Some(0.0));
+    }
+
+    #[test]
+    fn an_operation_in_flight_when_the_fault_starts_is_excused() {
+        let mut samples = run(|_| true);
+        // Invoked 5 ms before the fault, cut by it 95 ms later.
+        samples.push(Sample {
+            at: ms(395),
+            latency: ms(100),
+            ok: false,
+        });
+        let fault = FaultWindow {
+            start: ms(400),
+            end: ms(500),
+        };
+        let report = validate(&samples, &[fault], &Sla::default());
+        assert_eq!(report.availability_outside, Some(1.0));
+        assert!(report.is_met(), "{:?}", report.violations);
     }
 
     #[test]
