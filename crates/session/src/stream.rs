@@ -1,12 +1,12 @@
-//! The byte stream under a client or a simulated session: plain TCP, or
-//! TLS over it (feature `tls`).
+//! The byte stream under a client: plain TCP, or TLS over it (feature
+//! `tls`). The host simulator drives its sockets itself (`host/peer.rs`).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-/// A TCP socket shared with whoever may need to shut it down (the
-/// simulator's stop), without spending a second descriptor on a clone.
+/// A TCP socket shared with whoever may need to shut it down, without
+/// spending a second descriptor on a clone.
 #[derive(Debug, Clone)]
 pub(crate) struct SharedTcp(pub(crate) Arc<TcpStream>);
 
@@ -32,8 +32,6 @@ pub(crate) enum Stream {
     Plain(SharedTcp),
     #[cfg(feature = "tls")]
     ClientTls(Box<rustls::StreamOwned<rustls::ClientConnection, SharedTcp>>),
-    #[cfg(feature = "tls")]
-    ServerTls(Box<rustls::StreamOwned<rustls::ServerConnection, SharedTcp>>),
 }
 
 impl Stream {
@@ -43,8 +41,6 @@ impl Stream {
             Stream::Plain(s) => &s.0,
             #[cfg(feature = "tls")]
             Stream::ClientTls(s) => &s.sock.0,
-            #[cfg(feature = "tls")]
-            Stream::ServerTls(s) => &s.sock.0,
         }
     }
 }
@@ -55,8 +51,6 @@ impl Read for Stream {
             Stream::Plain(s) => s.read(buf),
             #[cfg(feature = "tls")]
             Stream::ClientTls(s) => s.read(buf),
-            #[cfg(feature = "tls")]
-            Stream::ServerTls(s) => s.read(buf),
         }
     }
 }
@@ -67,8 +61,6 @@ impl Write for Stream {
             Stream::Plain(s) => s.write(buf),
             #[cfg(feature = "tls")]
             Stream::ClientTls(s) => s.write(buf),
-            #[cfg(feature = "tls")]
-            Stream::ServerTls(s) => s.write(buf),
         }
     }
 
@@ -77,8 +69,6 @@ impl Write for Stream {
             Stream::Plain(s) => s.flush(),
             #[cfg(feature = "tls")]
             Stream::ClientTls(s) => s.flush(),
-            #[cfg(feature = "tls")]
-            Stream::ServerTls(s) => s.flush(),
         }
     }
 }

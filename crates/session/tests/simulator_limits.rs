@@ -1,12 +1,12 @@
 //! Per-session limits of the host simulator: idle timeout, record size,
-//! session cap.
+//! pending input and output, session cap; and what an idle session costs.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
-use ballast_session::{Client, Condition, Error, SessionConfig};
+use ballast_session::host::{DemoApp, HostConfig, HostSimulator, MIN_PENDING_OUTPUT};
+use ballast_session::{Aid, Client, Condition, Error, Session, SessionConfig};
 
 const T: Duration = Duration::from_secs(5);
 
@@ -88,4 +88,101 @@ fn invalid_host_config_names_the_field() {
         ),
         "{e}"
     );
+}
+
+/// Waits (bounded by `T`) until the host holds `n` sessions.
+fn sessions_become(host: &HostSimulator, n: usize) -> bool {
+    let deadline = Instant::now() + T;
+    while Instant::now() < deadline {
+        if host.active_sessions() == n {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// A plain TN3270 session negotiated over `tcp` up to the first screen.
+fn negotiate(tcp: &mut TcpStream) -> Session {
+    let config = SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    };
+    let mut s = Session::new(config).unwrap();
+    tcp.set_read_timeout(Some(T)).unwrap();
+    let mut buf = [0u8; 4096];
+    while s.writes() == 0 {
+        let n = tcp.read(&mut buf).unwrap();
+        assert!(n > 0, "host closed during negotiation");
+        s.receive(&buf[..n]).unwrap();
+        tcp.write_all(s.output()).unwrap();
+        let sent = s.output().len();
+        s.consume_output(sent);
+    }
+    s
+}
+
+#[test]
+fn client_that_never_reads_is_closed_past_the_pending_output_limit() {
+    let config = HostConfig {
+        tn3270e: false,
+        max_pending_output: MIN_PENDING_OUTPUT,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let session = negotiate(&mut tcp);
+    // Each Clear makes the host send the whole screen again; never read it.
+    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
+    let chunk: Vec<u8> = clear
+        .iter()
+        .copied()
+        .cycle()
+        .take(clear.len() * 1000)
+        .collect();
+    tcp.set_write_timeout(Some(T)).unwrap();
+    let mut written = 0usize;
+    let refused = loop {
+        if written > (64 << 20) {
+            break false;
+        }
+        match tcp.write(&chunk) {
+            Ok(n) => written += n,
+            Err(_) => break true,
+        }
+    };
+    assert!(refused, "the host kept reading {written} bytes of input");
+    assert!(sessions_become(&host, 0));
+}
+
+#[cfg(target_os = "linux")]
+fn threads_in_process() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn idle_sessions_cost_no_thread_each() {
+    const SESSIONS: usize = 200;
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let before = threads_in_process();
+    let conns: Vec<TcpStream> = (0..SESSIONS)
+        .map(|_| TcpStream::connect(host.local_addr()).unwrap())
+        .collect();
+    assert!(sessions_become(&host, SESSIONS));
+    // Other tests of this binary may run threads meanwhile; far fewer
+    // than one per session.
+    assert!(threads_in_process() < before + SESSIONS / 2);
+    drop(conns);
+    assert!(sessions_become(&host, 0));
+    host.stop();
+}
+
+#[test]
+fn stop_ends_open_sessions() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let _session = negotiate(&mut tcp);
+    host.stop();
+    assert!(closed_by_server(&mut tcp));
 }

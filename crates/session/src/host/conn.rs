@@ -38,7 +38,9 @@ pub(crate) struct HostConn {
     options: OptionTable,
     decoder: RecordDecoder,
     max_pending_input: usize,
+    max_pending_output: usize,
     input: Vec<u8>,
+    /// Bytes for the client; the owner takes them and drains what it sent.
     pub(crate) out: Vec<u8>,
     terminal_type: String,
     screen: Option<ScreenDef>,
@@ -55,6 +57,7 @@ impl HostConn {
         tn3270e: bool,
         max_record_len: usize,
         max_pending_input: usize,
+        max_pending_output: usize,
         lu_name: String,
     ) -> Self {
         let mut options = OptionTable::new();
@@ -77,6 +80,7 @@ impl HostConn {
                 },
             },
             max_pending_input,
+            max_pending_output,
             input: Vec::new(),
             out: Vec::new(),
             terminal_type: String::new(),
@@ -117,6 +121,10 @@ impl HostConn {
     }
 
     /// Processes received bytes; an error closes the connection.
+    ///
+    /// Complete records are decoded straight from `bytes`; only an
+    /// unfinished tail is kept, and the buffer holding it is released once
+    /// the record completes, so an idle connection holds no input buffer.
     pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<()> {
         let buffered = self.input.len() + bytes.len();
         if buffered > self.max_pending_input {
@@ -127,12 +135,44 @@ impl HostConn {
                 value: buffered as u64,
             });
         }
-        let mut input = std::mem::take(&mut self.input);
-        input.extend_from_slice(bytes);
+        let result = if self.input.is_empty() {
+            let (used, result) = self.decode_all(bytes);
+            if result.is_ok() && self.phase != Phase::Closed {
+                self.input.extend_from_slice(&bytes[used..]);
+            }
+            result
+        } else {
+            let mut input = std::mem::take(&mut self.input);
+            input.extend_from_slice(bytes);
+            let (used, result) = self.decode_all(&input);
+            input.drain(..used);
+            if !input.is_empty() {
+                self.input = input;
+            }
+            result
+        };
+        if result.is_err() {
+            self.phase = Phase::Closed;
+        }
+        result
+    }
+
+    /// Handles every complete item of `input`; returns the bytes used.
+    fn decode_all(&mut self, input: &[u8]) -> (usize, Result<()>) {
         let mut pos = 0;
-        let result = loop {
+        loop {
             if pos >= input.len() || self.phase == Phase::Closed {
-                break Ok(());
+                return (pos, Ok(()));
+            }
+            // A client that sends input without reading the answers must
+            // not make `out` grow past its limit (plus one answer).
+            if self.out.len() > self.max_pending_output {
+                let e = Error::Limit {
+                    what: "pending output bytes",
+                    limit: self.max_pending_output as u64,
+                    value: self.out.len() as u64,
+                };
+                return (pos, Err(e));
             }
             match self.decoder.decode_frame(&input[pos..]) {
                 Ok((item, used)) => {
@@ -142,19 +182,13 @@ impl HostConn {
                         RecordItem::Record(rec) => self.record(&rec),
                     };
                     if let Err(e) = r {
-                        break Err(e);
+                        return (pos, Err(e));
                     }
                 }
-                Err(ballast_codec::Error::Incomplete { .. }) => break Ok(()),
-                Err(e) => break Err(e.into()),
+                Err(ballast_codec::Error::Incomplete { .. }) => return (pos, Ok(())),
+                Err(e) => return (pos, Err(e.into())),
             }
-        };
-        input.drain(..pos);
-        self.input = input;
-        if result.is_err() {
-            self.phase = Phase::Closed;
         }
-        result
     }
 
     fn telnet(&mut self, ev: TelnetEvent<'_>) -> Result<()> {

@@ -9,21 +9,34 @@
 //! # Ok::<(), ballast_session::Error>(())
 //! ```
 //!
-//! Every connection runs on its own small thread, blocked in `read` while
-//! idle (no polling); per-session limits (idle timeout, record size,
-//! pending input) and a session cap keep the process bounded. [`HostSimulator::stop`] stops accepting, ends every session and
-//! joins the threads.
+//! One poller thread serves every session: an event loop over
+//! non-blocking sockets (`mio`: epoll on Linux, kqueue on the BSDs) that
+//! accepts connections, feeds each session's bytes to its sans-IO host state
+//! and writes the answers as the sockets take them. A session has no thread
+//! and no stack; idle it holds about 2 KiB of heap (the application's state
+//! and the screen it shows), its input and output buffers being released
+//! when empty. Idle timeouts live in one list ordered by last input, so the
+//! loop sleeps exactly until the next deadline (no polling).
+//!
+//! Per-session limits keep the process bounded whatever a client does:
+//! [`HostConfig::idle_timeout`], [`HostConfig::max_record_len`],
+//! [`HostConfig::max_pending_input`] (bytes buffered while waiting for IAC
+//! EOR), [`HostConfig::max_pending_output`] (answers a client does not read)
+//! and the [`HostConfig::max_sessions`] cap. TLS (feature `tls`) is a rustls
+//! `ServerConnection` driven by the same readiness events. [`HostSimulator::stop`]
+//! stops accepting, ends every session and joins the poller thread.
 
 mod app;
 mod conn;
 mod demo;
+mod event_loop;
+mod idle;
+mod peer;
 mod script;
 
-use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -35,13 +48,13 @@ pub use demo::DemoApp;
 pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition, parse_key};
 
 use crate::error::{Error, Result};
-use crate::stream::{SharedTcp, Stream};
-use conn::HostConn;
+use event_loop::EventLoop;
 
-/// Wait between retries after a failed accept, and per wake-up connect: 50 ms.
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
-/// Stack of a session thread: 128 KiB.
-const SESSION_STACK_BYTES: usize = 128 << 10;
+/// Largest [`HostConfig::max_sessions`]: 1 Mi sessions.
+pub const MAX_SESSIONS: usize = 1 << 20;
+/// Smallest [`HostConfig::max_pending_output`]: 4 KiB, more than any
+/// model 2 screen the simulator renders.
+pub const MIN_PENDING_OUTPUT: usize = 4 << 10;
 
 /// Host simulator settings.
 #[derive(Debug, Clone)]
@@ -58,6 +71,9 @@ pub struct HostConfig {
     pub max_record_len: usize,
     /// Most bytes buffered from a client waiting for IAC EOR.
     pub max_pending_input: usize,
+    /// Most output bytes waiting for a client to read them; a client that
+    /// stops reading while sending input is closed beyond it.
+    pub max_pending_output: usize,
     /// Serve TLS with this config (feature `tls`); see [`crate::tls`].
     #[cfg(feature = "tls")]
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -72,6 +88,7 @@ impl Default for HostConfig {
             idle_timeout: Duration::from_secs(300),
             max_record_len: 64 << 10,
             max_pending_input: 128 << 10,
+            max_pending_output: 256 << 10,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -85,6 +102,9 @@ impl HostConfig {
         if self.max_sessions == 0 {
             return bad("max_sessions", "must be at least 1");
         }
+        if self.max_sessions > MAX_SESSIONS {
+            return bad("max_sessions", "must be at most 1048576 (MAX_SESSIONS)");
+        }
         if self.idle_timeout.is_zero() {
             return bad("idle_timeout", "must be above zero");
         }
@@ -94,28 +114,27 @@ impl HostConfig {
         if self.max_pending_input < self.max_record_len {
             return bad("max_pending_input", "must be at least max_record_len");
         }
+        if self.max_pending_output < MIN_PENDING_OUTPUT {
+            return bad("max_pending_output", "must be at least 4096 bytes");
+        }
         Ok(())
     }
 }
 
+/// What the poller thread shares with the [`HostSimulator`] handle.
 struct Shared {
-    config: HostConfig,
-    app: Arc<dyn Application>,
     store: RecordStore,
     stop: AtomicBool,
     active: AtomicUsize,
     accepted: AtomicUsize,
-    sessions: Mutex<Vec<JoinHandle<()>>>,
-    /// A handle on every open session's socket, to shut them down on stop.
-    open: Mutex<HashMap<u64, Arc<TcpStream>>>,
-    next_id: AtomicU64,
 }
 
 /// A running host simulator; dropping it stops it.
 pub struct HostSimulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    waker: mio::Waker,
+    poller: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for HostSimulator {
@@ -143,25 +162,22 @@ impl HostSimulator {
         let listener = TcpListener::bind(config.listen)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            config,
-            app,
             store,
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             accepted: AtomicUsize::new(0),
-            sessions: Mutex::new(Vec::new()),
-            open: Mutex::new(HashMap::new()),
-            next_id: AtomicU64::new(0),
         });
-        let s = Arc::clone(&shared);
-        let acceptor = std::thread::Builder::new()
-            .name("host-sim-accept".into())
-            .spawn(move || accept_loop(&listener, &s))?;
+        let event_loop = EventLoop::new(listener, config, app, Arc::clone(&shared))?;
+        let waker = event_loop.waker()?;
+        let poller = std::thread::Builder::new()
+            .name("host-sim-poller".into())
+            .spawn(move || event_loop.run())?;
         tracing::info!(%addr, "host simulator listening");
         Ok(Self {
             addr,
             shared,
-            acceptor: Some(acceptor),
+            waker,
+            poller: Some(poller),
         })
     }
 
@@ -190,31 +206,25 @@ impl HostSimulator {
         self.shared.accepted.load(Ordering::Acquire)
     }
 
-    /// Stops accepting, ends every session and joins every thread.
+    /// Stops accepting, ends every session and joins the poller thread.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
-        if let Some(a) = self.acceptor.take() {
-            // Wake the blocking accept; it sees the stop flag and returns.
-            // If no wake-up connection gets through (descriptors exhausted),
-            // the thread is left to exit on the next connection rather than
-            // blocking stop forever.
-            let woke =
-                (0..3).any(|_| TcpStream::connect_timeout(&self.addr, POLL_INTERVAL).is_ok());
-            if woke {
-                let _ = a.join();
+        let Some(poller) = self.poller.take() else {
+            return;
+        };
+        match self.waker.wake() {
+            Ok(()) => {
+                if poller.join().is_err() {
+                    tracing::error!("host simulator poller thread panicked");
+                }
             }
-        }
-        // Blocked session reads return at once on a shut-down socket.
-        for (_, tcp) in lock(&self.shared.open).drain() {
-            let _ = tcp.shutdown(std::net::Shutdown::Both);
-        }
-        let handles = std::mem::take(&mut *lock(&self.shared.sessions));
-        for h in handles {
-            let _ = h.join();
+            // Without a wake-up the poller could sleep forever; leave it to
+            // see the stop flag at its next event rather than hang here.
+            Err(e) => tracing::warn!(error = %e, "could not wake the host simulator poller"),
         }
     }
 }
@@ -223,130 +233,4 @@ impl Drop for HostSimulator {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
-    let mut next_lu = 0u32;
-    for incoming in listener.incoming() {
-        if shared.stop.load(Ordering::Acquire) {
-            break;
-        }
-        match incoming {
-            Ok(stream) => {
-                if shared.active.load(Ordering::Acquire) >= shared.config.max_sessions {
-                    tracing::warn!("session limit reached, connection refused");
-                    drop(stream);
-                    continue;
-                }
-                next_lu = next_lu.wrapping_add(1);
-                spawn_session(shared, stream, format!("BLST{:04}", next_lu % 10_000));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                std::thread::sleep(POLL_INTERVAL);
-            }
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn spawn_session(shared: &Arc<Shared>, stream: TcpStream, lu: String) {
-    // The Arc in `open` lets stop shut the socket down without a second
-    // descriptor.
-    shared.active.fetch_add(1, Ordering::AcqRel);
-    shared.accepted.fetch_add(1, Ordering::AcqRel);
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let stream = Arc::new(stream);
-    lock(&shared.open).insert(id, Arc::clone(&stream));
-    let s = Arc::clone(shared);
-    let spawned = std::thread::Builder::new()
-        .name("host-sim-session".into())
-        .stack_size(SESSION_STACK_BYTES)
-        .spawn(move || {
-            if let Err(e) = serve(&s, stream, lu) {
-                tracing::debug!(error = %e, "simulated session ended with an error");
-            }
-            lock(&s.open).remove(&id);
-            s.active.fetch_sub(1, Ordering::AcqRel);
-        });
-    match spawned {
-        Ok(h) => {
-            let mut sessions = lock(&shared.sessions);
-            sessions.retain(|h| !h.is_finished());
-            sessions.push(h);
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not start a session thread");
-            lock(&shared.open).remove(&id);
-            shared.active.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-}
-
-/// Wraps an accepted connection in TLS when configured; the handshake
-/// must finish within the idle timeout.
-fn wrap(cfg: &HostConfig, tcp: Arc<TcpStream>) -> Result<Stream> {
-    tcp.set_nonblocking(false)?;
-    tcp.set_nodelay(true)?;
-    let tcp = SharedTcp(tcp);
-    #[cfg(feature = "tls")]
-    if let Some(tls) = &cfg.tls {
-        let mut tcp = tcp;
-        let mut conn = rustls::ServerConnection::new(Arc::clone(tls))
-            .map_err(|e| Error::Tls(e.to_string()))?;
-        crate::tls::handshake(
-            &mut conn,
-            &mut tcp,
-            std::time::Instant::now() + cfg.idle_timeout,
-        )?;
-        return Ok(Stream::ServerTls(Box::new(rustls::StreamOwned::new(
-            conn, tcp,
-        ))));
-    }
-    let _ = cfg;
-    Ok(Stream::Plain(tcp))
-}
-
-fn serve(shared: &Shared, tcp: Arc<TcpStream>, lu: String) -> Result<()> {
-    let cfg = &shared.config;
-    let mut stream = wrap(cfg, tcp)?;
-    // A read that waits this long means the session is idle.
-    stream.tcp().set_read_timeout(Some(cfg.idle_timeout))?;
-    let ctx = AppContext {
-        store: shared.store.clone(),
-        ..AppContext::default()
-    };
-    let mut conn = HostConn::new(
-        Arc::clone(&shared.app),
-        ctx,
-        cfg.tn3270e,
-        cfg.max_record_len,
-        cfg.max_pending_input,
-        lu,
-    );
-    let mut buf = [0u8; 4096];
-    loop {
-        if !conn.out.is_empty() {
-            stream.write_all(&conn.out)?;
-            conn.out.clear();
-        }
-        if conn.is_closed() || shared.stop.load(Ordering::Acquire) {
-            break;
-        }
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => conn.receive(&buf[..n])?,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                tracing::debug!(terminal_type = conn.terminal_type(), "idle session closed");
-                break;
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let _ = stream.tcp().shutdown(std::net::Shutdown::Both);
-    Ok(())
 }

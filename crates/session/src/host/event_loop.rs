@@ -1,0 +1,285 @@
+//! The simulator's one poller thread: accepts connections, drives every
+//! session's non-blocking socket from `mio` readiness events, and closes
+//! idle sessions from an [`IdleList`]. A session costs its [`Peer`] (the
+//! sans-IO host state plus buffers that are released when empty), a slot
+//! and an idle link; no thread, no stack.
+
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use super::conn::HostConn;
+use super::idle::IdleList;
+use super::peer::Peer;
+use super::{AppContext, Application, HostConfig, Shared};
+use crate::error::{Error, Result};
+
+/// Token of the listening socket.
+const LISTENER: Token = Token(usize::MAX - 1);
+/// Token of the waker `HostSimulator::stop` uses.
+pub(super) const WAKER: Token = Token(usize::MAX);
+/// Readiness events taken per poll.
+const EVENTS_CAPACITY: usize = 1024;
+/// The read buffer every session shares: 16 KiB.
+const READ_BUF_BYTES: usize = 16 << 10;
+/// Most bytes read from one session per turn before the others get theirs:
+/// 64 KiB.
+const READ_BUDGET_BYTES: usize = 64 << 10;
+/// Wait before accepting again after a failed accept (descriptors
+/// exhausted, …): 50 ms.
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+
+/// The event loop's state; [`EventLoop::run`] owns it on the poller thread.
+pub(super) struct EventLoop {
+    poll: Poll,
+    listener: TcpListener,
+    config: HostConfig,
+    app: Arc<dyn Application>,
+    shared: Arc<Shared>,
+    /// Sessions by token; `None` slots are on `free`.
+    slots: Vec<Option<Box<Peer>>>,
+    free: Vec<usize>,
+    idle: IdleList,
+    /// Sessions whose read budget ran out, to read again before sleeping.
+    again: Vec<usize>,
+    buf: Box<[u8]>,
+    next_lu: u32,
+    accept_retry_at: Option<Instant>,
+}
+
+impl EventLoop {
+    /// Registers `listener` with a new poller.
+    pub(super) fn new(
+        listener: std::net::TcpListener,
+        config: HostConfig,
+        app: Arc<dyn Application>,
+        shared: Arc<Shared>,
+    ) -> Result<Self> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        Ok(Self {
+            poll,
+            listener,
+            config,
+            app,
+            shared,
+            slots: Vec::new(),
+            free: Vec::new(),
+            idle: IdleList::new(),
+            again: Vec::new(),
+            buf: vec![0; READ_BUF_BYTES].into_boxed_slice(),
+            next_lu: 0,
+            accept_retry_at: None,
+        })
+    }
+
+    /// A waker that interrupts the poll (for stop).
+    pub(super) fn waker(&self) -> Result<mio::Waker> {
+        Ok(mio::Waker::new(self.poll.registry(), WAKER)?)
+    }
+
+    /// Serves until `Shared::stop` is set and the waker fires, then closes
+    /// every session.
+    pub(super) fn run(mut self) {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        while !self.shared.stop.load(Ordering::Acquire) {
+            let timeout = if self.again.is_empty() {
+                self.timeout(Instant::now())
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                tracing::error!(error = %e, "host simulator poll failed, stopping");
+                break;
+            }
+            let now = Instant::now();
+            for ev in &events {
+                match ev.token() {
+                    WAKER => {}
+                    LISTENER => self.accept_all(now),
+                    Token(i) => {
+                        let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                        self.ready(i, readable, now);
+                    }
+                }
+            }
+            self.read_again(now);
+            self.expire(now);
+            if self.accept_retry_at.is_some_and(|t| t <= now) {
+                self.accept_all(now);
+            }
+        }
+        self.close_all();
+    }
+
+    /// How long the poll may sleep: until the next idle deadline or accept
+    /// retry, forever when there is neither.
+    fn timeout(&self, now: Instant) -> Option<Duration> {
+        let idle = self
+            .idle
+            .oldest()
+            .map(|(_, since)| since + self.config.idle_timeout);
+        let next = match (idle, self.accept_retry_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map(|t| t.saturating_duration_since(now))
+    }
+
+    fn accept_all(&mut self, now: Instant) {
+        loop {
+            match self.listener.accept() {
+                Ok((sock, _)) => self.admit(sock, now),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.accept_retry_at = None;
+                    return;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    self.accept_retry_at = Some(now + ACCEPT_RETRY);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Starts a session on `sock`, or drops it when the cap is reached.
+    fn admit(&mut self, sock: TcpStream, now: Instant) {
+        if self.shared.active.load(Ordering::Acquire) >= self.config.max_sessions {
+            tracing::warn!("session limit reached, connection refused");
+            return;
+        }
+        let _ = sock.set_nodelay(true);
+        let mut peer = match self.new_peer(sock) {
+            Ok(p) => Box::new(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start a session");
+                return;
+            }
+        };
+        let i = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(peer.socket(), Token(i), interest)
+        {
+            tracing::warn!(error = %e, "could not register a session");
+            self.free.push(i);
+            return;
+        }
+        self.slots[i] = Some(peer);
+        self.shared.active.fetch_add(1, Ordering::AcqRel);
+        self.shared.accepted.fetch_add(1, Ordering::AcqRel);
+        self.idle.touch(i, now);
+        // The host speaks first: send its opening negotiation now.
+        self.ready(i, false, now);
+    }
+
+    fn new_peer(&mut self, sock: TcpStream) -> Result<Peer> {
+        self.next_lu = self.next_lu.wrapping_add(1);
+        let cfg = &self.config;
+        let ctx = AppContext {
+            store: self.shared.store.clone(),
+            ..AppContext::default()
+        };
+        let host = HostConn::new(
+            Arc::clone(&self.app),
+            ctx,
+            cfg.tn3270e,
+            cfg.max_record_len,
+            cfg.max_pending_input,
+            cfg.max_pending_output,
+            format!("BLST{:04}", self.next_lu % 10_000),
+        );
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &cfg.tls {
+            return Peer::with_tls(sock, host, tls);
+        }
+        Ok(Peer::new(sock, host))
+    }
+
+    /// Serves a readiness event on slot `i`: reads (when `readable`), lets
+    /// the host answer, writes what the socket takes.
+    fn ready(&mut self, i: usize, readable: bool, now: Instant) {
+        let Some(peer) = self.slots.get_mut(i).and_then(Option::as_mut) else {
+            return; // a stale event for a session closed in this turn
+        };
+        let turn = if readable {
+            match peer.read(&mut self.buf, READ_BUDGET_BYTES) {
+                Ok(turn) => turn,
+                Err(e) => return self.close(i, Some(&e)),
+            }
+        } else {
+            super::peer::ReadTurn::default()
+        };
+        if let Err(e) = peer.flush(self.config.max_pending_output) {
+            return self.close(i, Some(&e));
+        }
+        if turn.eof || peer.finished() {
+            return self.close(i, None);
+        }
+        if turn.more && !peer.queued {
+            peer.queued = true;
+            self.again.push(i);
+        }
+        if turn.input {
+            self.idle.touch(i, now);
+        }
+    }
+
+    /// Gives sessions whose read budget ran out their next turn.
+    fn read_again(&mut self, now: Instant) {
+        for i in std::mem::take(&mut self.again) {
+            if let Some(peer) = self.slots.get_mut(i).and_then(Option::as_mut) {
+                peer.queued = false;
+                self.ready(i, true, now);
+            }
+        }
+    }
+
+    /// Closes every session quiet for the idle timeout.
+    fn expire(&mut self, now: Instant) {
+        while let Some((i, since)) = self.idle.oldest() {
+            if since + self.config.idle_timeout > now {
+                break;
+            }
+            tracing::debug!("idle session closed");
+            self.close(i, None);
+        }
+    }
+
+    fn close(&mut self, i: usize, error: Option<&Error>) {
+        self.idle.unlink(i);
+        let Some(mut peer) = self.slots.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        if let Some(e) = error {
+            tracing::debug!(error = %e, "simulated session ended with an error");
+        }
+        self.free.push(i);
+        let _ = self.poll.registry().deregister(peer.socket());
+        peer.close();
+        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn close_all(&mut self) {
+        for i in 0..self.slots.len() {
+            self.close(i, None);
+        }
+    }
+}

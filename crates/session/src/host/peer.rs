@@ -1,0 +1,262 @@
+//! One connected terminal in the event loop: its non-blocking socket,
+//! optional TLS (rustls `ServerConnection`, driven by readiness), the
+//! sans-IO [`HostConn`], and its output waiting for the socket.
+//!
+//! Nothing here blocks: reads stop at `WouldBlock` or a byte budget,
+//! writes stop at `WouldBlock` and leave the rest for the next writable
+//! event. Output that the peer does not read is bounded by
+//! `HostConfig::max_pending_output`.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::Shutdown;
+
+use mio::net::TcpStream;
+
+use super::conn::HostConn;
+use crate::error::{Error, Result};
+
+/// What one read turn saw.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct ReadTurn {
+    /// Input reached the host (plaintext, or a finished TLS handshake):
+    /// the session is not idle.
+    pub(super) input: bool,
+    /// The peer closed its side (EOF or TLS close_notify).
+    pub(super) eof: bool,
+    /// The byte budget ran out before the socket was drained; the caller
+    /// must come back without waiting for a new event.
+    pub(super) more: bool,
+}
+
+/// One connected terminal.
+pub(super) struct Peer {
+    sock: TcpStream,
+    host: HostConn,
+    /// Bytes at the front of `host.out` already handed to the socket (or
+    /// to TLS).
+    sent: usize,
+    #[cfg(feature = "tls")]
+    tls: Option<Box<rustls::ServerConnection>>,
+    /// Waiting in the event loop's queue for another read turn.
+    pub(super) queued: bool,
+}
+
+impl Peer {
+    /// A plain TN3270 peer.
+    pub(super) fn new(sock: TcpStream, host: HostConn) -> Self {
+        Self {
+            sock,
+            host,
+            sent: 0,
+            #[cfg(feature = "tls")]
+            tls: None,
+            queued: false,
+        }
+    }
+
+    /// A peer that must finish a TLS handshake first.
+    #[cfg(feature = "tls")]
+    pub(super) fn with_tls(
+        sock: TcpStream,
+        host: HostConn,
+        config: &std::sync::Arc<rustls::ServerConfig>,
+    ) -> Result<Self> {
+        let tls = rustls::ServerConnection::new(std::sync::Arc::clone(config))
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        let mut me = Self::new(sock, host);
+        me.tls = Some(Box::new(tls));
+        Ok(me)
+    }
+
+    /// The socket, to register with the poller.
+    pub(super) fn socket(&mut self) -> &mut TcpStream {
+        &mut self.sock
+    }
+
+    /// Reads what the socket holds, at most `budget` bytes, through `buf`,
+    /// and feeds it to the host. Input after the host closed is dropped.
+    pub(super) fn read(&mut self, buf: &mut [u8], budget: usize) -> Result<ReadTurn> {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return self.read_tls(buf, budget);
+        }
+        let mut turn = ReadTurn::default();
+        let mut left = budget;
+        while !self.host.is_closed() {
+            if left == 0 {
+                turn.more = true;
+                break;
+            }
+            match self.sock.read(buf) {
+                Ok(0) => {
+                    turn.eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    turn.input = true;
+                    left = left.saturating_sub(n);
+                    self.receive(&buf[..n])?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(turn)
+    }
+
+    /// Hands received plaintext to the host, first dropping output the
+    /// socket already took so `host.out` holds only what is pending.
+    fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.sent > 0 {
+            self.host.out.drain(..self.sent);
+            self.sent = 0;
+        }
+        self.host.receive(bytes)
+    }
+
+    #[cfg(feature = "tls")]
+    fn read_tls(&mut self, buf: &mut [u8], budget: usize) -> Result<ReadTurn> {
+        let mut turn = ReadTurn::default();
+        let mut left = budget;
+        while !self.host.is_closed() {
+            if left == 0 {
+                turn.more = true;
+                break;
+            }
+            let Some(tls) = self.tls.as_mut() else { break };
+            match tls.read_tls(&mut self.sock) {
+                Ok(0) => {
+                    turn.eof = true;
+                    break;
+                }
+                Ok(n) => left = left.saturating_sub(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let handshaking = tls.is_handshaking();
+            tls.process_new_packets()
+                .map_err(|e| Error::Tls(e.to_string()))?;
+            turn.input |= handshaking && !tls.is_handshaking();
+            if self.read_plaintext(buf, &mut turn)? {
+                break;
+            }
+        }
+        Ok(turn)
+    }
+
+    /// Moves decrypted bytes to the host; true once the peer sent
+    /// close_notify.
+    #[cfg(feature = "tls")]
+    fn read_plaintext(&mut self, buf: &mut [u8], turn: &mut ReadTurn) -> Result<bool> {
+        loop {
+            let Some(tls) = self.tls.as_mut() else {
+                return Ok(false);
+            };
+            match tls.reader().read(buf) {
+                Ok(0) => {
+                    turn.eof = true;
+                    return Ok(true);
+                }
+                Ok(n) => {
+                    turn.input = true;
+                    self.receive(&buf[..n])?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Writes pending output until the socket would block. Errors when
+    /// more than `max_pending` bytes are still waiting: a peer that does
+    /// not read cannot make the host buffer without bound.
+    pub(super) fn flush(&mut self, max_pending: usize) -> Result<()> {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            self.flush_tls()?;
+        } else {
+            self.flush_plain()?;
+        }
+        #[cfg(not(feature = "tls"))]
+        self.flush_plain()?;
+        let pending = self.host.out.len() - self.sent;
+        if pending == 0 {
+            // An idle session keeps no output buffer.
+            self.host.out = Vec::new();
+            self.sent = 0;
+        } else if pending > max_pending {
+            return Err(Error::Limit {
+                what: "pending output bytes",
+                limit: max_pending as u64,
+                value: pending as u64,
+            });
+        }
+        Ok(())
+    }
+
+    fn flush_plain(&mut self) -> Result<()> {
+        while self.sent < self.host.out.len() {
+            match self.sock.write(&self.host.out[self.sent..]) {
+                Ok(0) => return Err(Error::Io(ErrorKind::WriteZero.into())),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands pending output to rustls (which buffers at most its own
+    /// limit, 64 KiB by default) and writes TLS records.
+    #[cfg(feature = "tls")]
+    fn flush_tls(&mut self) -> Result<()> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(());
+        };
+        while self.sent < self.host.out.len() {
+            match tls.writer().write(&self.host.out[self.sent..])? {
+                0 => break,
+                n => self.sent += n,
+            }
+        }
+        while tls.wants_write() {
+            match tls.write_tls(&mut self.sock) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// True while output waits for the socket.
+    fn output_pending(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.as_ref().is_some_and(|t| t.wants_write()) {
+            return true;
+        }
+        self.sent < self.host.out.len()
+    }
+
+    /// The application ended the session and its last output is sent.
+    pub(super) fn finished(&self) -> bool {
+        self.host.is_closed() && !self.output_pending()
+    }
+
+    /// Ends the connection: TLS close_notify (best effort, never waits),
+    /// then both directions of the socket; dropping the peer closes it.
+    pub(super) fn close(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.as_mut() {
+            tls.send_close_notify();
+            let _ = tls.write_tls(&mut self.sock);
+        }
+        tracing::trace!(terminal_type = self.host.terminal_type(), "session closed");
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
+}
