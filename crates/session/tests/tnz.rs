@@ -1,6 +1,9 @@
 //! IBM's tnz (Python) drives the host simulator through the whole demo
 //! app, in TN3270E and plain TN3270 hosts; the test checks the record the
 //! simulator stored under the transaction id tnz read off the screen.
+//!
+//! The tnz venv is created on first use (`common/venv.rs`): in
+//! `$BALLAST_SESSION_PEERS` when set, else in `<target>/session-peers`.
 
 mod common;
 
@@ -15,14 +18,10 @@ use common::{ChildGuard, missing, tnz_python};
 const TNZ_DEADLINE: Duration = Duration::from_secs(60);
 
 fn walk_demo(tn3270e: bool) {
-    let python = tnz_python();
-    if !python.is_file() {
-        missing(
-            "tnz",
-            "create $BALLAST_SESSION_PEERS/venv with crates/session/tests/peers/requirements.txt",
-        );
-        return;
-    }
+    let python = match tnz_python() {
+        Ok(python) => python,
+        Err(why) => return missing("tnz", &why),
+    };
     let config = HostConfig {
         tn3270e,
         ..HostConfig::default()

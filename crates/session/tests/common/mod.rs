@@ -1,10 +1,12 @@
-//! Helpers shared by the peer tests: skip-or-fail for missing tools and a
-//! guard that kills child processes.
+//! Helpers shared by the peer tests: skip-or-fail for missing tools, a
+//! guard that kills child processes, and the Python venv of the tnz tests.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::PathBuf;
 use std::process::Child;
+
+pub mod venv;
 
 /// True when running under CI (`CI` set and not "false").
 pub fn under_ci() -> bool {
@@ -35,12 +37,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The Python that has tnz: `$BALLAST_SESSION_PEERS/venv/bin/python`
-/// (default `<workspace>/target/session-peers`).
-pub fn tnz_python() -> PathBuf {
-    let dir = std::env::var_os("BALLAST_SESSION_PEERS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/session-peers"),
-        PathBuf::from,
-    );
-    dir.join("venv/bin/python")
+/// The Python of the peers' venv, created on first use: see [`venv`].
+pub fn tnz_python() -> Result<PathBuf, String> {
+    venv::python()
 }
