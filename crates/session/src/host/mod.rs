@@ -13,7 +13,7 @@
 //! non-blocking sockets (`mio`: epoll on Linux, kqueue on the BSDs) that
 //! accepts connections, feeds each session's bytes to its sans-IO host state
 //! and writes the answers as the sockets take them. A session has no thread
-//! and no stack; idle it holds about 2 KiB of heap (the application's state
+//! and no stack; idle it holds about 3 KB of heap (the application's state
 //! and the screen it shows), its input and output buffers being released
 //! when empty. Idle timeouts live in one list ordered by last input, so the
 //! loop sleeps exactly until the next deadline (no polling).
