@@ -186,3 +186,70 @@ fn stop_ends_open_sessions() {
     host.stop();
     assert!(closed_by_server(&mut tcp));
 }
+
+#[test]
+fn client_that_half_closes_still_gets_its_answer() {
+    let config = HostConfig {
+        tn3270e: false,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let mut session = negotiate(&mut tcp);
+    let screens = session.writes();
+    tcp.write_all(&session.frame_record(&[Aid::Clear.byte().unwrap()]))
+        .unwrap();
+    tcp.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    tcp.read_to_end(&mut rest).unwrap();
+    session.receive(&rest).unwrap();
+    assert_eq!(session.writes(), screens + 1, "the screen is shown again");
+}
+
+#[test]
+fn idle_timeout_too_long_for_a_clock_means_never() {
+    let config = HostConfig {
+        idle_timeout: Duration::MAX,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    for _ in 0..2 {
+        let mut c = Client::connect(host.local_addr(), SessionConfig::default(), T).unwrap();
+        c.wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
+            .unwrap();
+    }
+    host.stop();
+}
+
+/// Shows the sign-on screen, then panics on any key.
+struct PanicsOnInput;
+
+impl ballast_session::host::Application for PanicsOnInput {
+    fn start(&self, ctx: &mut ballast_session::host::AppContext) -> ballast_session::host::Reply {
+        DemoApp::default().start(ctx)
+    }
+
+    fn on_input(
+        &self,
+        _: &mut ballast_session::host::AppContext,
+        _: &ballast_session::host::Input,
+    ) -> ballast_session::host::Reply {
+        panic!("application bug (expected by the test)");
+    }
+}
+
+#[test]
+fn application_panic_ends_only_its_session() {
+    let host = HostSimulator::start(HostConfig::default(), PanicsOnInput).unwrap();
+    let mut other = Client::connect(host.local_addr(), SessionConfig::default(), T).unwrap();
+    let mut c = Client::connect(host.local_addr(), SessionConfig::default(), T).unwrap();
+    let e = c.press_and_wait(Aid::Enter, T).unwrap_err();
+    assert!(matches!(e, Error::Closed), "{e}");
+    assert!(sessions_become(&host, 1));
+    other
+        .wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
+        .unwrap();
+    let third = Client::connect(host.local_addr(), SessionConfig::default(), T);
+    assert!(third.is_ok(), "the simulator still accepts");
+    host.stop();
+}

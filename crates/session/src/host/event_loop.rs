@@ -5,6 +5,7 @@
 //! and an idle link; no thread, no stack.
 
 use std::io::ErrorKind;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::conn::HostConn;
 use super::idle::IdleList;
-use super::peer::Peer;
+use super::peer::{Peer, ReadTurn};
 use super::{AppContext, Application, HostConfig, Shared};
 use crate::error::{Error, Result};
 
@@ -128,7 +129,7 @@ impl EventLoop {
         let idle = self
             .idle
             .oldest()
-            .map(|(_, since)| since + self.config.idle_timeout);
+            .and_then(|(_, since)| since.checked_add(self.config.idle_timeout));
         let next = match (idle, self.accept_retry_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -220,17 +221,24 @@ impl EventLoop {
             return; // a stale event for a session closed in this turn
         };
         let turn = if readable {
-            match peer.read(&mut self.buf, READ_BUDGET_BYTES) {
-                Ok(turn) => turn,
-                Err(e) => return self.close(i, Some(&e)),
+            // The application runs inside `read`; if it panics, only its
+            // session ends (its state is dropped with it).
+            let buf = &mut self.buf;
+            match std::panic::catch_unwind(AssertUnwindSafe(|| peer.read(buf, READ_BUDGET_BYTES))) {
+                Ok(Ok(turn)) => turn,
+                Ok(Err(e)) => return self.close(i, Some(&e)),
+                Err(_) => {
+                    tracing::error!("host application panicked, its session is closed");
+                    return self.close(i, None);
+                }
             }
         } else {
-            super::peer::ReadTurn::default()
+            ReadTurn::default()
         };
         if let Err(e) = peer.flush(self.config.max_pending_output) {
             return self.close(i, Some(&e));
         }
-        if turn.eof || peer.finished() {
+        if peer.finished() {
             return self.close(i, None);
         }
         if turn.more && !peer.queued {
@@ -255,8 +263,10 @@ impl EventLoop {
     /// Closes every session quiet for the idle timeout.
     fn expire(&mut self, now: Instant) {
         while let Some((i, since)) = self.idle.oldest() {
-            if since + self.config.idle_timeout > now {
-                break;
+            // A timeout too long for `Instant` never expires.
+            match since.checked_add(self.config.idle_timeout) {
+                Some(deadline) if deadline <= now => {}
+                _ => break,
             }
             tracing::debug!("idle session closed");
             self.close(i, None);

@@ -21,8 +21,6 @@ pub(super) struct ReadTurn {
     /// Input reached the host (plaintext, or a finished TLS handshake):
     /// the session is not idle.
     pub(super) input: bool,
-    /// The peer closed its side (EOF or TLS close_notify).
-    pub(super) eof: bool,
     /// The byte budget ran out before the socket was drained; the caller
     /// must come back without waiting for a new event.
     pub(super) more: bool,
@@ -37,6 +35,9 @@ pub(super) struct Peer {
     sent: usize,
     #[cfg(feature = "tls")]
     tls: Option<Box<rustls::ServerConnection>>,
+    /// The peer closed its side (EOF or TLS close_notify): read no more,
+    /// close once the output is sent.
+    eof: bool,
     /// Waiting in the event loop's queue for another read turn.
     pub(super) queued: bool,
 }
@@ -50,6 +51,7 @@ impl Peer {
             sent: 0,
             #[cfg(feature = "tls")]
             tls: None,
+            eof: false,
             queued: false,
         }
     }
@@ -74,7 +76,7 @@ impl Peer {
     }
 
     /// Reads what the socket holds, at most `budget` bytes, through `buf`,
-    /// and feeds it to the host. Input after the host closed is dropped.
+    /// and feeds it to the host. Input after the host closed is not read.
     pub(super) fn read(&mut self, buf: &mut [u8], budget: usize) -> Result<ReadTurn> {
         #[cfg(feature = "tls")]
         if self.tls.is_some() {
@@ -82,14 +84,14 @@ impl Peer {
         }
         let mut turn = ReadTurn::default();
         let mut left = budget;
-        while !self.host.is_closed() {
+        while !self.host.is_closed() && !self.eof {
             if left == 0 {
                 turn.more = true;
                 break;
             }
             match self.sock.read(buf) {
                 Ok(0) => {
-                    turn.eof = true;
+                    self.eof = true;
                     break;
                 }
                 Ok(n) => {
@@ -119,7 +121,7 @@ impl Peer {
     fn read_tls(&mut self, buf: &mut [u8], budget: usize) -> Result<ReadTurn> {
         let mut turn = ReadTurn::default();
         let mut left = budget;
-        while !self.host.is_closed() {
+        while !self.host.is_closed() && !self.eof {
             if left == 0 {
                 turn.more = true;
                 break;
@@ -127,7 +129,7 @@ impl Peer {
             let Some(tls) = self.tls.as_mut() else { break };
             match tls.read_tls(&mut self.sock) {
                 Ok(0) => {
-                    turn.eof = true;
+                    self.eof = true;
                     break;
                 }
                 Ok(n) => left = left.saturating_sub(n),
@@ -156,7 +158,7 @@ impl Peer {
             };
             match tls.reader().read(buf) {
                 Ok(0) => {
-                    turn.eof = true;
+                    self.eof = true;
                     return Ok(true);
                 }
                 Ok(n) => {
@@ -243,9 +245,10 @@ impl Peer {
         self.sent < self.host.out.len()
     }
 
-    /// The application ended the session and its last output is sent.
+    /// The application or the peer ended the session and the last output
+    /// is sent.
     pub(super) fn finished(&self) -> bool {
-        self.host.is_closed() && !self.output_pending()
+        (self.host.is_closed() || self.eof) && !self.output_pending()
     }
 
     /// Ends the connection: TLS close_notify (best effort, never waits),
