@@ -101,3 +101,22 @@ async fn async_client_signs_on_over_tls_and_checks_the_name() {
     .unwrap_err();
     assert!(matches!(wrong, Error::Tls(_)), "{wrong}");
 }
+
+#[test]
+fn tls_handshake_that_never_finishes_is_closed_after_the_idle_timeout() {
+    use std::io::{Read, Write};
+
+    let config = HostConfig {
+        tls: Some(tls::server_config(CERT, KEY).unwrap()),
+        idle_timeout: Duration::from_millis(200),
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = std::net::TcpStream::connect(host.local_addr()).unwrap();
+    // Half a TLS record header, then silence.
+    tcp.write_all(&[0x16, 0x03]).unwrap();
+    tcp.set_read_timeout(Some(T)).unwrap();
+    // The host may send an alert (close_notify) before its FIN.
+    let closed = tcp.read_to_end(&mut Vec::new()).is_ok() && host.active_sessions() == 0;
+    assert!(closed, "the host still holds the session");
+}

@@ -282,9 +282,11 @@ impl EventLoop {
             tracing::debug!(error = %e, "simulated session ended with an error");
         }
         self.free.push(i);
+        // Uncounted before the socket closes: a client that sees the close
+        // sees `active_sessions` without it.
+        self.shared.active.fetch_sub(1, Ordering::AcqRel);
         let _ = self.poll.registry().deregister(peer.socket());
         peer.close();
-        self.shared.active.fetch_sub(1, Ordering::AcqRel);
     }
 
     fn close_all(&mut self) {
