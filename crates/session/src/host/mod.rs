@@ -23,7 +23,9 @@
 //! [`HostConfig::max_pending_input`] (bytes buffered while waiting for IAC
 //! EOR), [`HostConfig::max_pending_output`] (answers a client does not read)
 //! and the [`HostConfig::max_sessions`] cap. TLS (feature `tls`) is a rustls
-//! `ServerConnection` driven by the same readiness events. [`HostSimulator::stop`]
+//! `ServerConnection` driven by the same readiness events. The
+//! [`Application`] runs on the poller thread, so its callbacks should be
+//! quick; one that panics ends only its own session. [`HostSimulator::stop`]
 //! stops accepting, ends every session and joins the poller thread.
 
 mod app;
@@ -52,8 +54,8 @@ use event_loop::EventLoop;
 
 /// Largest [`HostConfig::max_sessions`]: 1 Mi sessions.
 pub const MAX_SESSIONS: usize = 1 << 20;
-/// Smallest [`HostConfig::max_pending_output`]: 4 KiB, more than any
-/// model 2 screen the simulator renders.
+/// Smallest [`HostConfig::max_pending_output`]: 4 KiB, about two model 2
+/// screens full of text.
 pub const MIN_PENDING_OUTPUT: usize = 4 << 10;
 
 /// Host simulator settings.
