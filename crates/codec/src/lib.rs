@@ -127,3 +127,9 @@ mod send_sync {
         assert_send_sync::<crate::stream::StreamBuffer<crate::frame::FrameDecoder>>();
     }
 }
+
+/// The user guide `docs/zero-copy-parsing.md`, compiled as doctests so its
+/// examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/zero-copy-parsing.md")]
+pub struct ZeroCopyParsingGuide;
