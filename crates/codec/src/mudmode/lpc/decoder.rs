@@ -74,7 +74,7 @@ struct Open {
 /// assert_eq!(info.and_then(|a| a.get(1)).and_then(|v| v.as_int()), Some(4000));
 /// # Ok::<(), ballast_codec::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Decoder {
     limits: Limits,
     tape: Vec<Node>,
@@ -101,6 +101,8 @@ impl Decoder {
     /// anything else after it is an error) into this decoder's tape.
     ///
     /// The value borrows `input` and the decoder until the next call.
+    /// Errors carry the offset in `input`; an input over [`MAX_INPUT_LEN`]
+    /// is [`Error::FrameTooLong`].
     pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Result<ValueRef<'a>> {
         if input.len() > MAX_INPUT_LEN {
             return Err(Error::FrameTooLong {
@@ -121,6 +123,17 @@ impl Decoder {
         };
         p.document()?;
         Ok(ValueRef::root(&self.tape, input, &self.scratch))
+    }
+}
+
+/// Shows the limits and buffer sizes, not the tape's contents.
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("limits", &self.limits)
+            .field("tape_capacity", &self.tape.capacity())
+            .field("scratch_capacity", &self.scratch.capacity())
+            .finish_non_exhaustive()
     }
 }
 
@@ -257,7 +270,7 @@ impl Parser<'_> {
     #[inline(always)]
     fn closer_here(&self, mapping: bool) -> bool {
         let closer: &[u8; 2] = if mapping { b"])" } else { b"})" };
-        self.input[self.pos..].starts_with(closer)
+        self.input.get(self.pos..self.pos + 2) == Some(closer)
     }
 
     /// Pops the innermost container (its closer is at `pos`) and fills in
