@@ -4,7 +4,9 @@
 //! in, borrowed views and typed errors come out, no sockets. Decoders look at
 //! the front of a `&[u8]` and return a frame that borrows it plus the number
 //! of bytes used; they allocate only where the wire format forces a copy
-//! (an escaped IAC, an escaped LPC string, the containers of an LPC value).
+//! (an escaped IAC). The LPC decoder writes values onto a tape it owns and
+//! reuses, so decoding a stream of MudMode packets stops allocating once the
+//! tape has grown to the packets' size.
 //!
 //! - [`cursor`]: a read cursor whose reads tell "incomplete, wait for more
 //!   bytes" apart from "invalid, drop the peer";
@@ -119,6 +121,15 @@ mod send_sync {
         assert_send_sync::<crate::tn3270::RecordBuilder>();
         assert_send_sync::<crate::mudmode::MudModeDecoder>();
         assert_send_sync::<crate::mudmode::lpc::Value>();
+        assert_send_sync::<crate::mudmode::lpc::Decoder>();
+        assert_send_sync::<crate::mudmode::lpc::ValueRef<'static>>();
+        assert_send_sync::<crate::mudmode::i3::Packet<'static>>();
         assert_send_sync::<crate::stream::StreamBuffer<crate::frame::FrameDecoder>>();
     }
 }
+
+/// The user guide `docs/zero-copy-parsing.md`, compiled as doctests so its
+/// examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/zero-copy-parsing.md")]
+pub struct ZeroCopyParsingGuide;

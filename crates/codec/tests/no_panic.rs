@@ -3,7 +3,7 @@
 
 use ballast_codec::frame::{Endian, FrameConfig, FrameDecoder, LengthWidth};
 use ballast_codec::mudmode::MudModeDecoder;
-use ballast_codec::mudmode::i3::Packet;
+use ballast_codec::mudmode::i3::{Packet, Payload};
 use ballast_codec::mudmode::lpc::{self, Limits};
 use ballast_codec::stream::{Decode, StreamBuffer};
 use ballast_codec::telnet::{RecordDecoder, TelnetParser};
@@ -88,8 +88,22 @@ proptest! {
     #[test]
     fn lpc_decoder_never_panics(input in lpc_like(), depth in 0usize..80) {
         let limits = Limits { max_depth: depth, max_elements: 500 };
-        if let Ok(v) = lpc::decode(&input, limits) {
-            let _ = Packet::from_value(v);
+        let _ = lpc::decode(&input, limits);
+        let mut dec = lpc::Decoder::new(limits).unwrap();
+        if let Ok(v) = dec.decode(&input) {
+            let mut out = Vec::new();
+            let _ = v.encode(&mut out);
+            let _ = format!("{v:?}");
+            if let Some(m) = v.as_mapping() {
+                let _ = m.get(b"k");
+            }
+            if let Ok(p) = Packet::from_value(v) {
+                out.clear();
+                let _ = p.encode(&mut out);
+                if let Payload::WhoReply(users) = p.payload {
+                    users.iter().for_each(drop);
+                }
+            }
         }
     }
 
@@ -98,8 +112,10 @@ proptest! {
         let mut wire = ((body.len() as i64 + 1 + len_delta).max(0) as u32).to_be_bytes().to_vec();
         wire.extend_from_slice(&body);
         wire.push(0);
-        let _ = MudModeDecoder::default().decode_frame(&wire);
-        let _ = MudModeDecoder::default().decode_frame(&raw);
+        let mut dec = MudModeDecoder::default();
+        let _ = dec.decode_frame(&wire);
+        let _ = dec.decode_packet(&wire);
+        let _ = dec.decode_i3(&raw);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Steady-state parsing allocates nothing: 3270 screens, telnet data and
-//! records, length-prefixed frames. Proved with ballast-alloc's
+//! records, length-prefixed frames, MudMode packets and their LPC values. Proved with ballast-alloc's
 //! `CountingAlloc`, whose `measure` counts only the calling thread.
 
 use ballast_alloc::CountingAlloc;
 use ballast_codec::frame::{FrameConfig, FrameDecoder};
-use ballast_codec::stream::Decode;
+use ballast_codec::mudmode::i3::Payload;
+use ballast_codec::mudmode::lpc::{self, Value, ValueKind};
+use ballast_codec::mudmode::{MudModeDecoder, encode_i3_packet, encode_owned_packet};
+use ballast_codec::stream::{Decode, StreamBuffer};
 use ballast_codec::telnet::{self, RecordDecoder, TelnetParser};
 use ballast_codec::tn3270::{
     AddressMode, Color, Command, ExtendedAttribute, FieldAttribute, Inbound, Order, Outbound,
@@ -93,4 +96,104 @@ fn telnet_data_records_and_frames_allocate_nothing() {
         assert_eq!(rec.fields().count(), 1);
     });
     assert_eq!(n, 0);
+}
+
+/// An I3 mudlist packet of `muds` muds; every third name has escapes.
+fn mudlist_packet(id: i64, muds: i64) -> Vec<u8> {
+    let list = (0..muds)
+        .map(|m| {
+            let name = if m % 3 == 0 {
+                format!("Mud \"{id}-{m}\"\tescaped")
+            } else {
+                format!("Mud {id}-{m}")
+            };
+            let info = Value::Array(vec![
+                Value::Int(-1),
+                Value::from(format!("10.0.{id}.{m}").as_str()),
+                Value::Int(4000 + m),
+                Value::from("Dead Souls 3.9"),
+                Value::Float(1.5),
+                Value::Mapping(vec![(Value::from("tell"), Value::Int(1))]),
+            ]);
+            (Value::from(name.as_str()), info)
+        })
+        .collect();
+    let packet = Value::Array(vec![
+        Value::from("mudlist"),
+        Value::Int(5),
+        Value::from("*i4"),
+        Value::Int(0),
+        Value::from("MyMud"),
+        Value::Int(0),
+        Value::Int(id),
+        Value::Mapping(list),
+    ]);
+    let mut wire = Vec::new();
+    encode_owned_packet(&packet, &mut wire).expect("a small packet encodes");
+    wire
+}
+
+/// Reads every packet as an I3 mudlist and walks every mud; returns the
+/// number of muds and the bytes of their names and addresses.
+fn read_mudlists(dec: &mut MudModeDecoder, mut wire: &[u8], echo: &mut Vec<u8>) -> (usize, usize) {
+    let (mut muds, mut bytes) = (0, 0);
+    while !wire.is_empty() {
+        let (packet, used) = dec.decode_i3(wire).expect("a valid mudlist packet");
+        let Payload::Mudlist { muds: list, .. } = packet.payload else {
+            panic!("mudlist expected")
+        };
+        for (name, info) in list {
+            muds += 1;
+            bytes += name.as_bytes().map_or(0, <[u8]>::len);
+            let info = info.as_array().expect("mud info is an array");
+            if let Some(ValueKind::Str(address)) = info.get(1).map(|v| v.kind()) {
+                bytes += address.len();
+            }
+        }
+        echo.clear();
+        encode_i3_packet(&packet, echo).expect("the packet re-encodes");
+        assert_eq!(echo[..], wire[..used], "re-encoded byte for byte");
+        wire = &wire[used..];
+    }
+    (muds, bytes)
+}
+
+#[test]
+fn decoding_a_stream_of_mudlist_packets_allocates_nothing_once_warm() {
+    // Packets of growing size, so a decoder tuned to an early one must
+    // still be ready for the later ones after the warm-up pass.
+    let wire: Vec<u8> = (0..40)
+        .flat_map(|id| mudlist_packet(id, 1 + id % 20))
+        .collect();
+    let mut dec = MudModeDecoder::default();
+    let mut echo = Vec::with_capacity(64 << 10);
+    let warm = read_mudlists(&mut dec, &wire, &mut echo);
+    let mut steady = (0, 0);
+    let n = allocations(|| steady = read_mudlists(&mut dec, &wire, &mut echo));
+    assert_eq!(steady, warm);
+    assert_eq!(steady.0, (0..40).map(|id| 1 + id % 20).sum::<usize>());
+    assert_eq!(n, 0, "allocations while decoding 40 mudlist packets");
+}
+
+#[test]
+fn a_stream_buffer_and_lpc_decoder_allocate_nothing_once_warm() {
+    let wire: Vec<u8> = (0..8).flat_map(|id| mudlist_packet(id, 12)).collect();
+    let mut stream = StreamBuffer::new(MudModeDecoder::default());
+    let mut values = lpc::Decoder::default();
+    let read = |stream: &mut StreamBuffer<MudModeDecoder>, values: &mut lpc::Decoder| {
+        let mut elements = 0;
+        for piece in wire.chunks(1000) {
+            stream.feed(piece).expect("under the buffer limit");
+            while let Some(body) = stream.next_frame().expect("valid frames") {
+                let v = values.decode(body).expect("valid lpc");
+                elements += v.as_array().map_or(0, |a| a.len());
+            }
+        }
+        elements
+    };
+    let warm = read(&mut stream, &mut values);
+    let mut steady = 0;
+    let n = allocations(|| steady = read(&mut stream, &mut values));
+    assert_eq!((warm, steady), (8 * 8, 8 * 8));
+    assert_eq!(n, 0, "allocations while streaming 8 mudlist packets");
 }

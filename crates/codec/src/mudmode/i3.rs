@@ -5,17 +5,20 @@
 //! … })`; user and target fields are `0` when they do not apply. Known
 //! types decode into a typed [`Payload`]; any other type is kept as
 //! [`Payload::Unknown`] with its raw fields, never rejected.
+//!
+//! A [`Packet`] is a view like the [`ValueRef`] it was read from: strings
+//! are byte slices, lists are [`Array`]/[`Mapping`] views, and reading one
+//! allocates nothing.
 
-use std::borrow::Cow;
-
-use super::lpc::ValueRef;
+use super::lpc::{Array, ArrayIter, Mapping, ValueRef, write_int, write_str};
 use crate::error::{Error, Result};
 
-/// A string field, borrowed when the packet had no escapes.
-pub type Text<'a> = Cow<'a, [u8]>;
+/// A string field: a slice of the input, or of the decoder's scratch
+/// buffer when the string had escapes.
+pub type Text<'a> = &'a [u8];
 
 /// The envelope and payload of one packet.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Packet<'a> {
     /// Packet type, e.g. `tell`.
     pub kind: Text<'a>,
@@ -34,18 +37,22 @@ pub struct Packet<'a> {
 }
 
 /// One user in a who-reply.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WhoUser<'a> {
     /// Visible name.
     pub visname: Text<'a>,
     /// Idle seconds.
     pub idle: i64,
-    /// Extra information (usually a string).
+    /// Extra information (usually a string; `0` when absent).
     pub extra: ValueRef<'a>,
 }
 
+/// The users of a who-reply, each entry checked when the packet was read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WhoList<'a>(Array<'a>);
+
 /// Typed packet payloads.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Payload<'a> {
     /// `tell`: visible name of the sender, message.
     Tell {
@@ -64,7 +71,7 @@ pub enum Payload<'a> {
     /// `who-req`.
     WhoReq,
     /// `who-reply`.
-    WhoReply(Vec<WhoUser<'a>>),
+    WhoReply(WhoList<'a>),
     /// `finger-req`.
     FingerReq {
         /// Who to finger.
@@ -72,7 +79,7 @@ pub enum Payload<'a> {
     },
     /// `finger-reply`: visname, title, real name, e-mail, login time, idle,
     /// ip, level, extra. Fields a mud leaves as `0` are kept as values.
-    FingerReply(Vec<ValueRef<'a>>),
+    FingerReply(Array<'a>),
     /// `locate-req`.
     LocateReq {
         /// Who to locate.
@@ -103,12 +110,12 @@ pub enum Payload<'a> {
         /// Mudlist id.
         id: i64,
         /// Muds in wire order.
-        muds: Vec<(ValueRef<'a>, ValueRef<'a>)>,
+        muds: Mapping<'a>,
     },
     /// `startup-req-3`: password, old mudlist id, old chanlist id, player
     /// port, tcp port, udp port, mudlib, base mudlib, driver, mud type, open
     /// status, admin e-mail, services, other data.
-    StartupReq3(Vec<ValueRef<'a>>),
+    StartupReq3(Array<'a>),
     /// `error`.
     Error {
         /// Error code, e.g. `unk-user`.
@@ -119,7 +126,7 @@ pub enum Payload<'a> {
         packet: ValueRef<'a>,
     },
     /// Any other type: the fields after the envelope, raw.
-    Unknown(Vec<ValueRef<'a>>),
+    Unknown(Array<'a>),
 }
 
 fn field_error(index: usize, expected: &'static str) -> Error {
@@ -130,231 +137,337 @@ fn field_error(index: usize, expected: &'static str) -> Error {
     }
 }
 
-fn text<'a>(f: &[ValueRef<'a>], i: usize) -> Result<Text<'a>> {
-    match f.get(i) {
-        Some(ValueRef::Str(s)) => Ok(s.clone()),
-        _ => Err(field_error(i, "i3 field: string expected")),
+/// Reads fields in order; errors name the field's index in the packet.
+struct Fields<'a> {
+    it: ArrayIter<'a>,
+    index: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn new(fields: Array<'a>, first_index: usize) -> Self {
+        Self {
+            it: fields.iter(),
+            index: first_index,
+        }
+    }
+
+    fn next(&mut self) -> (Option<ValueRef<'a>>, usize) {
+        let at = self.index;
+        self.index += 1;
+        (self.it.next(), at)
+    }
+
+    fn text(&mut self) -> Result<Text<'a>> {
+        match self.next() {
+            (Some(v), i) => v
+                .as_bytes()
+                .ok_or(field_error(i, "i3 field: string expected")),
+            (None, i) => Err(field_error(i, "i3 field: string expected")),
+        }
+    }
+
+    fn opt_text(&mut self) -> Result<Option<Text<'a>>> {
+        match self.next() {
+            (Some(v), _) if v.is_null() => Ok(None),
+            (Some(v), i) => v
+                .as_bytes()
+                .map(Some)
+                .ok_or(field_error(i, "i3 field: string expected")),
+            (None, i) => Err(field_error(i, "i3 field: string expected")),
+        }
+    }
+
+    fn int(&mut self) -> Result<i64> {
+        let (v, i) = self.next();
+        v.and_then(|v| v.as_int())
+            .ok_or(field_error(i, "i3 field: int expected"))
+    }
+
+    /// Any value; a missing one reads as `0`.
+    fn value(&mut self) -> ValueRef<'a> {
+        self.next().0.unwrap_or(ValueRef::NULL)
     }
 }
 
-fn opt_text<'a>(f: &[ValueRef<'a>], i: usize) -> Result<Option<Text<'a>>> {
-    match f.get(i) {
-        Some(ValueRef::Int(0)) => Ok(None),
-        _ => text(f, i).map(Some),
-    }
-}
-
-fn int(f: &[ValueRef<'_>], i: usize) -> Result<i64> {
-    f.get(i)
-        .and_then(ValueRef::as_int)
-        .ok_or(field_error(i, "i3 field: int expected"))
-}
-
-fn need(f: &[ValueRef<'_>], n: usize) -> Result<()> {
+fn need(f: Array<'_>, n: usize, base: usize) -> Result<()> {
     if f.len() < n {
-        Err(field_error(f.len(), "i3 packet: too few fields"))
+        Err(field_error(base + f.len(), "i3 packet: too few fields"))
     } else {
         Ok(())
     }
 }
 
+/// Number of envelope fields before the payload.
+const ENVELOPE_FIELDS: usize = 6;
+
 impl<'a> Packet<'a> {
     /// Reads a packet from a decoded value. Errors use the field index as
     /// offset.
     pub fn from_value(value: ValueRef<'a>) -> Result<Self> {
-        let ValueRef::Array(fields) = value else {
+        let Some(fields) = value.as_array() else {
             return Err(field_error(0, "i3 packet: array expected"));
         };
-        need(&fields, 6)?;
-        let payload = Payload::decode(text(&fields, 0)?.as_ref(), &fields[6..])?;
+        need(fields, ENVELOPE_FIELDS, 0)?;
+        let mut f = Fields::new(fields, 0);
+        let kind = f.text()?;
         Ok(Self {
-            kind: text(&fields, 0)?,
-            ttl: int(&fields, 1)?,
-            originator_mud: text(&fields, 2)?,
-            originator_user: opt_text(&fields, 3)?,
-            target_mud: opt_text(&fields, 4)?,
-            target_user: opt_text(&fields, 5)?,
-            payload,
+            kind,
+            ttl: f.int()?,
+            originator_mud: f.text()?,
+            originator_user: f.opt_text()?,
+            target_mud: f.opt_text()?,
+            target_user: f.opt_text()?,
+            payload: Payload::decode(kind, fields.skip(ENVELOPE_FIELDS))?,
         })
     }
 
-    /// The packet as an LPC array.
-    pub fn to_value(&self) -> ValueRef<'a> {
-        let opt = |t: &Option<Text<'a>>| t.clone().map_or(ValueRef::Int(0), ValueRef::Str);
-        let mut fields = vec![
-            ValueRef::Str(self.kind.clone()),
-            ValueRef::Int(self.ttl),
-            ValueRef::Str(self.originator_mud.clone()),
-            opt(&self.originator_user),
-            opt(&self.target_mud),
-            opt(&self.target_user),
-        ];
-        self.payload.encode(&mut fields);
-        ValueRef::Array(fields)
+    /// Appends the packet as LPC text, `({"type",ttl,…,})`.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        let opt = |t: Option<Text<'_>>, out: &mut Vec<u8>| match t {
+            Some(t) => write_str(t, out),
+            None => {
+                out.push(b'0');
+                Ok(())
+            }
+        };
+        out.extend_from_slice(b"({");
+        write_str(self.kind, out)?;
+        out.push(b',');
+        write_int(self.ttl, out);
+        out.push(b',');
+        write_str(self.originator_mud, out)?;
+        out.push(b',');
+        opt(self.originator_user, out)?;
+        out.push(b',');
+        opt(self.target_mud, out)?;
+        out.push(b',');
+        opt(self.target_user, out)?;
+        out.push(b',');
+        self.payload.encode(out)?;
+        out.extend_from_slice(b"})");
+        Ok(())
     }
 }
 
 impl<'a> Payload<'a> {
     /// Decodes the fields after the envelope of a packet of type `kind`.
-    pub fn decode(kind: &[u8], f: &[ValueRef<'a>]) -> Result<Self> {
-        // Field indexes in errors count from the start of the packet.
-        let shift = |e: Error| e.shifted(6);
+    /// Error offsets are field indexes counted from the start of the packet.
+    pub fn decode(kind: &[u8], fields: Array<'a>) -> Result<Self> {
+        let mut f = Fields::new(fields, ENVELOPE_FIELDS);
         let p = match kind {
-            b"tell" | b"emoteto" => {
-                let (visname, message) = (text(f, 0), text(f, 1));
-                let (visname, message) = (visname.map_err(shift)?, message.map_err(shift)?);
-                if kind == b"tell" {
-                    Payload::Tell { visname, message }
-                } else {
-                    Payload::EmoteTo { visname, message }
-                }
-            }
-            b"who-req" => Payload::WhoReq,
-            b"who-reply" => Payload::WhoReply(who_users(f).map_err(shift)?),
-            b"finger-req" => Payload::FingerReq {
-                username: text(f, 0).map_err(shift)?,
+            b"tell" => Payload::Tell {
+                visname: f.text()?,
+                message: f.text()?,
             },
-            b"finger-reply" => Payload::FingerReply(f.to_vec()),
+            b"emoteto" => Payload::EmoteTo {
+                visname: f.text()?,
+                message: f.text()?,
+            },
+            b"who-req" => Payload::WhoReq,
+            b"who-reply" => Payload::WhoReply(WhoList::read(f.next())?),
+            b"finger-req" => Payload::FingerReq {
+                username: f.text()?,
+            },
+            b"finger-reply" => Payload::FingerReply(fields),
             b"locate-req" => Payload::LocateReq {
-                username: text(f, 0).map_err(shift)?,
+                username: f.text()?,
             },
             b"locate-reply" => Payload::LocateReply {
-                mud: text(f, 0).map_err(shift)?,
-                visname: text(f, 1).map_err(shift)?,
-                idle: int(f, 2).map_err(shift)?,
-                status: opt_text(f, 3).map_err(shift)?,
+                mud: f.text()?,
+                visname: f.text()?,
+                idle: f.int()?,
+                status: f.opt_text()?,
             },
             b"channel-m" => Payload::ChannelM {
-                channel: text(f, 0).map_err(shift)?,
-                visname: text(f, 1).map_err(shift)?,
-                message: text(f, 2).map_err(shift)?,
+                channel: f.text()?,
+                visname: f.text()?,
+                message: f.text()?,
             },
-            b"mudlist" => mudlist(f).map_err(shift)?,
+            b"mudlist" => {
+                let id = f.int()?;
+                match f.next() {
+                    (Some(v), i) => Payload::Mudlist {
+                        id,
+                        muds: v
+                            .as_mapping()
+                            .ok_or(field_error(i, "i3 field: mudlist mapping expected"))?,
+                    },
+                    (None, i) => return Err(field_error(i, "i3 field: mudlist mapping expected")),
+                }
+            }
             b"startup-req-3" => {
-                need(f, 14).map_err(shift)?;
-                Payload::StartupReq3(f.to_vec())
+                need(fields, 14, ENVELOPE_FIELDS)?;
+                Payload::StartupReq3(fields)
             }
             b"error" => Payload::Error {
-                code: text(f, 0).map_err(shift)?,
-                message: text(f, 1).map_err(shift)?,
-                packet: f.get(2).cloned().unwrap_or(ValueRef::Int(0)),
+                code: f.text()?,
+                message: f.text()?,
+                packet: f.value(),
             },
-            _ => Payload::Unknown(f.to_vec()),
+            _ => Payload::Unknown(fields),
         };
         Ok(p)
     }
 
-    fn encode(&self, out: &mut Vec<ValueRef<'a>>) {
-        let s = |t: &Text<'a>| ValueRef::Str(t.clone());
-        match self {
+    /// Appends the payload fields, each followed by `,`.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        let texts = |ts: &[Text<'_>], out: &mut Vec<u8>| {
+            ts.iter().try_for_each(|t| {
+                write_str(t, out)?;
+                out.push(b',');
+                Ok::<(), Error>(())
+            })
+        };
+        let int = |i: i64, out: &mut Vec<u8>| {
+            write_int(i, out);
+            out.push(b',');
+        };
+        match *self {
             Payload::Tell { visname, message } | Payload::EmoteTo { visname, message } => {
-                out.extend([s(visname), s(message)]);
+                texts(&[visname, message], out)?;
             }
             Payload::WhoReq => {}
-            Payload::WhoReply(users) => out.push(ValueRef::Array(
-                users
-                    .iter()
-                    .map(|u| {
-                        ValueRef::Array(vec![s(&u.visname), ValueRef::Int(u.idle), u.extra.clone()])
-                    })
-                    .collect(),
-            )),
+            Payload::WhoReply(users) => {
+                users.0.encode(out)?;
+                out.push(b',');
+            }
             Payload::FingerReq { username } | Payload::LocateReq { username } => {
-                out.push(s(username))
+                texts(&[username], out)?;
             }
             Payload::LocateReply {
                 mud,
                 visname,
                 idle,
                 status,
-            } => out.extend([
-                s(mud),
-                s(visname),
-                ValueRef::Int(*idle),
-                status.as_ref().map_or(ValueRef::Int(0), s),
-            ]),
+            } => {
+                texts(&[mud, visname], out)?;
+                int(idle, out);
+                match status {
+                    Some(s) => texts(&[s], out)?,
+                    None => int(0, out),
+                }
+            }
             Payload::ChannelM {
                 channel,
                 visname,
                 message,
-            } => {
-                out.extend([s(channel), s(visname), s(message)]);
-            }
+            } => texts(&[channel, visname, message], out)?,
             Payload::Mudlist { id, muds } => {
-                out.extend([ValueRef::Int(*id), ValueRef::Mapping(muds.clone())]);
+                int(id, out);
+                muds.encode(out)?;
+                out.push(b',');
             }
             Payload::Error {
                 code,
                 message,
                 packet,
             } => {
-                out.extend([s(code), s(message), packet.clone()]);
+                texts(&[code, message], out)?;
+                packet.encode(out)?;
+                out.push(b',');
             }
             Payload::FingerReply(f) | Payload::StartupReq3(f) | Payload::Unknown(f) => {
-                out.extend(f.iter().cloned());
+                for v in f {
+                    v.encode(out)?;
+                    out.push(b',');
+                }
             }
         }
+        Ok(())
     }
 }
 
-fn who_users<'a>(f: &[ValueRef<'a>]) -> Result<Vec<WhoUser<'a>>> {
-    let Some(ValueRef::Array(list)) = f.first() else {
-        return Err(field_error(0, "i3 field: who list expected"));
-    };
-    list.iter()
-        .map(|u| match u {
-            ValueRef::Array(e) => Ok(WhoUser {
-                visname: text(e, 0)?,
-                idle: int(e, 1)?,
-                extra: e.get(2).cloned().unwrap_or(ValueRef::Int(0)),
-            }),
-            _ => Err(field_error(0, "i3 field: who entry expected")),
-        })
-        .collect()
+impl<'a> WhoList<'a> {
+    /// Checks every entry is `({ visname, idle, … })`.
+    fn read((field, index): (Option<ValueRef<'a>>, usize)) -> Result<Self> {
+        let list = field
+            .and_then(|v| v.as_array())
+            .ok_or(field_error(index, "i3 field: who list expected"))?;
+        for entry in list {
+            WhoUser::read(entry).ok_or(field_error(index, "i3 field: who entry expected"))?;
+        }
+        Ok(Self(list))
+    }
+
+    /// Number of users.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when no user is listed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The users in wire order.
+    pub fn iter(&self) -> impl Iterator<Item = WhoUser<'a>> + 'a {
+        // Every entry was checked by `read`, so none is skipped.
+        self.0.iter().filter_map(WhoUser::read)
+    }
+
+    /// The list as the raw LPC array.
+    pub fn as_array(&self) -> Array<'a> {
+        self.0
+    }
 }
 
-fn mudlist<'a>(f: &[ValueRef<'a>]) -> Result<Payload<'a>> {
-    let id = int(f, 0)?;
-    match f.get(1) {
-        Some(ValueRef::Mapping(m)) => Ok(Payload::Mudlist {
-            id,
-            muds: m.clone(),
-        }),
-        _ => Err(field_error(1, "i3 field: mudlist mapping expected")),
+impl<'a> WhoUser<'a> {
+    fn read(entry: ValueRef<'a>) -> Option<Self> {
+        let mut e = entry.as_array()?.iter();
+        Some(Self {
+            visname: e.next()?.as_bytes()?,
+            idle: e.next()?.as_int()?,
+            extra: e.next().unwrap_or(ValueRef::NULL),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mudmode::lpc::{Limits, decode};
+    use crate::mudmode::lpc::{Decoder, Limits};
 
-    fn round_trip(body: &[u8]) -> Packet<'_> {
-        let p = Packet::from_value(decode(body, Limits::default()).unwrap()).unwrap();
+    /// Decodes `body` as a packet, checks it encodes back to `body`, and
+    /// hands it to `check`.
+    fn round_trip(body: &[u8], check: impl FnOnce(Packet<'_>)) {
+        let mut d = Decoder::new(Limits::default()).unwrap();
+        let p = Packet::from_value(d.decode(body).unwrap()).unwrap();
         let mut out = Vec::new();
-        p.to_value().encode(&mut out).unwrap();
-        assert_eq!(out, body, "encode(decode(x)) == x");
-        p
+        p.encode(&mut out).unwrap();
+        assert_eq!(
+            out.escape_ascii().to_string(),
+            body.escape_ascii().to_string(),
+            "encode(decode(x)) == x"
+        );
+        check(p);
     }
 
     #[test]
     fn tell_decodes_to_typed_fields() {
-        let p = round_trip(br#"({"tell",5,"MudA","bob","MudB","alice","Bob","hi there",})"#);
-        assert_eq!(p.originator_user.as_deref(), Some(&b"bob"[..]));
-        assert_eq!(
-            p.payload,
-            Payload::Tell {
-                visname: Cow::Borrowed(b"Bob"),
-                message: Cow::Borrowed(b"hi there")
-            }
+        round_trip(
+            br#"({"tell",5,"MudA","bob","MudB","alice","Bob","hi there",})"#,
+            |p| {
+                assert_eq!(p.originator_user, Some(&b"bob"[..]));
+                assert_eq!(
+                    p.payload,
+                    Payload::Tell {
+                        visname: b"Bob",
+                        message: b"hi there"
+                    }
+                );
+            },
         );
     }
 
     #[test]
     fn broadcast_target_zero_is_none() {
-        let p = round_trip(br#"({"channel-m",5,"MudA","bob",0,0,"chat","Bob","hello",})"#);
-        assert_eq!((p.target_mud, p.target_user), (None, None));
-        assert!(matches!(p.payload, Payload::ChannelM { .. }));
+        round_trip(
+            br#"({"channel-m",5,"MudA","bob",0,0,"chat","Bob","hello",})"#,
+            |p| {
+                assert_eq!((p.target_mud, p.target_user), (None, None));
+                assert!(matches!(p.payload, Payload::ChannelM { .. }));
+            },
+        );
     }
 
     #[test]
@@ -370,27 +483,51 @@ mod tests {
             br#"({"error",5,"*i4",0,"A","b","unk-user","no such user",0,})"#,
         ];
         for b in bodies {
-            let p = round_trip(b);
-            assert!(!matches!(p.payload, Payload::Unknown(_)), "{p:?}");
+            round_trip(b, |p| {
+                assert!(!matches!(p.payload, Payload::Unknown(_)), "{p:?}");
+            });
         }
     }
 
     #[test]
+    fn who_reply_lists_its_users() {
+        round_trip(
+            br#"({"who-reply",5,"B",0,"A","b",({({"Carol",30,"extra",}),({"Dan",0,}),}),})"#,
+            |p| {
+                let Payload::WhoReply(users) = p.payload else {
+                    panic!("who-reply expected: {p:?}")
+                };
+                let names: Vec<_> = users.iter().map(|u| (u.visname, u.idle)).collect();
+                assert_eq!(names, [(&b"Carol"[..], 30), (&b"Dan"[..], 0)]);
+                assert!(users.iter().nth(1).is_some_and(|u| u.extra.is_null()));
+            },
+        );
+    }
+
+    #[test]
     fn unknown_type_is_kept_raw_not_rejected() {
-        let p = round_trip(br#"({"auth-mud-req",5,"A",0,"B",0,42,})"#);
-        assert_eq!(p.payload, Payload::Unknown(vec![ValueRef::Int(42)]));
+        round_trip(br#"({"auth-mud-req",5,"A",0,"B",0,42,})"#, |p| {
+            let Payload::Unknown(fields) = p.payload else {
+                panic!("unknown expected: {p:?}")
+            };
+            assert_eq!(fields.len(), 1);
+            assert_eq!(fields.get(0).and_then(|v| v.as_int()), Some(42));
+        });
     }
 
     #[test]
     fn known_type_with_wrong_field_is_an_error_naming_the_field() {
-        let v = decode(
-            br#"({"tell",5,"A","b","B","c",7,"msg",})"#,
-            Limits::default(),
-        )
-        .unwrap();
+        let mut d = Decoder::default();
+        let v = d
+            .decode(br#"({"tell",5,"A","b","B","c",7,"msg",})"#)
+            .unwrap();
         let err = Packet::from_value(v).unwrap_err();
         assert_eq!(err.offset(), Some(6));
-        let v = decode(br#"({"tell",5,"A",})"#, Limits::default()).unwrap();
+        let v = d.decode(br#"({"tell",5,"A",})"#).unwrap();
         assert!(Packet::from_value(v).is_err());
+        let v = d
+            .decode(br#"({"who-reply",5,"B",0,"A","b",({({30,"Carol",}),}),})"#)
+            .unwrap();
+        assert_eq!(Packet::from_value(v).unwrap_err().offset(), Some(6));
     }
 }

@@ -1,7 +1,46 @@
 //! LPC values as MudMode writes them: `123`, `1.5`, `"text"`,
 //! `({ v, v, })`, `([ k: v, ])`, with `0` standing for null.
+//!
+//! Two ways to decode:
+//!
+//! - a [`Decoder`] you keep: [`Decoder::decode`] writes the value onto a flat
+//!   tape the decoder owns (16 bytes a value, in wire order) and returns a
+//!   [`ValueRef`], a `Copy` view into that tape and the input. Arrays and
+//!   mappings are iterated and indexed as views ([`Array`], [`Mapping`]),
+//!   strings are byte slices (of the input, or of the decoder's scratch
+//!   buffer when they had escapes). The next decode clears the tape and
+//!   reuses its memory, so steady-state decoding allocates nothing;
+//! - [`decode`], one shot, into an owned [`Value`] tree (allocates).
+//!
+//! ```
+//! use ballast_codec::mudmode::lpc::{Decoder, Limits, Value, ValueKind};
+//!
+//! let mut decoder = Decoder::new(Limits::default())?;
+//! let body = br#"({"mudlist",7,(["Dead \"Souls\"":({-1,"10.0.0.1",4000,}),"Gone":0,]),})"#;
+//! let root = decoder.decode(body)?;
+//! let fields = root.as_array().expect("an array");
+//! assert_eq!(fields.get(1).and_then(|v| v.as_int()), Some(7));
+//! let muds = fields.get(2).and_then(|v| v.as_mapping()).expect("a mapping");
+//! for (name, info) in muds {
+//!     match info.kind() {
+//!         ValueKind::Array(info) => {
+//!             assert_eq!(name.as_bytes(), Some(&br#"Dead "Souls""#[..]));
+//!             assert_eq!(info.get(2).and_then(|v| v.as_int()), Some(4000));
+//!         }
+//!         _ => assert!(info.is_null(), "0 marks a mud that went down"),
+//!     }
+//! }
+//! // Keep something past the next decode by copying it out.
+//! let owned: Value = root.to_owned_value();
+//! assert_eq!(root, owned);
+//! # Ok::<(), ballast_codec::Error>(())
+//! ```
 
-use std::borrow::Cow;
+mod decoder;
+mod view;
+
+pub use decoder::Decoder;
+pub use view::{Array, ArrayIter, Mapping, MappingIter, ValueKind, ValueRef};
 
 use crate::error::{Error, Result};
 
@@ -9,8 +48,12 @@ use crate::error::{Error, Result};
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// Default limit on values in one packet (keys included): 1 Mi.
 pub const DEFAULT_MAX_ELEMENTS: usize = 1 << 20;
-/// Highest nesting limit a [`Limits`] may set (the decoder recurses).
+/// Highest nesting limit a [`Limits`] may set. The decoder does not
+/// recurse, but encoding, comparing and [`ValueRef::to_owned_value`] recurse
+/// once per level; this bound keeps them within a small thread stack.
 pub const MAX_DEPTH_CEILING: usize = 1024;
+/// Longest input one decode accepts: 4 GiB - 1 (tape offsets are `u32`).
+pub const MAX_INPUT_LEN: usize = u32::MAX as usize;
 
 /// Decoding limits. `Default` is 64 deep, 1 Mi values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,22 +86,6 @@ impl Limits {
     }
 }
 
-/// A decoded LPC value borrowing its input: strings without escapes are
-/// slices of it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ValueRef<'a> {
-    /// An integer (`0` also means null).
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A string, as bytes (LPC strings carry no encoding).
-    Str(Cow<'a, [u8]>),
-    /// `({ … })`.
-    Array(Vec<ValueRef<'a>>),
-    /// `([ k: v, … ])`, in wire order.
-    Mapping(Vec<(ValueRef<'a>, ValueRef<'a>)>),
-}
-
 /// An owned LPC value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -74,88 +101,7 @@ pub enum Value {
     Mapping(Vec<(Value, Value)>),
 }
 
-impl<'a> ValueRef<'a> {
-    /// True for `0`, LPC's null.
-    pub fn is_null(&self) -> bool {
-        matches!(self, ValueRef::Int(0))
-    }
-
-    /// The string bytes, if a string.
-    pub fn as_bytes(&self) -> Option<&[u8]> {
-        match self {
-            ValueRef::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The integer, if an integer.
-    pub fn as_int(&self) -> Option<i64> {
-        match self {
-            ValueRef::Int(i) => Some(*i),
-            _ => None,
-        }
-    }
-
-    /// A copy that owns everything.
-    pub fn to_owned_value(&self) -> Value {
-        match self {
-            ValueRef::Int(i) => Value::Int(*i),
-            ValueRef::Float(f) => Value::Float(*f),
-            ValueRef::Str(s) => Value::Str(s.to_vec()),
-            ValueRef::Array(a) => Value::Array(a.iter().map(Self::to_owned_value).collect()),
-            ValueRef::Mapping(m) => Value::Mapping(
-                m.iter()
-                    .map(|(k, v)| (k.to_owned_value(), v.to_owned_value()))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// Appends the LPC text of this value.
-    pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
-        match self {
-            ValueRef::Int(i) => write_int(*i, out),
-            ValueRef::Float(f) => write_float(*f, out)?,
-            ValueRef::Str(s) => write_str(s, out)?,
-            ValueRef::Array(a) => {
-                out.extend_from_slice(b"({");
-                for v in a {
-                    v.encode(out)?;
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"})");
-            }
-            ValueRef::Mapping(m) => {
-                out.extend_from_slice(b"([");
-                for (k, v) in m {
-                    k.encode(out)?;
-                    out.push(b':');
-                    v.encode(out)?;
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"])");
-            }
-        }
-        Ok(())
-    }
-}
-
 impl Value {
-    /// A borrowed view of this value.
-    pub fn as_value_ref(&self) -> ValueRef<'_> {
-        match self {
-            Value::Int(i) => ValueRef::Int(*i),
-            Value::Float(f) => ValueRef::Float(*f),
-            Value::Str(s) => ValueRef::Str(Cow::Borrowed(s)),
-            Value::Array(a) => ValueRef::Array(a.iter().map(Self::as_value_ref).collect()),
-            Value::Mapping(m) => ValueRef::Mapping(
-                m.iter()
-                    .map(|(k, v)| (k.as_value_ref(), v.as_value_ref()))
-                    .collect(),
-            ),
-        }
-    }
-
     /// Appends the LPC text of this value.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
         match self {
@@ -197,7 +143,7 @@ impl From<i64> for Value {
     }
 }
 
-fn write_int(i: i64, out: &mut Vec<u8>) {
+pub(super) fn write_int(i: i64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
     let mut n = i.unsigned_abs();
     let mut at = buf.len();
@@ -215,7 +161,7 @@ fn write_int(i: i64, out: &mut Vec<u8>) {
     out.extend_from_slice(&buf[at..]);
 }
 
-fn write_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
+pub(super) fn write_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
     if !f.is_finite() {
         return Err(Error::Invalid {
             offset: out.len(),
@@ -232,7 +178,7 @@ fn write_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
     })
 }
 
-fn write_str(s: &[u8], out: &mut Vec<u8>) -> Result<()> {
+pub(super) fn write_str(s: &[u8], out: &mut Vec<u8>) -> Result<()> {
     out.push(b'"');
     let mut rest = s;
     while let Some(i) = rest
@@ -262,28 +208,16 @@ fn write_str(s: &[u8], out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-/// Decodes one complete LPC value from `input` (trailing whitespace
-/// allowed, anything else after the value is an error).
-pub fn decode(input: &[u8], limits: Limits) -> Result<ValueRef<'_>> {
-    limits.validate()?;
-    let mut p = Parser {
-        input,
-        pos: 0,
-        limits,
-        elements: 0,
-        items: Vec::new(),
-    };
-    p.value(0)?;
-    p.skip_ws();
-    if p.pos != input.len() {
-        return Err(p.invalid("end of lpc value expected"));
-    }
-    // `value` pushed exactly one item on success.
-    p.items.pop().ok_or(Error::Invalid {
-        offset: 0,
-        byte: 0,
-        reason: "lpc value expected",
-    })
+/// Decodes one complete LPC value from `input` into an owned [`Value`]
+/// (whitespace around it allowed, anything else after it is an error).
+///
+/// Convenient for one value; it allocates the tree. To decode many values
+/// without allocating, keep a [`Decoder`] and read the [`ValueRef`] it
+/// returns.
+pub fn decode(input: &[u8], limits: Limits) -> Result<Value> {
+    Decoder::new(limits)?
+        .decode(input)
+        .map(|v| v.to_owned_value())
 }
 
 /// Offset of the first `"` or `\\`, eight bytes at a time.
@@ -314,255 +248,4 @@ pub(crate) fn string_end(s: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'"' || b == b'\\')
         .map(|p| i + p)
-}
-
-struct Parser<'a> {
-    input: &'a [u8],
-    pos: usize,
-    limits: Limits,
-    elements: usize,
-    /// Values parsed so far whose container is still open, innermost last;
-    /// every parse function pushes its value here (writing in place, not
-    /// returning it through the stack), and a closing container moves its
-    /// elements out into an exactly sized `Vec`.
-    items: Vec<ValueRef<'a>>,
-}
-
-impl<'a> Parser<'a> {
-    fn invalid(&self, reason: &'static str) -> Error {
-        Error::Invalid {
-            offset: self.pos,
-            byte: self.input.get(self.pos).copied().unwrap_or(0),
-            reason,
-        }
-    }
-
-    #[inline]
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
-            self.pos += 1;
-        }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<()> {
-        self.elements += 1;
-        if self.elements > self.limits.max_elements {
-            return Err(Error::TooManyElements {
-                offset: self.pos,
-                limit: self.limits.max_elements,
-            });
-        }
-        self.skip_ws();
-        match self.input.get(self.pos) {
-            Some(b'"') => self.string(),
-            Some(b'(') => match self.input.get(self.pos + 1) {
-                Some(b'{') => self.array(depth + 1),
-                Some(b'[') => self.mapping(depth + 1),
-                _ => Err(Error::Invalid {
-                    offset: self.pos + 1,
-                    byte: self.input.get(self.pos + 1).copied().unwrap_or(0),
-                    reason: "`{` or `[` after `(` expected",
-                }),
-            },
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(self.invalid("lpc value expected")),
-        }
-    }
-
-    fn open(&mut self, depth: usize) -> Result<usize> {
-        if depth > self.limits.max_depth {
-            return Err(Error::DepthExceeded {
-                offset: self.pos,
-                limit: self.limits.max_depth,
-            });
-        }
-        let start = self.pos;
-        self.pos += 2;
-        Ok(start)
-    }
-
-    /// After an element: `,` then maybe the closer, or the closer alone.
-    /// Returns true when the container is closed.
-    #[inline]
-    fn separator(&mut self, close: [u8; 2], start: usize, what: &'static str) -> Result<bool> {
-        self.skip_ws();
-        match self.input.get(self.pos) {
-            Some(b',') => self.pos += 1,
-            Some(_) if self.input[self.pos..].starts_with(&close) => {}
-            Some(_) => return Err(self.invalid("`,` expected")),
-            None => {
-                return Err(Error::Unterminated {
-                    offset: start,
-                    what,
-                });
-            }
-        }
-        self.closed(close, start, what)
-    }
-
-    #[inline]
-    fn closed(&mut self, close: [u8; 2], start: usize, what: &'static str) -> Result<bool> {
-        self.skip_ws();
-        if self.input[self.pos..].starts_with(&close) {
-            self.pos += 2;
-            return Ok(true);
-        }
-        if self.pos >= self.input.len() {
-            return Err(Error::Unterminated {
-                offset: start,
-                what,
-            });
-        }
-        Ok(false)
-    }
-
-    fn array(&mut self, depth: usize) -> Result<()> {
-        const WHAT: &str = "lpc array";
-        let start = self.open(depth)?;
-        let base = self.items.len();
-        if !self.closed(*b"})", start, WHAT)? {
-            loop {
-                self.value(depth)?;
-                if self.separator(*b"})", start, WHAT)? {
-                    break;
-                }
-            }
-        }
-        let items = self.items.drain(base..).collect();
-        self.items.push(ValueRef::Array(items));
-        Ok(())
-    }
-
-    fn mapping(&mut self, depth: usize) -> Result<()> {
-        const WHAT: &str = "lpc mapping";
-        let start = self.open(depth)?;
-        let base = self.items.len();
-        if !self.closed(*b"])", start, WHAT)? {
-            loop {
-                self.value(depth)?;
-                self.skip_ws();
-                match self.input.get(self.pos) {
-                    Some(b':') => self.pos += 1,
-                    Some(_) => return Err(self.invalid("`:` expected")),
-                    None => {
-                        return Err(Error::Unterminated {
-                            offset: start,
-                            what: WHAT,
-                        });
-                    }
-                }
-                self.value(depth)?;
-                if self.separator(*b"])", start, WHAT)? {
-                    break;
-                }
-            }
-        }
-        let mut flat = self.items.drain(base..);
-        let mut pairs = Vec::with_capacity(flat.len() / 2);
-        while let (Some(k), Some(v)) = (flat.next(), flat.next()) {
-            pairs.push((k, v));
-        }
-        drop(flat);
-        self.items.push(ValueRef::Mapping(pairs));
-        Ok(())
-    }
-
-    #[inline]
-    fn string(&mut self) -> Result<()> {
-        let start = self.pos;
-        let body = start + 1;
-        let unterminated = Error::Unterminated {
-            offset: start,
-            what: "lpc string",
-        };
-        let i = string_end(&self.input[body..]).ok_or(unterminated.clone())?;
-        if self.input[body + i] == b'"' {
-            self.pos = body + i + 1;
-            self.items
-                .push(ValueRef::Str(Cow::Borrowed(&self.input[body..body + i])));
-            return Ok(());
-        }
-        let mut out = self.input[body..body + i].to_vec();
-        let mut at = body + i;
-        loop {
-            match self.input.get(at) {
-                Some(b'"') => break,
-                Some(b'\\') => {
-                    let &e = self.input.get(at + 1).ok_or(unterminated.clone())?;
-                    out.push(match e {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        other => other,
-                    });
-                    at += 2;
-                }
-                Some(_) => {
-                    let rest = &self.input[at..];
-                    let n = string_end(rest).ok_or(unterminated.clone())?;
-                    out.extend_from_slice(&rest[..n]);
-                    at += n;
-                }
-                None => return Err(unterminated),
-            }
-        }
-        self.pos = at + 1;
-        self.items.push(ValueRef::Str(Cow::Owned(out)));
-        Ok(())
-    }
-
-    #[inline]
-    fn number(&mut self) -> Result<()> {
-        let start = self.pos;
-        let neg = self.input[start] == b'-';
-        let mut at = start + usize::from(neg);
-        let digits = at;
-        let mut n: i64 = 0;
-        while let Some(&d @ b'0'..=b'9') = self.input.get(at) {
-            let digit = i64::from(d - b'0');
-            n = n
-                .checked_mul(10)
-                .and_then(|n| {
-                    if neg {
-                        n.checked_sub(digit)
-                    } else {
-                        n.checked_add(digit)
-                    }
-                })
-                .ok_or(Error::Invalid {
-                    offset: start,
-                    byte: d,
-                    reason: "integer overflow",
-                })?;
-            at += 1;
-        }
-        if at == digits {
-            self.pos = at;
-            return Err(self.invalid("digit expected"));
-        }
-        if let Some(b'.' | b'e' | b'E') = self.input.get(at) {
-            return self.float(start);
-        }
-        self.pos = at;
-        self.items.push(ValueRef::Int(n));
-        Ok(())
-    }
-
-    fn float(&mut self, start: usize) -> Result<()> {
-        let len = self.input[start..]
-            .iter()
-            .position(|b| !matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'-' | b'+'))
-            .unwrap_or(self.input.len() - start);
-        let text = std::str::from_utf8(&self.input[start..start + len]).ok();
-        let f = text
-            .and_then(|t| t.parse::<f64>().ok())
-            .ok_or(Error::Invalid {
-                offset: start,
-                byte: self.input[start],
-                reason: "malformed float",
-            })?;
-        self.pos = start + len;
-        self.items.push(ValueRef::Float(f));
-        Ok(())
-    }
 }

@@ -7,16 +7,43 @@
 //! [`FrameConfig::mudmode`], the values are in [`lpc`], the I3 packet
 //! envelope and payloads in [`i3`].
 //!
+//! [`MudModeDecoder::decode_packet`] cuts a packet off the front of a
+//! buffer and decodes its value onto a tape the decoder keeps, so a stream
+//! of packets decodes with no allocation once the tape has grown to the
+//! packets' size:
+//!
 //! ```
-//! use ballast_codec::mudmode::{MudModeDecoder, encode_packet, lpc::ValueRef};
-//! use ballast_codec::stream::Decode;
+//! use ballast_codec::mudmode::{MudModeDecoder, encode_owned_packet, i3::{Packet, Payload}};
+//! use ballast_codec::mudmode::lpc;
 //!
 //! let mut wire = Vec::new();
-//! encode_packet(&ValueRef::Int(123), &mut wire).unwrap();
-//! assert_eq!(wire, [0, 0, 0, 4, b'1', b'2', b'3', 0]);
-//! let (value, used) = MudModeDecoder::default().decode_frame(&wire).unwrap();
-//! assert_eq!((value, used), (ValueRef::Int(123), 8));
+//! for id in 1..=3 {
+//!     let mudlist = lpc::decode(
+//!         format!(r#"({{"mudlist",5,"*i4",0,"MyMud",0,{id},(["Mud {id}":({{-1,"10.0.0.{id}",4000,}}),]),}})"#).as_bytes(),
+//!         lpc::Limits::default(),
+//!     )?;
+//!     encode_owned_packet(&mudlist, &mut wire)?;
+//! }
+//!
+//! let mut decoder = MudModeDecoder::default();
+//! let mut rest = &wire[..];
+//! let mut names = Vec::new();
+//! while !rest.is_empty() {
+//!     let (value, used) = decoder.decode_packet(rest)?; // borrows `rest` and `decoder`
+//!     if let Payload::Mudlist { muds, .. } = Packet::from_value(value)?.payload {
+//!         for (name, _info) in muds {
+//!             names.push(String::from_utf8_lossy(name.as_bytes().unwrap_or(b"")).into_owned());
+//!         }
+//!     }
+//!     rest = &rest[used..];
+//! }
+//! assert_eq!(names, ["Mud 1", "Mud 2", "Mud 3"]);
+//! # Ok::<(), ballast_codec::Error>(())
 //! ```
+//!
+//! The [`Decode`] impl (for [`StreamBuffer`](crate::stream::StreamBuffer))
+//! only cuts frames: its frame is the packet body, to be read with an
+//! [`lpc::Decoder`].
 
 pub mod i3;
 pub mod lpc;
@@ -24,6 +51,7 @@ pub mod lpc;
 use crate::error::{Error, Result};
 use crate::frame::FrameConfig;
 use crate::stream::Decode;
+use i3::Packet;
 use lpc::{Limits, Value, ValueRef};
 
 /// Largest packet a receiver accepts: 2 MiB (length field value).
@@ -31,18 +59,18 @@ pub const MAX_RECEIVE_LEN: usize = 2 << 20;
 /// Largest packet a sender writes: 256 KiB (length field value).
 pub const MAX_SEND_LEN: usize = 256 << 10;
 
-/// Decodes MudMode packets into borrowed LPC values.
+/// Decodes MudMode packets into borrowed LPC values, reusing its tape.
 #[derive(Debug, Clone)]
 pub struct MudModeDecoder {
     frame: FrameConfig,
-    limits: Limits,
+    lpc: lpc::Decoder,
 }
 
 impl Default for MudModeDecoder {
     fn default() -> Self {
         Self {
             frame: FrameConfig::mudmode(),
-            limits: Limits::default(),
+            lpc: lpc::Decoder::default(),
         }
     }
 }
@@ -50,13 +78,13 @@ impl Default for MudModeDecoder {
 impl MudModeDecoder {
     /// A decoder with the given value limits and receive limit.
     pub fn new(limits: Limits, max_receive_len: usize) -> Result<Self> {
-        limits.validate()?;
+        let lpc = lpc::Decoder::new(limits)?;
         let frame = FrameConfig {
             max_frame_len: max_receive_len,
             ..FrameConfig::mudmode()
         };
         frame.validate()?;
-        Ok(Self { frame, limits })
+        Ok(Self { frame, lpc })
     }
 
     /// Locates the body of the first packet (NUL checked) without decoding.
@@ -72,15 +100,34 @@ impl MudModeDecoder {
         }
         Ok((body, b.frame_len))
     }
+
+    /// Decodes the first packet in `input`: its value and the bytes used.
+    ///
+    /// The value borrows `input` and this decoder until the next call; once
+    /// the decoder's buffers have grown to the packets' size this allocates
+    /// nothing. [`Error::Incomplete`] means more bytes are needed; error
+    /// offsets count from the start of `input`.
+    pub fn decode_packet<'a>(&'a mut self, input: &'a [u8]) -> Result<(ValueRef<'a>, usize)> {
+        let (body, used) = self.body(input)?;
+        let value = self.lpc.decode(body).map_err(|e| e.shifted(4))?;
+        Ok((value, used))
+    }
+
+    /// Decodes the first packet in `input` as an I3 packet.
+    pub fn decode_i3<'a>(&'a mut self, input: &'a [u8]) -> Result<(Packet<'a>, usize)> {
+        let (value, used) = self.decode_packet(input)?;
+        Ok((Packet::from_value(value)?, used))
+    }
 }
 
+/// Cuts packets for [`StreamBuffer`](crate::stream::StreamBuffer): the frame
+/// is the body (length and NUL checked, LPC not parsed yet); pass it to an
+/// [`lpc::Decoder`]. Use [`MudModeDecoder::decode_packet`] to do both.
 impl Decode for MudModeDecoder {
-    type Frame<'a> = ValueRef<'a>;
+    type Frame<'a> = &'a [u8];
 
-    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(ValueRef<'a>, usize)> {
-        let (body, used) = self.body(input)?;
-        let value = lpc::decode(body, self.limits).map_err(|e| e.shifted(4))?;
-        Ok((value, used))
+    fn decode_frame<'a>(&mut self, input: &'a [u8]) -> Result<(&'a [u8], usize)> {
+        self.body(input)
     }
 }
 
@@ -92,6 +139,11 @@ pub fn encode_packet(value: &ValueRef<'_>, out: &mut Vec<u8>) -> Result<()> {
 /// Appends one packet holding an owned `value`; fails over [`MAX_SEND_LEN`].
 pub fn encode_owned_packet(value: &Value, out: &mut Vec<u8>) -> Result<()> {
     frame_body(out, |body| value.encode(body))
+}
+
+/// Appends one packet holding an I3 `packet`; fails over [`MAX_SEND_LEN`].
+pub fn encode_i3_packet(packet: &Packet<'_>, out: &mut Vec<u8>) -> Result<()> {
+    frame_body(out, |body| packet.encode(body))
 }
 
 fn frame_body(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
@@ -124,14 +176,15 @@ mod tokio_codec {
     use super::{MudModeDecoder, encode_owned_packet, lpc::Value};
     use crate::error::Error;
     use crate::frame::RESERVE_CAP;
-    use crate::stream::Decode;
 
     impl Decoder for MudModeDecoder {
         type Item = Value;
         type Error = std::io::Error;
 
         fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Value>, Self::Error> {
-            match self.decode_frame(src) {
+            // The item must own its data, so this copies the value out of
+            // the tape; use `decode_packet` on a buffer to avoid that.
+            match self.decode_packet(&src[..]) {
                 Ok((v, used)) => {
                     let owned = v.to_owned_value();
                     src.advance(used);

@@ -1,44 +1,102 @@
-use std::borrow::Cow;
-
+use super::lpc::{Decoder, ValueKind};
 use super::*;
 
-fn decode(body: &[u8]) -> Result<ValueRef<'_>> {
+fn decode(body: &[u8]) -> Result<Value> {
     lpc::decode(body, Limits::default())
 }
 
 #[test]
 fn scalars_decode() {
-    assert_eq!(decode(b"123").unwrap(), ValueRef::Int(123));
-    assert_eq!(decode(b"-7").unwrap(), ValueRef::Int(-7));
-    assert_eq!(decode(b"1.5").unwrap(), ValueRef::Float(1.5));
-    assert!(decode(b"0").unwrap().is_null());
+    assert_eq!(decode(b"123").unwrap(), Value::Int(123));
+    assert_eq!(decode(b"-7").unwrap(), Value::Int(-7));
+    assert_eq!(decode(b" 1.5 ").unwrap(), Value::Float(1.5));
+    assert_eq!(
+        decode(b"-9223372036854775808").unwrap(),
+        Value::Int(i64::MIN)
+    );
+    assert!(decode(b"9223372036854775808").is_err());
+    assert_eq!(decode(b"0"), Ok(Value::Int(0)));
 }
 
 #[test]
-fn unescaped_string_is_borrowed_and_escaped_string_is_owned() {
+fn unescaped_string_is_borrowed_and_escaped_string_is_unescaped() {
     let body = br#"({"plain","a\"b\\c\n",})"#;
-    let ValueRef::Array(items) = decode(body).unwrap() else {
-        panic!("array")
-    };
-    assert!(matches!(&items[0], ValueRef::Str(Cow::Borrowed(b"plain"))));
-    assert_eq!(items[1], ValueRef::Str(Cow::Owned(b"a\"b\\c\n".to_vec())));
+    let mut d = Decoder::default();
+    let items = d.decode(body).unwrap().as_array().unwrap();
+    let (plain, escaped) = (items.get(0).unwrap(), items.get(1).unwrap());
+    assert!(plain.is_borrowed_str());
+    assert_eq!(plain.as_bytes(), Some(&b"plain"[..]));
+    assert!(
+        std::ptr::eq(plain.as_bytes().unwrap().as_ptr(), &body[3]),
+        "a slice of the input"
+    );
+    assert!(!escaped.is_borrowed_str());
+    assert_eq!(escaped.as_bytes(), Some(&b"a\"b\\c\n"[..]));
 }
 
 #[test]
 fn nested_array_and_mapping_round_trip() {
     let body = br#"({"tell",5,"MudA","bob",({1,2,}),(["k":({}),"n":0,]),})"#;
-    let v = decode(body).unwrap();
+    let mut d = Decoder::default();
+    let v = d.decode(body).unwrap();
     let mut out = Vec::new();
     v.encode(&mut out).unwrap();
     assert_eq!(out, body);
-    assert_eq!(v.to_owned_value().as_value_ref(), v);
+    assert_eq!(v.to_owned_value(), v);
+}
+
+#[test]
+fn views_navigate_arrays_and_mappings_by_index_and_key() {
+    let body = br#"({"mudlist",(["A":({-1,"1.2.3.4",4000,}),"Gone":0,]),2.5,})"#;
+    let mut d = Decoder::default();
+    let root = d.decode(body).unwrap();
+    let fields = root.as_array().unwrap();
+    assert_eq!(fields.len(), 3);
+    assert_eq!(fields.get(2).and_then(|v| v.as_float()), Some(2.5));
+    assert_eq!(fields.get(3), None);
+    let muds = fields.get(1).and_then(|v| v.as_mapping()).unwrap();
+    assert_eq!(muds.len(), 2);
+    assert!(muds.get(b"Gone").unwrap().is_null());
+    assert_eq!(muds.get(b"Nope"), None);
+    let info = muds.get(b"A").and_then(|v| v.as_array()).unwrap();
+    assert_eq!(info.skip(1).get(1).and_then(|v| v.as_int()), Some(4000));
+    let ValueKind::Str(name) = fields.get(0).unwrap().kind() else {
+        panic!("string expected")
+    };
+    assert_eq!(name, b"mudlist");
+    let keys: Vec<_> = muds.iter().filter_map(|(k, _)| k.as_bytes()).collect();
+    assert_eq!(keys, [&b"A"[..], b"Gone"]);
+}
+
+#[test]
+fn a_reused_decoder_forgets_the_previous_value() {
+    let mut d = Decoder::default();
+    assert_eq!(
+        d.decode(br#"({1,"a\n",({2,}),})"#)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let v = d.decode(br#""x\ty""#).unwrap();
+    assert_eq!(v.as_bytes(), Some(&b"x\ty"[..]));
+    assert!(d.decode(b"({1,").is_err());
+    assert_eq!(d.decode(b"7").unwrap().as_int(), Some(7));
 }
 
 #[test]
 fn whitespace_and_missing_last_comma_are_tolerated() {
     assert_eq!(
-        decode(b"({ 1 , 2 })").unwrap(),
-        ValueRef::Array(vec![ValueRef::Int(1), ValueRef::Int(2)])
+        decode(b" ({ 1 , 2 }) \n").unwrap(),
+        Value::Array(vec![Value::Int(1), Value::Int(2)])
+    );
+    assert_eq!(
+        decode(b"([ 1 : 2 , \"a\":({ }) ])").unwrap(),
+        Value::Mapping(vec![
+            (Value::Int(1), Value::Int(2)),
+            (Value::from("a"), Value::Array(vec![]))
+        ])
     );
 }
 
@@ -52,6 +110,53 @@ fn depth_over_the_limit_is_a_typed_error() {
     );
     let ok = "({".repeat(64) + &"})".repeat(64);
     assert!(decode(ok.as_bytes()).is_ok());
+}
+
+#[test]
+fn nesting_at_the_depth_ceiling_decodes_encodes_and_compares_on_a_small_stack() {
+    let limits = Limits {
+        max_depth: lpc::MAX_DEPTH_CEILING,
+        ..Limits::default()
+    };
+    let n = lpc::MAX_DEPTH_CEILING;
+    let deep =
+        "([1:".repeat(n / 2) + &"({".repeat(n / 2) + &"})".repeat(n / 2) + &"])".repeat(n / 2);
+    // 256 KiB: far less than a main thread's 8 MiB or a spawned one's 2 MiB.
+    let worker = std::thread::Builder::new().stack_size(256 << 10);
+    let handle = worker
+        .spawn(move || {
+            let mut d = Decoder::new(limits).unwrap();
+            let v = d.decode(deep.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            v.encode(&mut out).unwrap();
+            let owned = v.to_owned_value();
+            assert!(v == v, "compares");
+            assert!(format!("{v:?}").len() > 2 * n, "prints");
+            // Value's own drop and comparison recurse: leave them to the
+            // caller's stack.
+            std::mem::forget(owned);
+            let too_deep = "({".repeat(n + 1);
+            let err = d.decode(too_deep.as_bytes()).unwrap_err();
+            assert!(matches!(err, Error::DepthExceeded { .. }), "{err:?}");
+            out.len()
+        })
+        .unwrap();
+    assert!(handle.join().unwrap() > 4 * n);
+}
+
+#[test]
+fn limits_over_the_ceiling_are_a_config_error() {
+    let limits = Limits {
+        max_depth: lpc::MAX_DEPTH_CEILING + 1,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        Decoder::new(limits).unwrap_err(),
+        Error::Config {
+            field: "max_depth",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -107,7 +212,9 @@ fn malformed_values_are_typed_errors() {
 #[test]
 fn receiver_rejects_over_two_mib_from_the_header() {
     let header = ((MAX_RECEIVE_LEN + 1) as u32).to_be_bytes();
-    let err = MudModeDecoder::default().decode_frame(&header).unwrap_err();
+    let err = MudModeDecoder::default()
+        .decode_packet(&header)
+        .unwrap_err();
     assert_eq!(
         err,
         Error::FrameTooLong {
@@ -120,7 +227,7 @@ fn receiver_rejects_over_two_mib_from_the_header() {
 #[test]
 fn nul_inside_a_body_is_rejected() {
     let wire = [0, 0, 0, 4, b'1', 0, b'3', 0];
-    let err = MudModeDecoder::default().decode_frame(&wire).unwrap_err();
+    let err = MudModeDecoder::default().decode_packet(&wire).unwrap_err();
     assert!(
         matches!(
             err,
@@ -154,7 +261,9 @@ fn zero_length_packet_is_rejected() {
 
 #[test]
 fn sender_refuses_packets_over_256_kib() {
-    let big = ValueRef::Str(Cow::Owned(vec![b'a'; MAX_SEND_LEN]));
+    let body = [&b"\""[..], &vec![b'a'; MAX_SEND_LEN], b"\""].concat();
+    let mut d = Decoder::default();
+    let big = d.decode(&body).unwrap();
     let mut out = vec![9];
     let err = encode_packet(&big, &mut out).unwrap_err();
     assert!(matches!(err, Error::FrameTooLong { limit, .. } if limit == MAX_SEND_LEN as u64));
@@ -164,7 +273,7 @@ fn sender_refuses_packets_over_256_kib() {
 #[test]
 fn decode_errors_carry_offsets_in_the_packet() {
     let wire = [0, 0, 0, 4, b'(', b'x', b'1', 0];
-    let err = MudModeDecoder::default().decode_frame(&wire).unwrap_err();
+    let err = MudModeDecoder::default().decode_packet(&wire).unwrap_err();
     assert_eq!(err.offset(), Some(5));
 }
 
