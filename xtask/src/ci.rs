@@ -1,6 +1,6 @@
 //! `cargo xtask ci`, `fuzz` and `bench`.
 
-use crate::util::{Result, TestCounts, cargo, root, run_step, run_tests};
+use crate::util::{Result, TestCounts, cargo, root, run_step, run_tests, target_dir};
 
 /// Packages with loom model tests; their whole test suite runs again under
 /// `--cfg loom` in release mode (the models live in `tests/loom.rs`).
@@ -47,7 +47,7 @@ pub(crate) fn run_ci(args: &CiArgs) -> Result<TestCounts> {
         Ok(())
     } else {
         LOOM_PACKAGES.iter().try_for_each(|package| {
-            let target = root().join("target").join("loom");
+            let target = target_dir().join("loom");
             let mut cmd = cargo();
             cmd.args(["test", "--release", "-p", package])
                 .env("RUSTFLAGS", "--cfg loom")

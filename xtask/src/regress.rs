@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{Result, cargo, root, run_step};
+use crate::util::{Result, cargo, root, run_step, target_dir};
 
 /// Native time one callgrind run aims at (valgrind runs ~50× slower).
 const CALLGRIND_TARGET_NS: f64 = 40e6;
@@ -44,11 +44,11 @@ fn baseline_path() -> PathBuf {
 }
 
 fn reports_dir() -> PathBuf {
-    root().join("target").join("ballast-reports")
+    target_dir().join("ballast-reports")
 }
 
 fn scenarios_bin() -> PathBuf {
-    root().join("target").join("release").join("scenarios")
+    target_dir().join("release").join("scenarios")
 }
 
 fn has_valgrind() -> bool {

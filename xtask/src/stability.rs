@@ -1,6 +1,6 @@
 //! `cargo xtask test-stability` and `cargo xtask chaos`.
 
-use crate::util::{Result, cargo, root, run_step};
+use crate::util::{Result, cargo, run_step, target_dir};
 
 /// The soak tests: (package, test target). Each is an `#[ignore]`d test run
 /// in release mode with `--ignored`, reading `BALLAST_STABILITY_SECS` and
@@ -16,7 +16,7 @@ pub(crate) struct StabilityArgs {
 }
 
 pub(crate) fn run(args: &StabilityArgs) -> Result {
-    let reports = root().join("target").join("ballast-reports");
+    let reports = target_dir().join("ballast-reports");
     for (package, test) in STABILITY_SUITES {
         run_step(
             &format!("stability suite {package}/{test}"),
@@ -45,7 +45,7 @@ pub(crate) struct ChaosArgs {
 /// every catalog scenario against the embedded TN3270 host simulator
 /// through the chaos proxy; reports in `target/ballast-reports/chaos`.
 pub(crate) fn chaos(args: &ChaosArgs) -> Result {
-    let report_dir = root().join("target").join("ballast-reports").join("chaos");
+    let report_dir = target_dir().join("ballast-reports").join("chaos");
     let mut cmd = cargo();
     cmd.args([
         "run",
