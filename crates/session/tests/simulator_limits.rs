@@ -253,3 +253,19 @@ fn application_panic_ends_only_its_session() {
     assert!(third.is_ok(), "the simulator still accepts");
     host.stop();
 }
+
+#[test]
+fn keepalives_never_end_a_session() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let mut c = Client::connect(host.local_addr(), SessionConfig::default(), T).unwrap();
+    c.wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
+        .unwrap();
+    // More NOPs than the host's negotiation limit: a long-lived session
+    // sends one every few minutes.
+    for _ in 0..1000 {
+        c.keepalive().unwrap();
+    }
+    c.press_and_wait(Aid::Clear, T).unwrap();
+    assert!(c.screen().contains("PLEASE SIGN ON"));
+    host.stop();
+}

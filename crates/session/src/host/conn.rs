@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 const HOST_FUNCTIONS: [u8; 1] = [function::RESPONSES];
 /// Longest subnegotiation body accepted from a client: 1 KiB.
 const MAX_HOST_SUBNEGOTIATION_LEN: usize = 1024;
-/// Negotiations and subnegotiations accepted per connection.
+/// Negotiations and subnegotiations accepted per connection (telnet
+/// commands such as NOP keepalives are not counted).
 const MAX_HOST_NEGOTIATIONS: u32 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +193,11 @@ impl HostConn {
     }
 
     fn telnet(&mut self, ev: TelnetEvent<'_>) -> Result<()> {
+        // Commands (a NOP keepalive, Attn) cost nothing and get no answer;
+        // only what the host answers counts towards the limit.
+        if matches!(ev, TelnetEvent::Data(_) | TelnetEvent::Command(_)) {
+            return Ok(());
+        }
         self.negotiations += 1;
         if self.negotiations > MAX_HOST_NEGOTIATIONS {
             return Err(Error::Limit {
