@@ -269,3 +269,43 @@ fn keepalives_never_end_a_session() {
     assert!(c.screen().contains("PLEASE SIGN ON"));
     host.stop();
 }
+
+/// Feeds what `tcp` reads to `session` until it has shown `screens`
+/// screens; false when the host goes quiet for `T` or closes first.
+fn read_screens(tcp: &mut TcpStream, session: &mut Session, screens: u64) -> bool {
+    tcp.set_read_timeout(Some(T)).unwrap();
+    let mut buf = [0u8; 16 << 10];
+    // Bounded: each turn reads at least one byte or gives up.
+    while session.writes() < screens {
+        match tcp.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => session.receive(&buf[..n]).unwrap(),
+        }
+        while session.poll_event().is_some() {}
+    }
+    true
+}
+
+#[test]
+fn pipelined_records_are_not_pending_input() {
+    // 3000 complete records (3 bytes each) in one write, more bytes than
+    // the pending input limit, none of them waiting for IAC EOR.
+    const CLEARS: u64 = 3000;
+    let config = HostConfig {
+        tn3270e: false,
+        max_record_len: 1024,
+        max_pending_input: 4096,
+        max_pending_output: 4 << 20,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let mut session = negotiate(&mut tcp);
+    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
+    let burst = clear.repeat(usize::try_from(CLEARS).unwrap());
+    assert!(burst.len() > 4096);
+    tcp.write_all(&burst).unwrap();
+    let screens = session.writes() + CLEARS;
+    assert!(read_screens(&mut tcp, &mut session, screens));
+    host.stop();
+}

@@ -126,28 +126,25 @@ impl HostConn {
     /// Complete records are decoded straight from `bytes`; only an
     /// unfinished tail is kept, and the buffer holding it is released once
     /// the record completes, so an idle connection holds no input buffer.
+    /// The tail may not exceed `max_pending_input` (memory stays below it
+    /// plus one `bytes`); complete records in `bytes` are never counted.
     pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<()> {
-        let buffered = self.input.len() + bytes.len();
-        if buffered > self.max_pending_input {
-            self.phase = Phase::Closed;
-            return Err(Error::Limit {
-                what: "pending input bytes",
-                limit: self.max_pending_input as u64,
-                value: buffered as u64,
-            });
-        }
         let result = if self.input.is_empty() {
             let (used, result) = self.decode_all(bytes);
-            if result.is_ok() && self.phase != Phase::Closed {
-                self.input.extend_from_slice(&bytes[used..]);
+            let tail = &bytes[used..];
+            match result {
+                Ok(()) if self.phase != Phase::Closed => self
+                    .pending_input(tail.len())
+                    .map(|()| self.input.extend_from_slice(tail)),
+                r => r,
             }
-            result
         } else {
             let mut input = std::mem::take(&mut self.input);
             input.extend_from_slice(bytes);
             let (used, result) = self.decode_all(&input);
             input.drain(..used);
-            if !input.is_empty() {
+            let result = result.and_then(|()| self.pending_input(input.len()));
+            if !input.is_empty() && result.is_ok() {
                 self.input = input;
             }
             result
@@ -156,6 +153,18 @@ impl HostConn {
             self.phase = Phase::Closed;
         }
         result
+    }
+
+    /// Errors when `buffered` bytes waiting for IAC EOR exceed the limit.
+    fn pending_input(&self, buffered: usize) -> Result<()> {
+        if buffered > self.max_pending_input {
+            return Err(Error::Limit {
+                what: "pending input bytes",
+                limit: self.max_pending_input as u64,
+                value: buffered as u64,
+            });
+        }
+        Ok(())
     }
 
     /// Handles every complete item of `input`; returns the bytes used.
