@@ -246,6 +246,13 @@ impl HostConn {
             }
             _ => {}
         }
+        self.start_plain_when_ready()
+    }
+
+    /// Starts plain TN3270 once the terminal type is known and EOR and
+    /// BINARY are on both ways, whichever of them came last (a client may
+    /// offer EOR and BINARY before it names its terminal).
+    fn start_plain_when_ready(&mut self) -> Result<()> {
         let o = &self.options;
         let plain = [option::END_OF_RECORD, option::BINARY]
             .into_iter()
@@ -269,7 +276,7 @@ impl HostConn {
             self.request_remote(o);
             self.request_local(o);
         }
-        Ok(())
+        self.start_plain_when_ready()
     }
 
     fn send_sub(&mut self, m: &Message<'_>) {
