@@ -309,3 +309,15 @@ fn pipelined_records_are_not_pending_input() {
     assert!(read_screens(&mut tcp, &mut session, screens));
     host.stop();
 }
+
+#[test]
+fn endless_subnegotiation_is_dropped() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let mut s = TcpStream::connect(host.local_addr()).unwrap();
+    s.set_write_timeout(Some(T)).unwrap();
+    // IAC SB TERMINAL-TYPE, then 1 MiB with no IAC SE.
+    let _ = s.write_all(&[255, 250, 24]);
+    let _ = s.write_all(&vec![0x40; 1 << 20]);
+    assert!(closed_by_server(&mut s));
+    assert!(sessions_become(&host, 0));
+}
