@@ -253,3 +253,71 @@ fn application_panic_ends_only_its_session() {
     assert!(third.is_ok(), "the simulator still accepts");
     host.stop();
 }
+
+#[test]
+fn keepalives_never_end_a_session() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let mut c = Client::connect(host.local_addr(), SessionConfig::default(), T).unwrap();
+    c.wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
+        .unwrap();
+    // More NOPs than the host's negotiation limit: a long-lived session
+    // sends one every few minutes.
+    for _ in 0..1000 {
+        c.keepalive().unwrap();
+    }
+    c.press_and_wait(Aid::Clear, T).unwrap();
+    assert!(c.screen().contains("PLEASE SIGN ON"));
+    host.stop();
+}
+
+/// Feeds what `tcp` reads to `session` until it has shown `screens`
+/// screens; false when the host goes quiet for `T` or closes first.
+fn read_screens(tcp: &mut TcpStream, session: &mut Session, screens: u64) -> bool {
+    tcp.set_read_timeout(Some(T)).unwrap();
+    let mut buf = [0u8; 16 << 10];
+    // Bounded: each turn reads at least one byte or gives up.
+    while session.writes() < screens {
+        match tcp.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => session.receive(&buf[..n]).unwrap(),
+        }
+        while session.poll_event().is_some() {}
+    }
+    true
+}
+
+#[test]
+fn pipelined_records_are_not_pending_input() {
+    // 3000 complete records (3 bytes each) in one write, more bytes than
+    // the pending input limit, none of them waiting for IAC EOR.
+    const CLEARS: u64 = 3000;
+    let config = HostConfig {
+        tn3270e: false,
+        max_record_len: 1024,
+        max_pending_input: 4096,
+        max_pending_output: 4 << 20,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let mut session = negotiate(&mut tcp);
+    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
+    let burst = clear.repeat(usize::try_from(CLEARS).unwrap());
+    assert!(burst.len() > 4096);
+    tcp.write_all(&burst).unwrap();
+    let screens = session.writes() + CLEARS;
+    assert!(read_screens(&mut tcp, &mut session, screens));
+    host.stop();
+}
+
+#[test]
+fn endless_subnegotiation_is_dropped() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let mut s = TcpStream::connect(host.local_addr()).unwrap();
+    s.set_write_timeout(Some(T)).unwrap();
+    // IAC SB TERMINAL-TYPE, then 1 MiB with no IAC SE.
+    let _ = s.write_all(&[255, 250, 24]);
+    let _ = s.write_all(&vec![0x40; 1 << 20]);
+    assert!(closed_by_server(&mut s));
+    assert!(sessions_become(&host, 0));
+}

@@ -2,6 +2,7 @@
 //! committed self-signed test certificate for `localhost` / 127.0.0.1.
 #![cfg(feature = "tls")]
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
@@ -104,8 +105,6 @@ async fn async_client_signs_on_over_tls_and_checks_the_name() {
 
 #[test]
 fn tls_handshake_that_never_finishes_is_closed_after_the_idle_timeout() {
-    use std::io::{Read, Write};
-
     let config = HostConfig {
         tls: Some(tls::server_config(CERT, KEY).unwrap()),
         idle_timeout: Duration::from_millis(200),
@@ -119,4 +118,74 @@ fn tls_handshake_that_never_finishes_is_closed_after_the_idle_timeout() {
     // The host may send an alert (close_notify) before its FIN.
     let closed = tcp.read_to_end(&mut Vec::new()).is_ok() && host.active_sessions() == 0;
     assert!(closed, "the host still holds the session");
+}
+
+/// A TLS stream to `host` as a raw client (no `Client`), so a test can
+/// pipeline records.
+fn raw_tls_stream(
+    host: &HostSimulator,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    let roots = tls::client_config(CA).unwrap();
+    let name = "localhost".try_into().unwrap();
+    let conn = rustls::ClientConnection::new(roots, name).unwrap();
+    let tcp = std::net::TcpStream::connect(host.local_addr()).unwrap();
+    tcp.set_read_timeout(Some(T)).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// Feeds what `stream` reads to `session` (answering it) until `done`;
+/// false when the host goes quiet for `T` or closes first.
+fn read_until(
+    stream: &mut (impl Read + Write),
+    session: &mut ballast_session::Session,
+    done: impl Fn(&ballast_session::Session) -> bool,
+) -> bool {
+    let mut buf = [0u8; 16 << 10];
+    // Bounded: each turn reads at least one byte or gives up.
+    while !done(session) {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => session.receive(&buf[..n]).unwrap(),
+        }
+        stream.write_all(session.output()).unwrap();
+        let sent = session.output().len();
+        session.consume_output(sent);
+        while session.poll_event().is_some() {}
+    }
+    true
+}
+
+#[test]
+fn tls_answers_larger_than_the_tls_buffer_all_arrive() {
+    // 1000 pipelined Clears make the host answer with 1000 screens (about
+    // 140 KiB) at once, over rustls's 64 KiB send buffer, which a loopback
+    // socket takes whole without ever blocking.
+    const CLEARS: u64 = 1000;
+    let config = HostConfig {
+        tls: Some(tls::server_config(CERT, KEY).unwrap()),
+        tn3270e: false,
+        max_pending_output: 4 << 20,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut stream = raw_tls_stream(&host);
+    let config = SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    };
+    let mut session = ballast_session::Session::new(config).unwrap();
+    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    let screens = session.writes();
+    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
+    let burst: Vec<u8> = clear.repeat(usize::try_from(CLEARS).unwrap());
+    stream.write_all(&burst).unwrap();
+    let all = read_until(&mut stream, &mut session, |s| {
+        s.writes() == screens + CLEARS
+    });
+    assert!(
+        all,
+        "got {} of {CLEARS} screens",
+        session.writes() - screens
+    );
+    host.stop();
 }

@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 const HOST_FUNCTIONS: [u8; 1] = [function::RESPONSES];
 /// Longest subnegotiation body accepted from a client: 1 KiB.
 const MAX_HOST_SUBNEGOTIATION_LEN: usize = 1024;
-/// Negotiations and subnegotiations accepted per connection.
+/// Negotiations and subnegotiations accepted per connection (telnet
+/// commands such as NOP keepalives are not counted).
 const MAX_HOST_NEGOTIATIONS: u32 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,28 +126,25 @@ impl HostConn {
     /// Complete records are decoded straight from `bytes`; only an
     /// unfinished tail is kept, and the buffer holding it is released once
     /// the record completes, so an idle connection holds no input buffer.
+    /// The tail may not exceed `max_pending_input` (memory stays below it
+    /// plus one `bytes`); complete records in `bytes` are never counted.
     pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<()> {
-        let buffered = self.input.len() + bytes.len();
-        if buffered > self.max_pending_input {
-            self.phase = Phase::Closed;
-            return Err(Error::Limit {
-                what: "pending input bytes",
-                limit: self.max_pending_input as u64,
-                value: buffered as u64,
-            });
-        }
         let result = if self.input.is_empty() {
             let (used, result) = self.decode_all(bytes);
-            if result.is_ok() && self.phase != Phase::Closed {
-                self.input.extend_from_slice(&bytes[used..]);
+            let tail = &bytes[used..];
+            match result {
+                Ok(()) if self.phase != Phase::Closed => self
+                    .pending_input(tail.len())
+                    .map(|()| self.input.extend_from_slice(tail)),
+                r => r,
             }
-            result
         } else {
             let mut input = std::mem::take(&mut self.input);
             input.extend_from_slice(bytes);
             let (used, result) = self.decode_all(&input);
             input.drain(..used);
-            if !input.is_empty() {
+            let result = result.and_then(|()| self.pending_input(input.len()));
+            if !input.is_empty() && result.is_ok() {
                 self.input = input;
             }
             result
@@ -155,6 +153,18 @@ impl HostConn {
             self.phase = Phase::Closed;
         }
         result
+    }
+
+    /// Errors when `buffered` bytes waiting for IAC EOR exceed the limit.
+    fn pending_input(&self, buffered: usize) -> Result<()> {
+        if buffered > self.max_pending_input {
+            return Err(Error::Limit {
+                what: "pending input bytes",
+                limit: self.max_pending_input as u64,
+                value: buffered as u64,
+            });
+        }
+        Ok(())
     }
 
     /// Handles every complete item of `input`; returns the bytes used.
@@ -192,6 +202,11 @@ impl HostConn {
     }
 
     fn telnet(&mut self, ev: TelnetEvent<'_>) -> Result<()> {
+        // Commands (a NOP keepalive, Attn) cost nothing and get no answer;
+        // only what the host answers counts towards the limit.
+        if matches!(ev, TelnetEvent::Data(_) | TelnetEvent::Command(_)) {
+            return Ok(());
+        }
         self.negotiations += 1;
         if self.negotiations > MAX_HOST_NEGOTIATIONS {
             return Err(Error::Limit {
@@ -231,6 +246,13 @@ impl HostConn {
             }
             _ => {}
         }
+        self.start_plain_when_ready()
+    }
+
+    /// Starts plain TN3270 once the terminal type is known and EOR and
+    /// BINARY are on both ways, whichever of them came last (a client may
+    /// offer EOR and BINARY before it names its terminal).
+    fn start_plain_when_ready(&mut self) -> Result<()> {
         let o = &self.options;
         let plain = [option::END_OF_RECORD, option::BINARY]
             .into_iter()
@@ -254,7 +276,7 @@ impl HostConn {
             self.request_remote(o);
             self.request_local(o);
         }
-        Ok(())
+        self.start_plain_when_ready()
     }
 
     fn send_sub(&mut self, m: &Message<'_>) {

@@ -33,6 +33,9 @@ const READ_BUDGET_BYTES: usize = 64 << 10;
 /// Wait before accepting again after a failed accept (descriptors
 /// exhausted, …): 50 ms.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+/// Most connections accepted per turn before the sessions get theirs:
+/// a flood of connects cannot starve the open sessions.
+const MAX_ACCEPTS_PER_TURN: usize = 256;
 
 /// The event loop's state; [`EventLoop::run`] owns it on the poller thread.
 pub(super) struct EventLoop {
@@ -49,6 +52,8 @@ pub(super) struct EventLoop {
     again: Vec<usize>,
     buf: Box<[u8]>,
     next_lu: u32,
+    /// When to accept again without a listener event: after a failed
+    /// accept, or at once after a turn that hit `MAX_ACCEPTS_PER_TURN`.
     accept_retry_at: Option<Instant>,
 }
 
@@ -137,15 +142,21 @@ impl EventLoop {
         next.map(|t| t.saturating_duration_since(now))
     }
 
+    /// Accepts waiting connections, at most [`MAX_ACCEPTS_PER_TURN`].
     fn accept_all(&mut self, now: Instant) {
-        loop {
+        for _ in 0..MAX_ACCEPTS_PER_TURN {
             match self.listener.accept() {
                 Ok((sock, _)) => self.admit(sock, now),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     self.accept_retry_at = None;
                     return;
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // Reset before it was accepted: the next one may be fine.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Interrupted | ErrorKind::ConnectionAborted
+                    ) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     self.accept_retry_at = Some(now + ACCEPT_RETRY);
@@ -153,6 +164,9 @@ impl EventLoop {
                 }
             }
         }
+        // More may be waiting, and edge-triggered readiness will not say so
+        // again: come back after this turn without sleeping.
+        self.accept_retry_at = Some(now);
     }
 
     /// Starts a session on `sock`, or drops it when the cap is reached.

@@ -54,6 +54,11 @@ use event_loop::EventLoop;
 
 /// Largest [`HostConfig::max_sessions`]: 1 Mi sessions.
 pub const MAX_SESSIONS: usize = 1 << 20;
+/// Connections the kernel may queue for the poller to accept: 4096 (it
+/// caps this at its own limit, `net.core.somaxconn` on Linux). std listens
+/// with 128, too few for a burst of clients arriving while the poller is
+/// busy: beyond it their SYNs are dropped and they retry a second later.
+const LISTEN_BACKLOG: i32 = 4096;
 /// Smallest [`HostConfig::max_pending_output`]: 4 KiB, about two model 2
 /// screens full of text.
 pub const MIN_PENDING_OUTPUT: usize = 4 << 10;
@@ -162,6 +167,8 @@ impl HostSimulator {
     ) -> Result<Self> {
         config.validate()?;
         let listener = TcpListener::bind(config.listen)?;
+        // Listening again on a listening socket only changes its backlog.
+        socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             store,

@@ -212,28 +212,37 @@ impl Peer {
     }
 
     /// Hands pending output to rustls (which buffers at most its own
-    /// limit, 64 KiB by default) and writes TLS records.
+    /// limit, 64 KiB by default) and writes TLS records, until all is
+    /// written or the socket would block. Stopping earlier would stall the
+    /// session: readiness is edge-triggered, so no writable event comes for
+    /// a socket that took everything it was given.
     #[cfg(feature = "tls")]
     fn flush_tls(&mut self) -> Result<()> {
         let Some(tls) = self.tls.as_mut() else {
             return Ok(());
         };
-        while self.sent < self.host.out.len() {
-            match tls.writer().write(&self.host.out[self.sent..])? {
-                0 => break,
-                n => self.sent += n,
+        // Bounded: every turn hands rustls more plaintext or drains its
+        // TLS records into the socket, and ends when neither is left.
+        loop {
+            while self.sent < self.host.out.len() {
+                match tls.writer().write(&self.host.out[self.sent..])? {
+                    0 => break,
+                    n => self.sent += n,
+                }
+            }
+            if !tls.wants_write() {
+                return Ok(());
+            }
+            while tls.wants_write() {
+                match tls.write_tls(&mut self.sock) {
+                    Ok(0) => return Err(Error::Io(ErrorKind::WriteZero.into())),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
-        while tls.wants_write() {
-            match tls.write_tls(&mut self.sock) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
     }
 
     /// True while output waits for the socket.
