@@ -43,6 +43,38 @@ fn idle_session_is_closed_after_the_idle_timeout() {
 }
 
 #[test]
+fn client_that_never_finishes_negotiation_is_closed_despite_nops() {
+    let config = HostConfig {
+        idle_timeout: Duration::from_millis(200),
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut s = TcpStream::connect(host.local_addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    // Answers none of the host's options, but sends IAC NOP every 50 ms
+    // (bounded by `T`), which would re-arm an idle timer forever.
+    let deadline = Instant::now() + T;
+    let mut buf = [0u8; 4096];
+    let mut closed = false;
+    while !closed && Instant::now() < deadline {
+        let write_failed = s.write_all(&[0xff, 0xf1]).is_err();
+        closed = write_failed
+            || match s.read(&mut buf) {
+                Ok(n) => n == 0,
+                Err(e) => !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+            };
+    }
+    assert!(
+        closed,
+        "a session still negotiating outlived the idle timeout"
+    );
+    host.stop();
+}
+
+#[test]
 fn client_sending_more_than_the_pending_input_limit_is_dropped() {
     let config = HostConfig {
         max_record_len: 1024,

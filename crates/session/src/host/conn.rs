@@ -116,6 +116,11 @@ impl HostConn {
         self.phase == Phase::Closed
     }
 
+    /// True until telnet (and TN3270E) negotiation has finished.
+    pub(crate) fn is_negotiating(&self) -> bool {
+        self.phase == Phase::Negotiating
+    }
+
     /// The terminal type the client announced.
     pub(crate) fn terminal_type(&self) -> &str {
         &self.terminal_type

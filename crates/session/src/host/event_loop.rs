@@ -219,7 +219,7 @@ impl EventLoop {
             cfg.max_record_len,
             cfg.max_pending_input,
             cfg.max_pending_output,
-            format!("BLST{:04}", self.next_lu % 10_000),
+            assigned_lu_name(self.next_lu),
         );
         #[cfg(feature = "tls")]
         if let Some(tls) = &cfg.tls {
@@ -259,7 +259,11 @@ impl EventLoop {
             peer.queued = true;
             self.again.push(i);
         }
-        if turn.input {
+        // Input re-arms the idle timer only once negotiation is done, so a
+        // client that keeps sending NOPs or stray options without ever
+        // finishing negotiation is still closed one idle timeout after it
+        // connected.
+        if turn.input && !peer.negotiating() {
             self.idle.touch(i, now);
         }
     }
@@ -307,5 +311,37 @@ impl EventLoop {
         for i in 0..self.slots.len() {
             self.close(i, None);
         }
+    }
+}
+
+/// Distinct LU names handed out before they repeat: 36^4.
+const ASSIGNED_LU_NAMES: u32 = 36 * 36 * 36 * 36;
+
+/// The LU name given to the `n`th session that did not ask for one:
+/// `BLST` and four base-36 digits, so 8 characters (an SNA name's limit)
+/// and unique for 1 679 616 sessions, more than `MAX_SESSIONS`.
+fn assigned_lu_name(n: u32) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut n = n % ASSIGNED_LU_NAMES;
+    let mut name = *b"BLST0000";
+    for slot in name[4..].iter_mut().rev() {
+        *slot = DIGITS[(n % 36) as usize];
+        n /= 36;
+    }
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assigned_lu_names_are_eight_characters_and_unique_past_ten_thousand() {
+        assert_eq!(assigned_lu_name(1), "BLST0001");
+        assert_eq!(assigned_lu_name(10_000), "BLST07PS");
+        let names: std::collections::HashSet<String> = (0..20_000).map(assigned_lu_name).collect();
+        assert_eq!(names.len(), 20_000);
+        assert!(names.iter().all(|n| n.len() == 8));
+        const _: () = assert!(ASSIGNED_LU_NAMES as usize > super::super::MAX_SESSIONS);
     }
 }

@@ -254,6 +254,11 @@ impl Peer {
         self.sent < self.host.out.len()
     }
 
+    /// Telnet negotiation has not finished yet.
+    pub(super) fn negotiating(&self) -> bool {
+        self.host.is_negotiating()
+    }
+
     /// The application or the peer ended the session and the last output
     /// is sent.
     pub(super) fn finished(&self) -> bool {
