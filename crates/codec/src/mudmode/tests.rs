@@ -289,3 +289,27 @@ proptest::proptest! {
         proptest::prop_assert_eq!(lpc::string_end(&data), naive);
     }
 }
+
+#[test]
+fn fluffos_float_with_more_integer_digits_than_an_int_holds_decodes() {
+    // FluffOS writes floats with `%f`: 1e30 has 31 digits before the point.
+    assert_eq!(
+        decode(b"({1000000000000000019884624838656.000000,-99999999999999999999.5,})").unwrap(),
+        Value::Array(vec![
+            Value::Float(1e30),
+            Value::Float(-99_999_999_999_999_999_999.5)
+        ])
+    );
+    let err = decode(b"-99999999999999999999,").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Invalid {
+                offset: 0,
+                reason: "integer overflow",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

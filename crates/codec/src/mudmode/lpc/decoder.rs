@@ -399,17 +399,13 @@ impl Parser<'_> {
         let neg = self.input[start] == b'-';
         let digits = start + usize::from(neg);
         let mut at = digits;
-        let mut n: u64 = 0;
-        let overflow = |byte| Error::Invalid {
-            offset: start,
-            byte,
-            reason: "integer overflow",
-        };
+        // `None` once the digits overflow: only an error if no `.` or
+        // exponent follows (FluffOS writes 1e30 as 31 digits, `.`, 6 zeros).
+        let mut n: Option<u64> = Some(0);
         while let Some(&d @ b'0'..=b'9') = self.input.get(at) {
             n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(d - b'0')))
-                .ok_or(overflow(d))?;
+                .and_then(|n| n.checked_mul(10))
+                .and_then(|n| n.checked_add(u64::from(d - b'0')));
             at += 1;
         }
         if at == digits {
@@ -419,12 +415,18 @@ impl Parser<'_> {
         if let Some(b'.' | b'e' | b'E') = self.input.get(at) {
             return self.float(start);
         }
-        let value = if neg {
-            0i64.checked_sub_unsigned(n)
-        } else {
-            i64::try_from(n).ok()
-        };
-        let value = value.ok_or(overflow(self.input[at - 1]))?;
+        let value = n.and_then(|n| {
+            if neg {
+                0i64.checked_sub_unsigned(n)
+            } else {
+                i64::try_from(n).ok()
+            }
+        });
+        let value = value.ok_or(Error::Invalid {
+            offset: start,
+            byte: self.input[at - 1],
+            reason: "integer overflow",
+        })?;
         self.pos = at;
         self.tape.push(Node::Int(value));
         Ok(())
