@@ -14,7 +14,7 @@ use super::lpc::{Array, ArrayIter, Mapping, ValueRef, write_int, write_str};
 use crate::error::{Error, Result};
 
 /// A string field: a slice of the input, or of the decoder's scratch
-/// buffer when the string had escapes.
+/// buffer when the string had escapes or newlines.
 pub type Text<'a> = &'a [u8];
 
 /// The envelope and payload of one packet.

@@ -8,7 +8,8 @@
 //!   [`ValueRef`], a `Copy` view into that tape and the input. Arrays and
 //!   mappings are iterated and indexed as views ([`Array`], [`Mapping`]),
 //!   strings are byte slices (of the input, or of the decoder's scratch
-//!   buffer when they had escapes). The next decode clears the tape and
+//!   buffer when they had escapes or newlines, which MudOS and FluffOS
+//!   send as a raw CR byte). The next decode clears the tape and
 //!   reuses its memory, so steady-state decoding allocates nothing;
 //! - [`decode`], one shot, into an owned [`Value`] tree (allocates).
 //!
@@ -178,29 +179,30 @@ pub(super) fn write_float(f: f64, out: &mut Vec<u8>) -> Result<()> {
     })
 }
 
+/// Writes a string as MudOS and FluffOS `save_svalue` do: `"` and `\\`
+/// escaped, a newline as a raw CR byte (their readers turn CR back into a
+/// newline and read `\\x` as `x`, so `\\n` would arrive as `n`), a CR as
+/// `\\` and CR, everything else raw. A NUL cannot be sent: the drivers'
+/// strings end at one.
 pub(super) fn write_str(s: &[u8], out: &mut Vec<u8>) -> Result<()> {
     out.push(b'"');
     let mut rest = s;
     while let Some(i) = rest
         .iter()
-        .position(|&b| matches!(b, b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0))
+        .position(|&b| matches!(b, b'"' | b'\\' | b'\n' | b'\r' | 0))
     {
         out.extend_from_slice(&rest[..i]);
-        let esc = match rest[i] {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'\n' => b'n',
-            b'\r' => b'r',
-            b'\t' => b't',
-            _ => {
+        match rest[i] {
+            b'\n' => out.push(b'\r'),
+            0 => {
                 return Err(Error::Invalid {
                     offset: out.len(),
                     byte: 0,
                     reason: "nul in lpc string",
                 });
             }
-        };
-        out.extend_from_slice(&[b'\\', esc]);
+            other => out.extend_from_slice(&[b'\\', other]),
+        }
         rest = &rest[i + 1..];
     }
     out.extend_from_slice(rest);
@@ -220,7 +222,8 @@ pub fn decode(input: &[u8], limits: Limits) -> Result<Value> {
         .map(|v| v.to_owned_value())
 }
 
-/// Offset of the first `"` or `\\`, eight bytes at a time.
+/// Offset of the first `"`, `\\` or CR (a newline as the drivers write
+/// it), eight bytes at a time.
 ///
 /// `x = w ^ splat(c)` has a zero byte where `w` holds `c`; the classic
 /// `(x - 0x01…01) & !x & 0x80…80` test sets bit 7 of every zero byte and can
@@ -232,13 +235,14 @@ pub(crate) fn string_end(s: &[u8]) -> Option<usize> {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const QUOTE: u64 = ONES * b'"' as u64;
     const BACKSLASH: u64 = ONES * b'\\' as u64;
+    const CR: u64 = ONES * b'\r' as u64;
     let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let mut i = 0;
     while let Some(chunk) = s.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
-        let hits = zero_bytes(w ^ QUOTE) | zero_bytes(w ^ BACKSLASH);
+        let hits = zero_bytes(w ^ QUOTE) | zero_bytes(w ^ BACKSLASH) | zero_bytes(w ^ CR);
         if hits != 0 {
             return Some(i + (hits.trailing_zeros() / 8) as usize);
         }
@@ -246,6 +250,6 @@ pub(crate) fn string_end(s: &[u8]) -> Option<usize> {
     }
     s[i..]
         .iter()
-        .position(|&b| b == b'"' || b == b'\\')
+        .position(|&b| matches!(b, b'"' | b'\\' | b'\r'))
         .map(|p| i + p)
 }

@@ -281,11 +281,11 @@ proptest::proptest! {
     #[test]
     fn word_at_a_time_string_scan_matches_a_byte_loop(
         data in proptest::collection::vec(
-            proptest::prop_oneof![proptest::prelude::Just(b'"'), proptest::prelude::Just(b'\\'), proptest::prelude::any::<u8>()],
+            proptest::prop_oneof![proptest::prelude::Just(b'"'), proptest::prelude::Just(b'\\'), proptest::prelude::Just(b'\r'), proptest::prelude::any::<u8>()],
             0..40,
         ),
     ) {
-        let naive = data.iter().position(|&b| b == b'"' || b == b'\\');
+        let naive = data.iter().position(|&b| matches!(b, b'"' | b'\\' | b'\r'));
         proptest::prop_assert_eq!(lpc::string_end(&data), naive);
     }
 }
@@ -311,5 +311,30 @@ fn fluffos_float_with_more_integer_digits_than_an_int_holds_decodes() {
             }
         ),
         "{err:?}"
+    );
+}
+
+/// MudOS and FluffOS (`save_svalue`) escape only `"` and `\`, write a
+/// newline as a raw CR byte, and read `\x` back as `x`: a `\n` escape
+/// would reach their users as the letter `n`.
+#[test]
+fn strings_are_encoded_as_mudos_and_fluffos_write_them() {
+    let mut out = Vec::new();
+    Value::from("a\nb\"c\\d\te\rf").encode(&mut out).unwrap();
+    // a, CR, b, \", c, \\, d, TAB, e, \ CR, f
+    assert_eq!(out, b"\"a\rb\\\"c\\\\d\te\\\rf\"");
+}
+
+#[test]
+fn a_raw_carriage_return_from_a_driver_decodes_as_a_newline() {
+    // What FluffOS sends for "line 1\nline 2" and for a lone CR.
+    assert_eq!(
+        decode(b"({\"line 1\rline 2\",\"cr\\\r\",})").unwrap(),
+        Value::Array(vec![Value::from("line 1\nline 2"), Value::from("cr\r")])
+    );
+    // Escapes other implementations write are still understood.
+    assert_eq!(
+        decode(br#""a\nb\tc\rd\qe""#).unwrap(),
+        Value::from("a\nb\tc\rdqe")
     );
 }

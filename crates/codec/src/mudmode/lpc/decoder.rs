@@ -356,8 +356,10 @@ impl Parser<'_> {
         self.escaped_string(start, body + i)
     }
 
-    /// The rest of a string from its first backslash at `at`, unescaped
-    /// into the scratch buffer.
+    /// The rest of a string from its first backslash or CR at `at`,
+    /// unescaped into the scratch buffer. As in the drivers' readers, a raw
+    /// CR is a newline and `\\` keeps the byte after it (`\\n`, `\\t`,
+    /// `\\r`, which other implementations write, are control characters).
     #[inline(never)]
     fn escaped_string(&mut self, start: usize, mut at: usize) -> Result<()> {
         let from = self.scratch.len();
@@ -374,6 +376,10 @@ impl Parser<'_> {
                         other => other,
                     });
                     at += 2;
+                }
+                Some(b'\r') => {
+                    self.scratch.push(b'\n');
+                    at += 1;
                 }
                 Some(_) => {
                     let rest = &self.input[at..];

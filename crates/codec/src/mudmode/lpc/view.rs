@@ -13,10 +13,11 @@ static NULL_TAPE: [Node; 1] = [Node::Int(0)];
 /// the input it read.
 ///
 /// Strings are `&'a [u8]` either way: slices of the input when they had no
-/// escapes, slices of the decoder's scratch buffer when they had. Match on
-/// [`kind`](Self::kind), or use the `as_*` accessors; arrays and mappings
-/// iterate without allocating. Use [`to_owned_value`](Self::to_owned_value)
-/// to keep a value after the next decode.
+/// escapes or newlines (sent as CR), slices of the decoder's scratch buffer
+/// when they had. Match on [`kind`](Self::kind), or use the `as_*`
+/// accessors; arrays and mappings iterate without allocating. Use
+/// [`to_owned_value`](Self::to_owned_value) to keep a value after the next
+/// decode.
 ///
 /// [`Decoder`]: super::Decoder
 #[derive(Clone, Copy)]
@@ -166,7 +167,8 @@ impl<'a> ValueRef<'a> {
         }
     }
 
-    /// True for a string that is a slice of the input (it had no escapes).
+    /// True for a string that is a slice of the input (it had no escapes and
+    /// no newlines).
     pub fn is_borrowed_str(&self) -> bool {
         matches!(self.node(), Node::Str { .. })
     }
