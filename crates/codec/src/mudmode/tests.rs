@@ -338,3 +338,25 @@ fn a_raw_carriage_return_from_a_driver_decodes_as_a_newline() {
         Value::from("a\nb\tc\rdqe")
     );
 }
+
+#[test]
+fn a_float_too_large_for_f64_is_an_error_not_infinity() {
+    // Infinity cannot be written back (`encode` refuses it), so a router
+    // would decode a packet it then cannot forward.
+    let err = decode(b"({1,-1e999,})").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Invalid {
+                offset: 4,
+                reason: "float out of range",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        decode(b"1.7976931348623157e308").unwrap(),
+        Value::Float(f64::MAX)
+    );
+}

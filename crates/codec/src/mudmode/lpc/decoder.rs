@@ -452,6 +452,14 @@ impl Parser<'_> {
                 byte: self.input[start],
                 reason: "malformed float",
             })?;
+        // Parsing saturates to infinity, which no encoder can write back.
+        if !f.is_finite() {
+            return Err(Error::Invalid {
+                offset: start,
+                byte: self.input[start],
+                reason: "float out of range",
+            });
+        }
         self.pos = start + len;
         self.tape.push(Node::Float(f));
         Ok(())
