@@ -360,3 +360,38 @@ fn a_float_too_large_for_f64_is_an_error_not_infinity() {
         Value::Float(f64::MAX)
     );
 }
+
+#[test]
+fn element_limit_counts_mapping_keys_and_containers_at_the_boundary() {
+    // `([1:2,3:4,])` is five values: the mapping, two keys, two values.
+    let limits = |max_elements| Limits {
+        max_elements,
+        ..Limits::default()
+    };
+    assert!(lpc::decode(b"([1:2,3:4,])", limits(5)).is_ok());
+    let err = lpc::decode(b"([1:2,3:4,])", limits(4)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::TooManyElements {
+            offset: 8,
+            limit: 4
+        },
+        "the fifth value, `4`, is one too many"
+    );
+}
+
+#[test]
+fn depth_limit_error_points_at_the_first_container_too_deep() {
+    let limits = Limits {
+        max_depth: 2,
+        ..Limits::default()
+    };
+    assert!(lpc::decode(b"({([1:2,]),})", limits).is_ok());
+    assert_eq!(
+        lpc::decode(b"({([1:({}),]),})", limits).unwrap_err(),
+        Error::DepthExceeded {
+            offset: 6,
+            limit: 2
+        }
+    );
+}
