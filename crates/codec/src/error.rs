@@ -109,6 +109,16 @@ pub enum Error {
         /// Why it is invalid.
         reason: &'static str,
     },
+    /// An I3 packet whose LPC value decoded but whose field `index`
+    /// (counted from 0, the packet type) is missing or of the wrong kind.
+    /// The tape keeps no byte offsets for values, so this names the field.
+    #[error("i3 packet field {index}: {reason}")]
+    I3Field {
+        /// Index of the field in the packet array.
+        index: usize,
+        /// What was expected, in a few lower-case words.
+        reason: &'static str,
+    },
     /// A configuration value is out of range.
     #[error("invalid configuration: {field} {reason}")]
     Config {
@@ -139,6 +149,7 @@ impl Error {
             Error::Incomplete { .. }
             | Error::FrameTooLong { .. }
             | Error::BufferFull { .. }
+            | Error::I3Field { .. }
             | Error::Config { .. } => None,
         }
     }

@@ -130,9 +130,8 @@ pub enum Payload<'a> {
 }
 
 fn field_error(index: usize, expected: &'static str) -> Error {
-    Error::Invalid {
-        offset: index,
-        byte: 0,
+    Error::I3Field {
+        index,
         reason: expected,
     }
 }
@@ -159,10 +158,8 @@ impl<'a> Fields<'a> {
 
     fn text(&mut self) -> Result<Text<'a>> {
         match self.next() {
-            (Some(v), i) => v
-                .as_bytes()
-                .ok_or(field_error(i, "i3 field: string expected")),
-            (None, i) => Err(field_error(i, "i3 field: string expected")),
+            (Some(v), i) => v.as_bytes().ok_or(field_error(i, "string expected")),
+            (None, i) => Err(field_error(i, "string expected")),
         }
     }
 
@@ -172,15 +169,15 @@ impl<'a> Fields<'a> {
             (Some(v), i) => v
                 .as_bytes()
                 .map(Some)
-                .ok_or(field_error(i, "i3 field: string expected")),
-            (None, i) => Err(field_error(i, "i3 field: string expected")),
+                .ok_or(field_error(i, "string expected")),
+            (None, i) => Err(field_error(i, "string expected")),
         }
     }
 
     fn int(&mut self) -> Result<i64> {
         let (v, i) = self.next();
         v.and_then(|v| v.as_int())
-            .ok_or(field_error(i, "i3 field: int expected"))
+            .ok_or(field_error(i, "int expected"))
     }
 
     /// Any value; a missing one reads as `0`.
@@ -191,7 +188,7 @@ impl<'a> Fields<'a> {
 
 fn need(f: Array<'_>, n: usize, base: usize) -> Result<()> {
     if f.len() < n {
-        Err(field_error(base + f.len(), "i3 packet: too few fields"))
+        Err(field_error(base + f.len(), "missing (too few fields)"))
     } else {
         Ok(())
     }
@@ -201,11 +198,11 @@ fn need(f: Array<'_>, n: usize, base: usize) -> Result<()> {
 const ENVELOPE_FIELDS: usize = 6;
 
 impl<'a> Packet<'a> {
-    /// Reads a packet from a decoded value. Errors use the field index as
-    /// offset.
+    /// Reads a packet from a decoded value. Errors are [`Error::I3Field`],
+    /// naming the index of the field that is missing or of the wrong kind.
     pub fn from_value(value: ValueRef<'a>) -> Result<Self> {
         let Some(fields) = value.as_array() else {
-            return Err(field_error(0, "i3 packet: array expected"));
+            return Err(field_error(0, "packet array expected"));
         };
         need(fields, ENVELOPE_FIELDS, 0)?;
         let mut f = Fields::new(fields, 0);
@@ -251,7 +248,8 @@ impl<'a> Packet<'a> {
 
 impl<'a> Payload<'a> {
     /// Decodes the fields after the envelope of a packet of type `kind`.
-    /// Error offsets are field indexes counted from the start of the packet.
+    /// Errors are [`Error::I3Field`], with indexes counted from the start of
+    /// the packet.
     pub fn decode(kind: &[u8], fields: Array<'a>) -> Result<Self> {
         let mut f = Fields::new(fields, ENVELOPE_FIELDS);
         let p = match kind {
@@ -290,9 +288,9 @@ impl<'a> Payload<'a> {
                         id,
                         muds: v
                             .as_mapping()
-                            .ok_or(field_error(i, "i3 field: mudlist mapping expected"))?,
+                            .ok_or(field_error(i, "mudlist mapping expected"))?,
                     },
-                    (None, i) => return Err(field_error(i, "i3 field: mudlist mapping expected")),
+                    (None, i) => return Err(field_error(i, "mudlist mapping expected")),
                 }
             }
             b"startup-req-3" => {
@@ -382,9 +380,9 @@ impl<'a> WhoList<'a> {
     fn read((field, index): (Option<ValueRef<'a>>, usize)) -> Result<Self> {
         let list = field
             .and_then(|v| v.as_array())
-            .ok_or(field_error(index, "i3 field: who list expected"))?;
+            .ok_or(field_error(index, "who list expected"))?;
         for entry in list {
-            WhoUser::read(entry).ok_or(field_error(index, "i3 field: who entry expected"))?;
+            WhoUser::read(entry).ok_or(field_error(index, "who entry expected"))?;
         }
         Ok(Self(list))
     }
@@ -522,12 +520,24 @@ mod tests {
             .decode(br#"({"tell",5,"A","b","B","c",7,"msg",})"#)
             .unwrap();
         let err = Packet::from_value(v).unwrap_err();
-        assert_eq!(err.offset(), Some(6));
+        assert_eq!(
+            err,
+            Error::I3Field {
+                index: 6,
+                reason: "string expected"
+            }
+        );
         let v = d.decode(br#"({"tell",5,"A",})"#).unwrap();
-        assert!(Packet::from_value(v).is_err());
+        assert!(matches!(
+            Packet::from_value(v).unwrap_err(),
+            Error::I3Field { index: 3, .. }
+        ));
         let v = d
             .decode(br#"({"who-reply",5,"B",0,"A","b",({({30,"Carol",}),}),})"#)
             .unwrap();
-        assert_eq!(Packet::from_value(v).unwrap_err().offset(), Some(6));
+        assert!(matches!(
+            Packet::from_value(v).unwrap_err(),
+            Error::I3Field { index: 6, .. }
+        ));
     }
 }

@@ -395,3 +395,23 @@ fn depth_limit_error_points_at_the_first_container_too_deep() {
         }
     );
 }
+
+#[test]
+fn i3_field_errors_name_the_field_not_a_byte_offset() {
+    let mut wire = Vec::new();
+    let tell = lpc::decode(
+        br#"({"tell",5,"A","b","B","c",7,"msg",})"#,
+        Limits::default(),
+    )
+    .unwrap();
+    encode_owned_packet(&tell, &mut wire).unwrap();
+    let err = MudModeDecoder::default().decode_i3(&wire).unwrap_err();
+    // Offsets count bytes from the start of the input (`Error`'s contract);
+    // byte 6 is the `"` of "tell", not the bad field `7` at byte 30.
+    assert!(
+        err.offset().is_none_or(|o| wire[o] == b'7'),
+        "{err:?} points at {:?}",
+        err.offset().map(|o| wire[o] as char)
+    );
+    assert!(err.to_string().contains("field 6"), "{err}");
+}
