@@ -49,8 +49,9 @@ use crate::error::{Error, Result};
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// Default limit on values in one packet (keys included): 1 Mi.
 pub const DEFAULT_MAX_ELEMENTS: usize = 1 << 20;
-/// Highest nesting limit a [`Limits`] may set. The decoder does not
-/// recurse, but encoding, comparing and [`ValueRef::to_owned_value`] recurse
+/// Highest nesting limit a [`Limits`] may set. The decoder and the views
+/// do not recurse (the views walk the tape with a fixed stack of this many
+/// levels), but an owned [`Value`]'s `encode`, comparison and drop recurse
 /// once per level; this bound keeps them within a small thread stack.
 pub const MAX_DEPTH_CEILING: usize = 1024;
 /// Longest input one decode accepts: 4 GiB - 1 (tape offsets are `u32`).
