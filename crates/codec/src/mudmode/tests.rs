@@ -415,3 +415,16 @@ fn i3_field_errors_name_the_field_not_a_byte_offset() {
     );
     assert!(err.to_string().contains("field 6"), "{err}");
 }
+
+#[test]
+fn receiver_accepts_a_packet_of_exactly_two_mib() {
+    // The length counts the body and its NUL: a string of 2 MiB - 3 bytes.
+    let mut wire = (MAX_RECEIVE_LEN as u32).to_be_bytes().to_vec();
+    wire.push(b'"');
+    wire.resize(wire.len() + MAX_RECEIVE_LEN - 3, b'a');
+    wire.extend_from_slice(b"\"\0");
+    let mut decoder = MudModeDecoder::default();
+    let (value, used) = decoder.decode_packet(&wire).unwrap();
+    assert_eq!(used, 4 + MAX_RECEIVE_LEN);
+    assert_eq!(value.as_bytes().map(<[u8]>::len), Some(MAX_RECEIVE_LEN - 3));
+}
