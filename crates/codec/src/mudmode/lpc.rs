@@ -1,5 +1,7 @@
 //! LPC values as MudMode writes them: `123`, `1.5`, `"text"`,
-//! `({ v, v, })`, `([ k: v, ])`, with `0` standing for null.
+//! `({ v, v, })`, `([ k: v, ])`, with `0` standing for null. An empty
+//! element (`({1,,})`, what MudOS and FluffOS write for an object) reads as
+//! `0`, as the drivers read it.
 //!
 //! Two ways to decode:
 //!

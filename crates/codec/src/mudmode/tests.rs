@@ -428,3 +428,29 @@ fn receiver_accepts_a_packet_of_exactly_two_mib() {
     assert_eq!(used, 4 + MAX_RECEIVE_LEN);
     assert_eq!(value.as_bytes().map(<[u8]>::len), Some(MAX_RECEIVE_LEN - 3));
 }
+
+/// MudOS and FluffOS write nothing for an object or function inside an
+/// array or mapping (`({1,,})`), and read the gap back as `0`; one such
+/// field must not make the whole packet unreadable.
+#[test]
+fn an_empty_element_as_the_drivers_write_an_object_reads_as_zero() {
+    assert_eq!(
+        decode(br#"({1,,"a",(["o":,:1,]),})"#).unwrap(),
+        Value::Array(vec![
+            Value::Int(1),
+            Value::Int(0),
+            Value::from("a"),
+            Value::Mapping(vec![
+                (Value::from("o"), Value::Int(0)),
+                (Value::Int(0), Value::Int(1))
+            ]),
+        ])
+    );
+    // A separator where the other one belongs is still an error.
+    assert!(matches!(
+        decode(b"({:})").unwrap_err(),
+        Error::Invalid { offset: 2, .. }
+    ));
+    assert!(decode(b"([1::])").is_err());
+    assert!(decode(b",").is_err());
+}

@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 /// elements (a mapping by key, value, key, value …), then by its next
 /// sibling `span` nodes later. Offsets are `u32`: [`Decoder::decode`]
 /// refuses inputs over [`MAX_INPUT_LEN`], and a value takes at least one
-/// byte, so every count fits.
+/// byte (an empty element, read as `0`, is followed by its own separator),
+/// so every count fits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Node {
     Int(i64),
@@ -220,6 +221,12 @@ impl Parser<'_> {
             Some(b'"') => self.string().map(|()| false),
             Some(b'-' | b'0'..=b'9') => self.number().map(|()| false),
             Some(b'(') => self.open(),
+            // The drivers write nothing for an object or function and read
+            // the gap as 0; the separator itself is checked by the caller.
+            Some(b',' | b':') if !self.stack.is_empty() => {
+                self.tape.push(Node::Int(0));
+                Ok(false)
+            }
             Some(_) => Err(self.invalid("lpc value expected")),
             None => Err(self.unterminated()),
         }
