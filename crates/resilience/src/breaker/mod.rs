@@ -24,7 +24,9 @@ pub use config::{
 };
 
 use crate::backoff::SeededRng;
-use crate::clock::{SharedClock, nanos, system_clock};
+#[cfg(doc)]
+use crate::clock::COARSE_TICK;
+use crate::clock::{SharedClock, coarse, nanos, system_clock};
 use crate::error::{CallError, ConfigError, Error};
 use crate::loom::{AtomicU32, AtomicU64, Mutex, Ordering, lock};
 use window::{CountWindow, FAILED, SLOW, TimeWindow, WindowCounts};
@@ -112,6 +114,11 @@ const fn probe_freed(word: u64) -> u64 {
     (((word >> 40) + 1) & 0xFF_FFFF) << 40
 }
 const NANOS_PER_MS: u64 = 1_000_000;
+
+/// An open breaker reads its clock on at least every this-many-th rejection,
+/// even while it may reuse a recent reading (see
+/// [`CircuitBreaker::try_acquire`]).
+pub const OPEN_RECHECK_REJECTIONS: u32 = 64;
 
 /// How a completed call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +238,8 @@ struct Inner {
     clock: SharedClock,
     state: AtomicU64,
     open_until: AtomicU64,
+    open_checked: OpenCheck,
+    follows_real_time: bool,
     window: Window,
     needs_clock: bool,
     timed: bool,
@@ -241,6 +250,14 @@ struct Inner {
     transition: Mutex<TransitionState>,
     has_listeners: AtomicBool,
     listeners: parking_lot::RwLock<Vec<Listener>>,
+}
+
+/// The coarse tick in which a clock reading last found the breaker open (0:
+/// none), and that reading (for `retry_after` only).
+#[derive(Debug)]
+struct OpenCheck {
+    tick: AtomicU64,
+    nanos: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -334,9 +351,14 @@ impl CircuitBreaker {
         let needs_clock = timed || matches!(window, Window::Time(_));
         let zero = || AtomicU64::new(0);
         let inner = Inner {
+            follows_real_time: clock.follows_real_time(),
             clock,
             state: AtomicU64::new(pack(BreakerState::Closed, 0)),
             open_until: zero(),
+            open_checked: OpenCheck {
+                tick: zero(),
+                nanos: zero(),
+            },
             window,
             needs_clock,
             timed,
@@ -401,6 +423,14 @@ impl CircuitBreaker {
     /// The permit must be completed with [`Permit::success`],
     /// [`Permit::failure`] or [`Permit::record`]; dropping it instead
     /// records nothing and hands a half-open probe slot back.
+    ///
+    /// An open breaker moves to half-open on the first acquire after its
+    /// open duration has passed. With a clock that follows real time (the
+    /// default [`FastClock`](crate::FastClock), [`SystemClock`](crate::SystemClock))
+    /// that acquire may come up to one [`COARSE_TICK`] (1 ms, plus
+    /// scheduling delay of the ticker thread) late, and never more than
+    /// [`OPEN_RECHECK_REJECTIONS`] rejections late; it is never early. With
+    /// a [`ManualClock`](crate::ManualClock) it is exact.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = self.inner.state.load(Ordering::Acquire);
@@ -431,10 +461,8 @@ impl CircuitBreaker {
                 BreakerState::Disabled => return Ok(Permit::new(self, PermitKind::Passthrough, 0)),
                 BreakerState::ForcedOpen => return Err(self.reject(state, None)),
                 BreakerState::Open => {
-                    let now = self.inner.clock.now_nanos();
-                    let until = self.inner.open_until.load(Ordering::Acquire);
-                    if now < until {
-                        return Err(self.reject(state, Some(Duration::from_nanos(until - now))));
+                    if let Some(rejected) = self.reject_while_open() {
+                        return Err(rejected);
                     }
                     self.transition(word, BreakerState::HalfOpen);
                 }
@@ -454,6 +482,51 @@ impl CircuitBreaker {
             }
             word = self.inner.state.load(Ordering::Acquire);
         }
+    }
+
+    /// Rejects the call if the open duration has not passed yet; `None`
+    /// means it has and the breaker should move to half-open.
+    ///
+    /// With a real-time clock, a thread that read the clock and found the
+    /// breaker still open records the coarse tick it did so in; until the
+    /// tick moves (at most [`COARSE_TICK`] later, plus scheduling delay)
+    /// other rejections trust that finding instead of reading the clock.
+    /// Every [`OPEN_RECHECK_REJECTIONS`]-th rejection reads the clock
+    /// anyway, so a stalled ticker costs at most that many late rejections.
+    /// Only a reading can end the open state, so it never ends early. The
+    /// reading kept beside the tick only feeds `retry_after`, which races
+    /// can make overstate the wait.
+    #[inline]
+    fn reject_while_open(&self) -> Option<Rejected> {
+        let inner = &self.inner;
+        let until = inner.open_until.load(Ordering::Acquire);
+        let tick = if inner.follows_real_time {
+            coarse::tick()
+        } else {
+            0
+        };
+        // Counted before the decision so the count also paces the rechecks;
+        // taken back below if the call is not rejected after all.
+        let n = inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        let reuse = tick != 0
+            && inner.open_checked.tick.load(Ordering::Acquire) == tick
+            && !(n + 1).is_multiple_of(u64::from(OPEN_RECHECK_REJECTIONS));
+        if reuse {
+            let seen = inner.open_checked.nanos.load(Ordering::Relaxed);
+            let wait = Duration::from_nanos(until.saturating_sub(seen));
+            return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
+        }
+        let now = inner.clock.now_nanos();
+        if now < until {
+            if tick != 0 {
+                inner.open_checked.nanos.store(now, Ordering::Relaxed);
+                inner.open_checked.tick.store(tick, Ordering::Release);
+            }
+            let wait = Duration::from_nanos(until - now);
+            return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
+        }
+        inner.counters.rejected.fetch_sub(1, Ordering::Relaxed);
+        None
     }
 
     fn take_probe(&self, now_nanos: u64) -> Option<(usize, u64)> {
@@ -489,6 +562,12 @@ impl CircuitBreaker {
     #[cold]
     fn reject(&self, state: BreakerState, retry_after: Option<Duration>) -> Rejected {
         self.inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        self.announce_rejection(state, retry_after)
+    }
+
+    /// Tells listeners about a rejection already counted.
+    #[inline]
+    fn announce_rejection(&self, state: BreakerState, retry_after: Option<Duration>) -> Rejected {
         if self
             .inner
             .has_listeners
