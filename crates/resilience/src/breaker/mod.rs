@@ -441,6 +441,21 @@ impl CircuitBreaker {
         }
     }
 
+    /// Every state but closed, metrics-only and disabled. The open state is
+    /// tested first and kept small, so a rejection does not pay for the
+    /// general state machine's prologue (nor the closed path for its arm).
+    #[inline(never)]
+    fn acquire_slow(&self, word: u64) -> Result<Permit<'_>, Rejected> {
+        if word & STATE_MASK != BreakerState::Open.code() {
+            return self.acquire_states(word);
+        }
+        if let Some(rejected) = self.reject_while_open() {
+            return Err(rejected);
+        }
+        self.transition(word, BreakerState::HalfOpen);
+        self.acquire_states(self.inner.state.load(Ordering::Acquire))
+    }
+
     #[inline]
     fn start_nanos(&self) -> u64 {
         if self.inner.timed {
@@ -451,7 +466,8 @@ impl CircuitBreaker {
     }
 
     #[cold]
-    fn acquire_slow(&self, mut word: u64) -> Result<Permit<'_>, Rejected> {
+    #[inline(never)]
+    fn acquire_states(&self, mut word: u64) -> Result<Permit<'_>, Rejected> {
         loop {
             let state = BreakerState::from_word(word);
             match state {
@@ -496,7 +512,7 @@ impl CircuitBreaker {
     /// Only a reading can end the open state, so it never ends early. The
     /// reading kept beside the tick only feeds `retry_after`, which races
     /// can make overstate the wait.
-    #[inline]
+    #[inline(always)]
     fn reject_while_open(&self) -> Option<Rejected> {
         let inner = &self.inner;
         let until = inner.open_until.load(Ordering::Acquire);
