@@ -441,13 +441,17 @@ impl CircuitBreaker {
         }
     }
 
-    /// Every state but closed, metrics-only and disabled. The open state is
-    /// tested first and kept small, so a rejection does not pay for the
+    /// Every state but closed, metrics-only and disabled. The open states
+    /// are tested first and kept small, so a rejection does not pay for the
     /// general state machine's prologue (nor the closed path for its arm).
     #[inline(never)]
     fn acquire_slow(&self, word: u64) -> Result<Permit<'_>, Rejected> {
-        if word & STATE_MASK != BreakerState::Open.code() {
-            return self.acquire_states(word);
+        const OPEN: u64 = BreakerState::Open.code();
+        const FORCED_OPEN: u64 = BreakerState::ForcedOpen.code();
+        match word & STATE_MASK {
+            OPEN => {}
+            FORCED_OPEN => return Err(self.reject(BreakerState::ForcedOpen, None)),
+            _ => return self.acquire_states(word),
         }
         if let Some(rejected) = self.reject_while_open() {
             return Err(rejected);
