@@ -110,14 +110,26 @@ impl Clock for FastClock {
 /// [`COARSE_TICK`] while anyone asks for it, so "the tick is still the one
 /// I saw when I read the clock" means "that reading is at most one tick
 /// old". One thread (`ballast-clock`) advances it; the thread starts on the
-/// first request and stops after [`COARSE_IDLE_TICKS`] ticks without one.
+/// first request. After [`COARSE_IDLE_TICKS`] ticks without a request it
+/// withdraws the tick (callers read their clocks) and only looks for
+/// requests every [`COARSE_IDLE_POLL`], resuming on the first; after
+/// [`COARSE_IDLE_POLLS`] polls without one it exits. So sparse requests
+/// never pay for spawning a thread, and an idle process keeps no 1 kHz
+/// thread.
 pub(crate) mod coarse {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::Duration;
 
     use super::COARSE_TICK;
 
-    /// The ticker stops after this many ticks nobody asked for the tick.
+    /// The ticker withdraws the tick after this many ticks nobody asked
+    /// for it (one second).
     pub(crate) const COARSE_IDLE_TICKS: u32 = 1000;
+    /// How often a withdrawn ticker looks for requests.
+    pub(crate) const COARSE_IDLE_POLL: Duration = Duration::from_millis(100);
+    /// A withdrawn ticker exits after this many polls without a request
+    /// (one minute).
+    pub(crate) const COARSE_IDLE_POLLS: u32 = 600;
 
     /// The current tick; 0 while no thread advances it.
     static CURRENT: AtomicU64 = AtomicU64::new(0);
@@ -167,6 +179,21 @@ pub(crate) mod coarse {
     }
 
     fn run() {
+        loop {
+            tick_while_wanted();
+            // Withdraw the tick: callers read their clocks until it resumes.
+            CURRENT.store(0, Ordering::SeqCst);
+            if !wait_for_request() {
+                break;
+            }
+        }
+        // The tick is withdrawn; release the right to spawn a new ticker.
+        RUNNING.store(false, Ordering::SeqCst);
+    }
+
+    /// Advances the tick every [`COARSE_TICK`] until nobody asked for it
+    /// for [`COARSE_IDLE_TICKS`] ticks.
+    fn tick_while_wanted() {
         let mut idle = 0;
         while idle < COARSE_IDLE_TICKS {
             CURRENT.store(NEXT.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Release);
@@ -177,9 +204,15 @@ pub(crate) mod coarse {
                 idle + 1
             };
         }
-        // Withdraw the tick before another ticker may start.
-        CURRENT.store(0, Ordering::SeqCst);
-        RUNNING.store(false, Ordering::SeqCst);
+    }
+
+    /// Polls for a request every [`COARSE_IDLE_POLL`]; false after
+    /// [`COARSE_IDLE_POLLS`] polls without one.
+    fn wait_for_request() -> bool {
+        (0..COARSE_IDLE_POLLS).any(|_| {
+            std::thread::sleep(COARSE_IDLE_POLL);
+            WANTED.swap(false, Ordering::Relaxed)
+        })
     }
 }
 
