@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ballast_resilience::{
     Backoff, BreakerConfig, Bulkhead, BulkheadConfig, BulkheadStats, CircuitBreaker, Jitter,
     Manager, MetricsSnapshot, Pool, PoolConfig, PoolStats, RateLimiter, RateLimiterConfig,
-    RateLimiterStats, Retry, RetryConfig, RetryStats, render_prometheus,
+    RateLimiterStats, Retry, RetryConfig, RetryStats, WindowKind, render_prometheus,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -108,6 +108,34 @@ fn breaker(c: &mut Criterion) {
     let peer_open = failsafe_open_breaker();
     g.bench_function("failsafe", |b| {
         b.iter(|| black_box(failsafe::CircuitBreaker::call(&peer_open, || Ok::<_, ()>(1)).is_err()))
+    });
+    g.finish();
+}
+
+/// A closed call into a 10 s time window of 10 buckets (reads the clock on
+/// every call), against failsafe's success rate over a 10 s window.
+fn breaker_time_window(c: &mut Criterion) {
+    let mut g = c.benchmark_group("breaker_closed_call_time_window");
+    let ours = CircuitBreaker::new(BreakerConfig {
+        window: WindowKind::Time {
+            length: Duration::from_secs(10),
+            buckets: 10,
+        },
+        ..BreakerConfig::default()
+    })
+    .expect("valid config");
+    g.bench_function("ballast", |b| {
+        b.iter(|| ours.call(|| Ok::<_, ()>(black_box(1))))
+    });
+    let policy = failsafe::failure_policy::success_rate_over_time_window(
+        0.5,
+        20,
+        Duration::from_secs(10),
+        failsafe::backoff::constant(Duration::from_secs(30)),
+    );
+    let peer = failsafe::Config::new().failure_policy(policy).build();
+    g.bench_function("failsafe", |b| {
+        b.iter(|| failsafe::CircuitBreaker::call(&peer, || Ok::<_, ()>(black_box(1))))
     });
     g.finish();
 }
@@ -381,6 +409,7 @@ fn prometheus(c: &mut Criterion) {
 criterion_group!(
     benches,
     breaker,
+    breaker_time_window,
     retry,
     pool,
     limiter_and_bulkhead,
