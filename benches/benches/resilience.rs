@@ -169,6 +169,12 @@ fn retry(c: &mut Criterion) {
                 .next()
         })
     });
+    // Both figures above are a schedule's first delay; a later one also
+    // pays for `powi` (backon multiplies its running delay instead).
+    let mut rng = ballast_resilience::SeededRng::new(7);
+    g.bench_function("ballast_fifth_delay", |b| {
+        b.iter(|| black_box(backoff).delay(black_box(5), Duration::ZERO, &mut rng))
+    });
     g.finish();
 }
 
