@@ -24,8 +24,6 @@ pub use config::{
 };
 
 use crate::backoff::SeededRng;
-#[cfg(doc)]
-use crate::clock::COARSE_TICK;
 use crate::clock::{SharedClock, coarse, nanos, system_clock};
 use crate::error::{CallError, ConfigError, Error};
 use crate::loom::{AtomicU32, AtomicU64, Mutex, Ordering, lock};
@@ -426,9 +424,10 @@ impl CircuitBreaker {
     ///
     /// An open breaker moves to half-open on the first acquire after its
     /// open duration has passed. With a clock that follows real time (the
-    /// default [`FastClock`](crate::FastClock), [`SystemClock`](crate::SystemClock))
-    /// that acquire may come up to one [`COARSE_TICK`] (1 ms, plus
-    /// scheduling delay of the ticker thread) late, and never more than
+    /// default [`FastClock`](crate::FastClock),
+    /// [`SystemClock`](crate::SystemClock)) that acquire may come up to one
+    /// [`COARSE_TICK`](crate::clock::COARSE_TICK) (1 ms, plus scheduling
+    /// delay of the ticker thread) late, and never more than
     /// [`OPEN_RECHECK_REJECTIONS`] rejections late; it is never early. With
     /// a [`ManualClock`](crate::ManualClock) it is exact.
     #[inline]
@@ -509,8 +508,9 @@ impl CircuitBreaker {
     ///
     /// With a real-time clock, a thread that read the clock and found the
     /// breaker still open records the coarse tick it did so in; until the
-    /// tick moves (at most [`COARSE_TICK`] later, plus scheduling delay)
-    /// other rejections trust that finding instead of reading the clock.
+    /// tick moves (at most [`COARSE_TICK`](crate::clock::COARSE_TICK) later,
+    /// plus scheduling delay) other rejections trust that finding instead of
+    /// reading the clock.
     /// Every [`OPEN_RECHECK_REJECTIONS`]-th rejection reads the clock
     /// anyway, so a stalled ticker costs at most that many late rejections.
     /// Only a reading can end the open state, so it never ends early. The
