@@ -110,6 +110,30 @@ fn breaker(c: &mut Criterion) {
         b.iter(|| black_box(failsafe::CircuitBreaker::call(&peer_open, || Ok::<_, ()>(1)).is_err()))
     });
     g.finish();
+
+    let mut g = c.benchmark_group("breaker_open_rejection_2_threads");
+    g.bench_function("ballast_tripped", |b| {
+        b.iter_custom(|iters| {
+            on_threads(2, iters, |n| {
+                for _ in 0..n {
+                    black_box(tripped.call(|| Ok::<_, ()>(1)).is_err());
+                }
+            })
+        })
+    });
+    let peer_open = failsafe_open_breaker();
+    g.bench_function("failsafe", |b| {
+        b.iter_custom(|iters| {
+            on_threads(2, iters, |n| {
+                for _ in 0..n {
+                    black_box(
+                        failsafe::CircuitBreaker::call(&peer_open, || Ok::<_, ()>(1)).is_err(),
+                    );
+                }
+            })
+        })
+    });
+    g.finish();
 }
 
 /// A closed call into a 10 s time window of 10 buckets (reads the clock on

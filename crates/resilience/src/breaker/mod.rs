@@ -27,7 +27,7 @@ use crate::backoff::SeededRng;
 use crate::clock::{SharedClock, coarse, nanos, system_clock};
 use crate::error::{CallError, ConfigError, Error};
 use crate::loom::{AtomicU32, AtomicU64, Mutex, Ordering, lock};
-use window::{CountWindow, FAILED, SLOW, TimeWindow, WindowCounts};
+use window::{CountWindow, FAILED, Padded, SLOW, STRIPES, TimeWindow, WindowCounts, stripe};
 
 /// The breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,9 +113,9 @@ const fn probe_freed(word: u64) -> u64 {
 }
 const NANOS_PER_MS: u64 = 1_000_000;
 
-/// An open breaker reads its clock on at least every this-many-th rejection,
-/// even while it may reuse a recent reading (see
-/// [`CircuitBreaker::try_acquire`]).
+/// An open breaker reads its clock on at least every this-many-th rejection
+/// counted on a stripe (threads are spread over 8 rejection counters), even
+/// while it may reuse a recent reading (see [`CircuitBreaker::try_acquire`]).
 pub const OPEN_RECHECK_REJECTIONS: u32 = 64;
 
 /// How a completed call counts.
@@ -265,7 +265,9 @@ struct Counters {
     failures: AtomicU64,
     slow: AtomicU64,
     ignored: AtomicU64,
-    rejected: AtomicU64,
+    /// Rejections, on per-thread stripes so that threads rejected by an
+    /// open breaker share no written cache line.
+    rejected: [Padded<AtomicU64>; STRIPES],
     opens: AtomicU64,
     latency: LatencyHistogram,
 }
@@ -369,7 +371,7 @@ impl CircuitBreaker {
                 failures: zero(),
                 slow: zero(),
                 ignored: zero(),
-                rejected: zero(),
+                rejected: std::array::from_fn(|_| Padded(zero())),
                 opens: zero(),
                 latency: LatencyHistogram::new(),
             },
@@ -428,7 +430,8 @@ impl CircuitBreaker {
     /// [`SystemClock`](crate::SystemClock)) that acquire may come up to one
     /// [`COARSE_TICK`](crate::clock::COARSE_TICK) (1 ms, plus scheduling
     /// delay of the ticker thread) late, and never more than
-    /// [`OPEN_RECHECK_REJECTIONS`] rejections late; it is never early. With
+    /// [`OPEN_RECHECK_REJECTIONS`] rejections of any one thread late; it is
+    /// never early. With
     /// a [`ManualClock`](crate::ManualClock) it is exact.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
@@ -511,8 +514,10 @@ impl CircuitBreaker {
     /// tick moves (at most [`COARSE_TICK`](crate::clock::COARSE_TICK) later,
     /// plus scheduling delay) other rejections trust that finding instead of
     /// reading the clock.
-    /// Every [`OPEN_RECHECK_REJECTIONS`]-th rejection reads the clock
-    /// anyway, so a stalled ticker costs at most that many late rejections.
+    /// Every [`OPEN_RECHECK_REJECTIONS`]-th rejection counted on a stripe
+    /// reads the clock anyway, so a stalled ticker costs a thread at most
+    /// that many late rejections (threads sharing its stripe only bring the
+    /// recheck sooner).
     /// Only a reading can end the open state, so it never ends early. The
     /// reading kept beside the tick only feeds `retry_after`, which races
     /// can make overstate the wait.
@@ -527,7 +532,8 @@ impl CircuitBreaker {
         };
         // Counted before the decision so the count also paces the rechecks;
         // taken back below if the call is not rejected after all.
-        let n = inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        let rejected = &inner.counters.rejected[stripe()].0;
+        let n = rejected.fetch_add(1, Ordering::Relaxed);
         let reuse = tick != 0
             && inner.open_checked.tick.load(Ordering::Acquire) == tick
             && !(n + 1).is_multiple_of(u64::from(OPEN_RECHECK_REJECTIONS));
@@ -545,7 +551,7 @@ impl CircuitBreaker {
             let wait = Duration::from_nanos(until - now);
             return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
         }
-        inner.counters.rejected.fetch_sub(1, Ordering::Relaxed);
+        rejected.fetch_sub(1, Ordering::Relaxed);
         None
     }
 
@@ -581,7 +587,9 @@ impl CircuitBreaker {
 
     #[cold]
     fn reject(&self, state: BreakerState, retry_after: Option<Duration>) -> Rejected {
-        self.inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.rejected[stripe()]
+            .0
+            .fetch_add(1, Ordering::Relaxed);
         self.announce_rejection(state, retry_after)
     }
 
@@ -937,7 +945,7 @@ impl CircuitBreaker {
             failures_total: c.failures.load(Ordering::Relaxed),
             slow_calls_total: c.slow.load(Ordering::Relaxed),
             ignored_total: c.ignored.load(Ordering::Relaxed),
-            rejected_total: c.rejected.load(Ordering::Relaxed),
+            rejected_total: c.rejected.iter().map(|r| r.0.load(Ordering::Relaxed)).sum(),
             opens_total: c.opens.load(Ordering::Relaxed),
             consecutive_failures: inner.consecutive.load(Ordering::Relaxed),
             latency_enabled: inner.config.record_latency,

@@ -23,28 +23,34 @@ pub(crate) struct WindowCounts {
     pub(crate) slow: u64,
 }
 
-/// Number of success counters a full, clean count window spreads over.
-const STRIPES: usize = 8;
+/// Number of per-thread counters a hot counter is spread over (the clean
+/// successes of a full count window, the breaker's rejections).
+pub(super) const STRIPES: usize = 8;
 
 /// An atomic on its own cache line (two lines, for adjacent-line prefetch).
 #[derive(Debug)]
 #[repr(align(128))]
-struct Padded<T>(T);
+pub(super) struct Padded<T>(pub(super) T);
+
+std::thread_local! {
+    /// This thread's stripe; `STRIPES` (out of range) until assigned.
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(STRIPES) };
+}
 
 /// The stripe the current thread counts on; threads are spread round-robin.
-fn stripe() -> usize {
-    use std::cell::Cell;
+#[inline(always)]
+pub(super) fn stripe() -> usize {
+    let s = STRIPE.get();
+    if s < STRIPES { s } else { assign_stripe() }
+}
+
+#[cold]
+fn assign_stripe() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    STRIPE.with(|s| {
-        if s.get() == usize::MAX {
-            s.set(NEXT.fetch_add(1, StdOrdering::Relaxed) % STRIPES);
-        }
-        s.get()
-    })
+    let s = NEXT.fetch_add(1, StdOrdering::Relaxed) % STRIPES;
+    STRIPE.set(s);
+    s
 }
 
 #[derive(Debug)]
