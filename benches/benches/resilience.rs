@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ballast_resilience::{
     Backoff, BreakerConfig, Bulkhead, BulkheadConfig, BulkheadStats, CircuitBreaker, Jitter,
     Manager, MetricsSnapshot, Pool, PoolConfig, PoolStats, RateLimiter, RateLimiterConfig,
-    RateLimiterStats, Retry, RetryConfig, RetryStats, render_prometheus,
+    RateLimiterStats, Retry, RetryConfig, RetryStats, WindowKind, render_prometheus,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -110,6 +110,58 @@ fn breaker(c: &mut Criterion) {
         b.iter(|| black_box(failsafe::CircuitBreaker::call(&peer_open, || Ok::<_, ()>(1)).is_err()))
     });
     g.finish();
+
+    let mut g = c.benchmark_group("breaker_open_rejection_2_threads");
+    g.bench_function("ballast_tripped", |b| {
+        b.iter_custom(|iters| {
+            on_threads(2, iters, |n| {
+                for _ in 0..n {
+                    black_box(tripped.call(|| Ok::<_, ()>(1)).is_err());
+                }
+            })
+        })
+    });
+    let peer_open = failsafe_open_breaker();
+    g.bench_function("failsafe", |b| {
+        b.iter_custom(|iters| {
+            on_threads(2, iters, |n| {
+                for _ in 0..n {
+                    black_box(
+                        failsafe::CircuitBreaker::call(&peer_open, || Ok::<_, ()>(1)).is_err(),
+                    );
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+/// A closed call into a 10 s time window of 10 buckets (reads the clock on
+/// every call), against failsafe's success rate over a 10 s window.
+fn breaker_time_window(c: &mut Criterion) {
+    let mut g = c.benchmark_group("breaker_closed_call_time_window");
+    let ours = CircuitBreaker::new(BreakerConfig {
+        window: WindowKind::Time {
+            length: Duration::from_secs(10),
+            buckets: 10,
+        },
+        ..BreakerConfig::default()
+    })
+    .expect("valid config");
+    g.bench_function("ballast", |b| {
+        b.iter(|| ours.call(|| Ok::<_, ()>(black_box(1))))
+    });
+    let policy = failsafe::failure_policy::success_rate_over_time_window(
+        0.5,
+        20,
+        Duration::from_secs(10),
+        failsafe::backoff::constant(Duration::from_secs(30)),
+    );
+    let peer = failsafe::Config::new().failure_policy(policy).build();
+    g.bench_function("failsafe", |b| {
+        b.iter(|| failsafe::CircuitBreaker::call(&peer, || Ok::<_, ()>(black_box(1))))
+    });
+    g.finish();
 }
 
 fn retry(c: &mut Criterion) {
@@ -140,6 +192,12 @@ fn retry(c: &mut Criterion) {
                 .build()
                 .next()
         })
+    });
+    // Both figures above are a schedule's first delay; a later one also
+    // pays for `powi` (backon multiplies its running delay instead).
+    let mut rng = ballast_resilience::SeededRng::new(7);
+    g.bench_function("ballast_fifth_delay", |b| {
+        b.iter(|| black_box(backoff).delay(black_box(5), Duration::ZERO, &mut rng))
     });
     g.finish();
 }
@@ -381,6 +439,7 @@ fn prometheus(c: &mut Criterion) {
 criterion_group!(
     benches,
     breaker,
+    breaker_time_window,
     retry,
     pool,
     limiter_and_bulkhead,

@@ -182,9 +182,13 @@ impl Backoff {
             BackoffKind::Linear { step } => self
                 .initial
                 .saturating_add(step.saturating_mul(attempt - 1)),
+            BackoffKind::Exponential { .. } if attempt == 1 => self.initial,
             BackoffKind::Exponential { factor } => {
-                let scaled = self.initial.as_secs_f64() * factor.powi(attempt_exp(attempt));
-                secs_f64_saturating(scaled)
+                // In nanoseconds: the float-to-integer cast saturates (and
+                // is far cheaper than a checked `Duration` from seconds).
+                let scaled =
+                    crate::clock::nanos(self.initial) as f64 * factor.powi(attempt_exp(attempt));
+                Duration::from_nanos(scaled as u64)
             }
             BackoffKind::Fibonacci => self.initial.saturating_mul(fibonacci(attempt)),
             BackoffKind::DecorrelatedJitter => {
@@ -210,10 +214,6 @@ impl Backoff {
 
 fn attempt_exp(attempt: u32) -> i32 {
     i32::try_from(attempt - 1).unwrap_or(i32::MAX).min(1024)
-}
-
-fn secs_f64_saturating(secs: f64) -> Duration {
-    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
 }
 
 fn fibonacci(n: u32) -> u32 {

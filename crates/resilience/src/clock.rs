@@ -17,7 +17,21 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now_nanos(&self) -> u64 {
         u64::try_from(self.now().as_nanos()).unwrap_or(u64::MAX)
     }
+
+    /// True when this clock moves with real time, so a primitive may reuse
+    /// a comparison made within the last [`COARSE_TICK`] of real time
+    /// instead of reading the clock again (an open breaker does). The
+    /// default is false: every decision takes a fresh reading, which is
+    /// what a test clock such as [`ManualClock`] needs.
+    fn follows_real_time(&self) -> bool {
+        false
+    }
 }
+
+/// Period of the process-wide coarse tick (see [`Clock::follows_real_time`]):
+/// a decision reused within one tick is at most this old, plus however long
+/// the operating system delays the thread that advances the tick.
+pub const COARSE_TICK: Duration = Duration::from_millis(1);
 
 /// The real monotonic clock (`std::time::Instant`), measured from its creation.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +57,10 @@ impl Default for SystemClock {
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
         self.origin.elapsed()
+    }
+
+    fn follows_real_time(&self) -> bool {
+        true
     }
 }
 
@@ -81,6 +99,120 @@ impl Clock for FastClock {
     #[inline]
     fn now_nanos(&self) -> u64 {
         self.clock.delta_as_nanos(self.origin, self.clock.raw())
+    }
+
+    fn follows_real_time(&self) -> bool {
+        true
+    }
+}
+
+/// The process-wide coarse tick: a number that changes at least every
+/// [`COARSE_TICK`] while anyone asks for it, so "the tick is still the one
+/// I saw when I read the clock" means "that reading is at most one tick
+/// old". One thread (`ballast-clock`) advances it; the thread starts on the
+/// first request. After [`COARSE_IDLE_TICKS`] ticks without a request it
+/// withdraws the tick (callers read their clocks) and only looks for
+/// requests every [`COARSE_IDLE_POLL`], resuming on the first; after
+/// [`COARSE_IDLE_POLLS`] polls without one it exits. So sparse requests
+/// never pay for spawning a thread, and an idle process keeps no 1 kHz
+/// thread.
+pub(crate) mod coarse {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use super::COARSE_TICK;
+
+    /// The ticker withdraws the tick after this many ticks nobody asked
+    /// for it (one second).
+    pub(crate) const COARSE_IDLE_TICKS: u32 = 1000;
+    /// How often a withdrawn ticker looks for requests.
+    pub(crate) const COARSE_IDLE_POLL: Duration = Duration::from_millis(100);
+    /// A withdrawn ticker exits after this many polls without a request
+    /// (one minute).
+    pub(crate) const COARSE_IDLE_POLLS: u32 = 600;
+
+    /// The current tick; 0 while no thread advances it.
+    static CURRENT: AtomicU64 = AtomicU64::new(0);
+    /// Source of tick values, never reset, so a value is never reused
+    /// across ticker restarts.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    /// Set by readers, cleared by the ticker each tick.
+    static WANTED: AtomicBool = AtomicBool::new(false);
+    /// Held from the moment a reader claims the right to spawn the ticker
+    /// until the ticker has withdrawn its tick.
+    static RUNNING: AtomicBool = AtomicBool::new(false);
+    /// Set when spawning failed: callers always read their clock from then on.
+    static FAILED: AtomicBool = AtomicBool::new(false);
+
+    /// The current tick, or 0 when the caller must read its clock (the
+    /// ticker is starting, stopped or could not be spawned).
+    #[inline]
+    pub(crate) fn tick() -> u64 {
+        if !WANTED.load(Ordering::Relaxed) {
+            // Store only when clear, so readers on several cores keep the
+            // line shared.
+            WANTED.store(true, Ordering::Relaxed);
+        }
+        let tick = CURRENT.load(Ordering::Acquire);
+        if tick == 0 {
+            start();
+        }
+        tick
+    }
+
+    #[cold]
+    fn start() {
+        if FAILED.load(Ordering::Relaxed)
+            || RUNNING
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let spawned = std::thread::Builder::new()
+            .name("ballast-clock".into())
+            .spawn(run);
+        if spawned.is_err() {
+            FAILED.store(true, Ordering::Relaxed);
+            RUNNING.store(false, Ordering::Release);
+        }
+    }
+
+    fn run() {
+        loop {
+            tick_while_wanted();
+            // Withdraw the tick: callers read their clocks until it resumes.
+            CURRENT.store(0, Ordering::SeqCst);
+            if !wait_for_request() {
+                break;
+            }
+        }
+        // The tick is withdrawn; release the right to spawn a new ticker.
+        RUNNING.store(false, Ordering::SeqCst);
+    }
+
+    /// Advances the tick every [`COARSE_TICK`] until nobody asked for it
+    /// for [`COARSE_IDLE_TICKS`] ticks.
+    fn tick_while_wanted() {
+        let mut idle = 0;
+        while idle < COARSE_IDLE_TICKS {
+            CURRENT.store(NEXT.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Release);
+            std::thread::sleep(COARSE_TICK);
+            idle = if WANTED.swap(false, Ordering::Relaxed) {
+                0
+            } else {
+                idle + 1
+            };
+        }
+    }
+
+    /// Polls for a request every [`COARSE_IDLE_POLL`]; false after
+    /// [`COARSE_IDLE_POLLS`] polls without one.
+    fn wait_for_request() -> bool {
+        (0..COARSE_IDLE_POLLS).any(|_| {
+            std::thread::sleep(COARSE_IDLE_POLL);
+            WANTED.swap(false, Ordering::Relaxed)
+        })
     }
 }
 
@@ -149,6 +281,32 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let b = clock.now_nanos();
         assert!(b > a, "fast clock did not advance across a 2 ms sleep");
+    }
+
+    #[test]
+    fn only_real_time_clocks_allow_reusing_a_reading() {
+        assert!(FastClock::new().follows_real_time());
+        assert!(SystemClock::new().follows_real_time());
+        assert!(!ManualClock::new().follows_real_time());
+    }
+
+    #[test]
+    fn coarse_tick_starts_on_demand_and_advances() {
+        let first = coarse::tick();
+        let mut seen = first;
+        // The ticker publishes within a tick or two of being asked; wait
+        // (bounded) for two distinct non-zero values.
+        for _ in 0..10_000 {
+            let t = coarse::tick();
+            if t != 0 && seen != 0 && t != seen {
+                return;
+            }
+            if t != 0 {
+                seen = t;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        panic!("coarse tick never advanced (first {first}, last {seen})");
     }
 
     #[test]

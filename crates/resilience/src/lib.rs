@@ -88,7 +88,7 @@ pub const LOOM_BUILD: bool = cfg!(loom);
 pub use backoff::{Backoff, BackoffKind, Jitter, SeededRng};
 pub use breaker::{
     BreakerConfig, BreakerEvent, BreakerState, BreakerStats, CircuitBreaker, LATENCY_BUCKETS,
-    Outcome, Permit, Rejected, WindowKind,
+    OPEN_RECHECK_REJECTIONS, Outcome, Permit, Rejected, WindowKind,
 };
 pub use budget::{BudgetConfig, BudgetStats, RetryBudget};
 pub use bulkhead::{AcquireSlot, Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadStats};

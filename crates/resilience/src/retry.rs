@@ -163,6 +163,15 @@ struct Counters {
 
 type OnRetry = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
 
+impl Inner {
+    fn clock(&self) -> &SharedClock {
+        // Invariant: `RetryBuilder::build` is the only way to a `Retry`.
+        self.clock
+            .as_ref()
+            .expect("RetryBuilder::build sets the clock")
+    }
+}
+
 /// A retry policy with its stats; cheap to clone (clones share stats).
 #[derive(Clone)]
 pub struct Retry {
@@ -172,7 +181,9 @@ pub struct Retry {
 struct Inner {
     name: String,
     config: RetryConfig,
-    clock: SharedClock,
+    /// `None` until built: the default clock is only made (and the TSC only
+    /// calibrated) if the caller did not bring one.
+    clock: Option<SharedClock>,
     sleeper: Arc<dyn Sleeper>,
     async_sleeper: Option<Arc<dyn AsyncSleeper>>,
     budget: Option<RetryBudget>,
@@ -213,7 +224,7 @@ impl RetryBuilder {
 
     /// Reads time from `clock` (for `max_elapsed`).
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.inner.clock = clock;
+        self.inner.clock = Some(clock);
         self
     }
 
@@ -242,8 +253,9 @@ impl RetryBuilder {
     }
 
     /// Validates the config and builds.
-    pub fn build(self) -> Result<Retry, ConfigError> {
+    pub fn build(mut self) -> Result<Retry, ConfigError> {
         self.inner.config.validate()?;
+        self.inner.clock.get_or_insert_with(system_clock);
         Ok(Retry {
             inner: Arc::new(self.inner),
         })
@@ -270,7 +282,7 @@ impl Retry {
             inner: Inner {
                 name: "default".to_owned(),
                 config,
-                clock: system_clock(),
+                clock: None,
                 sleeper: Arc::new(ThreadSleeper),
                 async_sleeper,
                 budget: None,
@@ -401,7 +413,7 @@ impl Retry {
             .inner
             .config
             .max_elapsed
-            .map(|_| self.inner.clock.now_nanos());
+            .map(|_| self.inner.clock().now_nanos());
         Run {
             attempt: 1,
             started,
@@ -452,7 +464,7 @@ impl Retry {
         };
         if let (Some(limit), Some(started)) = (config.max_elapsed, run.started) {
             let elapsed =
-                Duration::from_nanos(self.inner.clock.now_nanos().saturating_sub(started));
+                Duration::from_nanos(self.inner.clock().now_nanos().saturating_sub(started));
             if elapsed.saturating_add(delay) > limit {
                 return Err(StopReason::MaxElapsed);
             }

@@ -93,4 +93,22 @@ fn hot_paths_allocate_nothing_per_call() {
         }
     });
     assert_eq!(n, 0, "open-state rejection allocates nothing");
+
+    let tripped = CircuitBreaker::new(BreakerConfig {
+        consecutive_failures: Some(1),
+        open_backoff: ballast_resilience::Backoff::fixed(Duration::from_secs(3600)),
+        ..BreakerConfig::default()
+    })
+    .unwrap();
+    let _ = tripped.call(|| Err::<(), ()>(()));
+    // Warm up: the first rejection starts the coarse-tick thread.
+    for _ in 0..200 {
+        let _ = tripped.call(|| Ok::<_, ()>(1));
+    }
+    let n = allocations_during(|| {
+        for _ in 0..10_000 {
+            assert!(tripped.call(|| Ok::<_, ()>(1)).is_err());
+        }
+    });
+    assert_eq!(n, 0, "rejection by a tripped breaker allocates nothing");
 }

@@ -1,13 +1,26 @@
 //! ballast-resilience scenarios and their peers: failsafe (breaker), backon
 //! (retry), governor (rate limiter), tokio's semaphore (bulkhead).
+//!
+//! No clock here calibrates. The default `FastClock` (like governor's
+//! default) calibrates the TSC against the OS clock when first built, for a
+//! number of instructions that depends on timing; under callgrind, over the
+//! 20 000 operations `cargo xtask regress` counts, that noise came to tens
+//! to hundreds of instructions per operation. The breakers and the retry run
+//! on `SystemClock`, which follows real time as the default does, so they
+//! take their production paths (and read it rarely or never per call). The
+//! rate limiters read their clock on every call, and under valgrind an OS
+//! clock read is a system call through glibc's fallback (about 100
+//! instructions), so both limiters run on a manual clock advanced 1 ns per
+//! call: an atomic load per read, as close as callgrind gets to a TSC read.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_resilience::{
-    Backoff, BreakerConfig, Bulkhead, BulkheadConfig, CircuitBreaker, RateLimiter,
-    RateLimiterConfig, Retry, RetryConfig,
+    Backoff, BreakerConfig, Bulkhead, BulkheadConfig, CircuitBreaker, ManualClock, RateLimiter,
+    RateLimiterConfig, Retry, RetryConfig, SharedClock, SystemClock,
 };
 
 use crate::Scenario;
@@ -43,9 +56,15 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     ),
 ];
 
+/// A real-time clock that needs no calibration (see the module docs).
+fn clock() -> SharedClock {
+    Arc::new(SystemClock::new())
+}
+
 #[inline(never)]
 fn breaker_closed_ballast(n: u64) {
-    let cb = CircuitBreaker::new(BreakerConfig::default()).expect("default config is valid");
+    let cb = CircuitBreaker::with_clock(BreakerConfig::default(), clock())
+        .expect("default config is valid");
     for i in 0..n {
         black_box(cb.call(|| Ok::<_, ()>(black_box(i))).is_ok());
     }
@@ -61,13 +80,20 @@ fn breaker_closed_failsafe(n: u64) {
 
 #[inline(never)]
 fn breaker_open_ballast(n: u64) {
-    let cb = CircuitBreaker::new(BreakerConfig {
+    let config = BreakerConfig {
         consecutive_failures: Some(1),
         open_backoff: Backoff::fixed(Duration::from_secs(3600)),
         ..BreakerConfig::default()
-    })
-    .expect("valid config");
+    };
+    let cb = CircuitBreaker::with_clock(config, clock()).expect("valid config");
     let _ = cb.call(|| Err::<(), ()>(()));
+    // The first rejection starts the coarse-tick thread; yielding lets it
+    // publish a tick (under valgrind too, whose threads take turns), so
+    // every run measures the steady state.
+    for _ in 0..1_000 {
+        let _ = cb.call(|| Ok::<_, ()>(0));
+        std::thread::yield_now();
+    }
     for i in 0..n {
         black_box(cb.call(|| Ok::<_, ()>(black_box(i))).is_err());
     }
@@ -88,7 +114,10 @@ fn breaker_open_failsafe(n: u64) {
 
 #[inline(never)]
 fn retry_ballast(n: u64) {
-    let retry = Retry::new(RetryConfig::default()).expect("default config is valid");
+    let retry = Retry::builder(RetryConfig::default())
+        .clock(clock())
+        .build()
+        .expect("default config is valid");
     for i in 0..n {
         black_box(retry.call(|_| Ok::<_, ()>(black_box(i))).is_ok());
     }
@@ -112,8 +141,11 @@ fn limiter_ballast(n: u64) {
         per: Duration::from_secs(1),
         burst: 1_000_000,
     };
-    let limiter = RateLimiter::new("scenario", config).expect("valid limiter config");
+    let time = ManualClock::new();
+    let limiter = RateLimiter::with_clock("scenario", config, Arc::new(time.clone()))
+        .expect("valid limiter config");
     for _ in 0..n {
+        time.advance(Duration::from_nanos(1));
         black_box(limiter.try_acquire().is_ok());
     }
 }
@@ -122,8 +154,10 @@ fn limiter_ballast(n: u64) {
 fn limiter_governor(n: u64) {
     let quota = governor::Quota::per_second(NonZeroU32::new(1_000_000_000).expect("non-zero"))
         .allow_burst(NonZeroU32::new(1_000_000).expect("non-zero"));
-    let limiter = governor::RateLimiter::direct(quota);
+    let time = governor::clock::FakeRelativeClock::default();
+    let limiter = governor::RateLimiter::direct_with_clock(quota, time.clone());
     for _ in 0..n {
+        time.advance(Duration::from_nanos(1));
         black_box(limiter.check().is_ok());
     }
 }

@@ -1,13 +1,15 @@
 //! Loom models of the breaker's lock-free state: the count window's
-//! counters stay equal to its slot contents, concurrent failures trip exactly
-//! once, and concurrent probes never exceed the half-open limit.
+//! counters stay equal to its slot contents, the time window keeps every
+//! outcome recorded across a bucket rollover and never shows a reader the
+//! previous round's counts, concurrent failures trip exactly once, and
+//! concurrent probes never exceed the half-open limit.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use loom::thread;
 
-use super::window::{CountWindow, FAILED, SLOW};
+use super::window::{CountWindow, FAILED, SLOW, TimeWindow};
 use super::*;
 use crate::backoff::Backoff;
 use crate::clock::ManualClock;
@@ -151,5 +153,58 @@ fn loom_probe_outcome_and_expiry_do_not_wedge() {
         probe.success();
         t.join().unwrap();
         assert_eq!(b.current_state(), BreakerState::Closed);
+    });
+}
+
+/// A time window of two 1 ns buckets whose bucket for epoch 3 still holds
+/// two failures from epoch 1 (one full window ago). Few writes keep every
+/// atomic within loom's store history.
+fn time_window_with_stale_bucket() -> Arc<TimeWindow> {
+    let w = Arc::new(TimeWindow::new(2, 2));
+    for _ in 0..2 {
+        w.record(FAILED, 0);
+    }
+    w
+}
+
+#[test]
+fn loom_time_window_rollover_keeps_every_new_outcome() {
+    model(|| {
+        let w = time_window_with_stale_bucket();
+        let handles: Vec<_> = [0, FAILED]
+            .into_iter()
+            .map(|bits| {
+                let w = Arc::clone(&w);
+                thread::spawn(move || {
+                    w.record(bits, 2);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let c = w.counts(2);
+        assert_eq!(
+            (c.calls, c.failures),
+            (2, 1),
+            "an outcome was lost at rollover"
+        );
+    });
+}
+
+#[test]
+fn loom_time_window_never_shows_stale_counts_during_rollover() {
+    model(|| {
+        let w = time_window_with_stale_bucket();
+        let reader = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || w.counts(2))
+        };
+        w.record(FAILED, 2);
+        let c = reader.join().unwrap();
+        assert!(
+            c.failures <= 1 && c.failures <= c.calls,
+            "a reader saw the previous window's counts: {c:?}"
+        );
     });
 }

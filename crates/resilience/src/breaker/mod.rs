@@ -24,10 +24,10 @@ pub use config::{
 };
 
 use crate::backoff::SeededRng;
-use crate::clock::{SharedClock, nanos, system_clock};
+use crate::clock::{SharedClock, coarse, nanos, system_clock};
 use crate::error::{CallError, ConfigError, Error};
 use crate::loom::{AtomicU32, AtomicU64, Mutex, Ordering, lock};
-use window::{CountWindow, FAILED, SLOW, TimeWindow, WindowCounts};
+use window::{CountWindow, FAILED, Padded, SLOW, STRIPES, TimeWindow, WindowCounts, stripe};
 
 /// The breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,6 +112,11 @@ const fn probe_freed(word: u64) -> u64 {
     (((word >> 40) + 1) & 0xFF_FFFF) << 40
 }
 const NANOS_PER_MS: u64 = 1_000_000;
+
+/// An open breaker reads its clock on at least every this-many-th rejection
+/// counted on a stripe (threads are spread over 8 rejection counters), even
+/// while it may reuse a recent reading (see [`CircuitBreaker::try_acquire`]).
+pub const OPEN_RECHECK_REJECTIONS: u32 = 64;
 
 /// How a completed call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +236,8 @@ struct Inner {
     clock: SharedClock,
     state: AtomicU64,
     open_until: AtomicU64,
+    open_checked: OpenCheck,
+    follows_real_time: bool,
     window: Window,
     needs_clock: bool,
     timed: bool,
@@ -243,6 +250,14 @@ struct Inner {
     listeners: parking_lot::RwLock<Vec<Listener>>,
 }
 
+/// The coarse tick in which a clock reading last found the breaker open (0:
+/// none), and that reading (for `retry_after` only).
+#[derive(Debug)]
+struct OpenCheck {
+    tick: AtomicU64,
+    nanos: AtomicU64,
+}
+
 #[derive(Debug)]
 struct Counters {
     recorded_before_reset: AtomicU64,
@@ -250,7 +265,9 @@ struct Counters {
     failures: AtomicU64,
     slow: AtomicU64,
     ignored: AtomicU64,
-    rejected: AtomicU64,
+    /// Rejections, on per-thread stripes so that threads rejected by an
+    /// open breaker share no written cache line.
+    rejected: [Padded<AtomicU64>; STRIPES],
     opens: AtomicU64,
     latency: LatencyHistogram,
 }
@@ -334,9 +351,14 @@ impl CircuitBreaker {
         let needs_clock = timed || matches!(window, Window::Time(_));
         let zero = || AtomicU64::new(0);
         let inner = Inner {
+            follows_real_time: clock.follows_real_time(),
             clock,
             state: AtomicU64::new(pack(BreakerState::Closed, 0)),
             open_until: zero(),
+            open_checked: OpenCheck {
+                tick: zero(),
+                nanos: zero(),
+            },
             window,
             needs_clock,
             timed,
@@ -349,7 +371,7 @@ impl CircuitBreaker {
                 failures: zero(),
                 slow: zero(),
                 ignored: zero(),
-                rejected: zero(),
+                rejected: std::array::from_fn(|_| Padded(zero())),
                 opens: zero(),
                 latency: LatencyHistogram::new(),
             },
@@ -401,6 +423,16 @@ impl CircuitBreaker {
     /// The permit must be completed with [`Permit::success`],
     /// [`Permit::failure`] or [`Permit::record`]; dropping it instead
     /// records nothing and hands a half-open probe slot back.
+    ///
+    /// An open breaker moves to half-open on the first acquire after its
+    /// open duration has passed. With a clock that follows real time (the
+    /// default [`FastClock`](crate::FastClock),
+    /// [`SystemClock`](crate::SystemClock)) that acquire may come up to one
+    /// [`COARSE_TICK`](crate::clock::COARSE_TICK) (1 ms, plus scheduling
+    /// delay of the ticker thread) late, and never more than
+    /// [`OPEN_RECHECK_REJECTIONS`] rejections of any one thread late; it is
+    /// never early. With
+    /// a [`ManualClock`](crate::ManualClock) it is exact.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = self.inner.state.load(Ordering::Acquire);
@@ -409,6 +441,25 @@ impl CircuitBreaker {
             3 => Ok(Permit::new(self, PermitKind::Passthrough, 0)),
             _ => self.acquire_slow(word),
         }
+    }
+
+    /// Every state but closed, metrics-only and disabled. The open states
+    /// are tested first and kept small, so a rejection does not pay for the
+    /// general state machine's prologue (nor the closed path for its arm).
+    #[inline(never)]
+    fn acquire_slow(&self, word: u64) -> Result<Permit<'_>, Rejected> {
+        const OPEN: u64 = BreakerState::Open.code();
+        const FORCED_OPEN: u64 = BreakerState::ForcedOpen.code();
+        match word & STATE_MASK {
+            OPEN => {}
+            FORCED_OPEN => return Err(self.reject(BreakerState::ForcedOpen, None)),
+            _ => return self.acquire_states(word),
+        }
+        if let Some(rejected) = self.reject_while_open() {
+            return Err(rejected);
+        }
+        self.transition(word, BreakerState::HalfOpen);
+        self.acquire_states(self.inner.state.load(Ordering::Acquire))
     }
 
     #[inline]
@@ -421,7 +472,8 @@ impl CircuitBreaker {
     }
 
     #[cold]
-    fn acquire_slow(&self, mut word: u64) -> Result<Permit<'_>, Rejected> {
+    #[inline(never)]
+    fn acquire_states(&self, mut word: u64) -> Result<Permit<'_>, Rejected> {
         loop {
             let state = BreakerState::from_word(word);
             match state {
@@ -431,10 +483,8 @@ impl CircuitBreaker {
                 BreakerState::Disabled => return Ok(Permit::new(self, PermitKind::Passthrough, 0)),
                 BreakerState::ForcedOpen => return Err(self.reject(state, None)),
                 BreakerState::Open => {
-                    let now = self.inner.clock.now_nanos();
-                    let until = self.inner.open_until.load(Ordering::Acquire);
-                    if now < until {
-                        return Err(self.reject(state, Some(Duration::from_nanos(until - now))));
+                    if let Some(rejected) = self.reject_while_open() {
+                        return Err(rejected);
                     }
                     self.transition(word, BreakerState::HalfOpen);
                 }
@@ -454,6 +504,55 @@ impl CircuitBreaker {
             }
             word = self.inner.state.load(Ordering::Acquire);
         }
+    }
+
+    /// Rejects the call if the open duration has not passed yet; `None`
+    /// means it has and the breaker should move to half-open.
+    ///
+    /// With a real-time clock, a thread that read the clock and found the
+    /// breaker still open records the coarse tick it did so in; until the
+    /// tick moves (at most [`COARSE_TICK`](crate::clock::COARSE_TICK) later,
+    /// plus scheduling delay) other rejections trust that finding instead of
+    /// reading the clock.
+    /// Every [`OPEN_RECHECK_REJECTIONS`]-th rejection counted on a stripe
+    /// reads the clock anyway, so a stalled ticker costs a thread at most
+    /// that many late rejections (threads sharing its stripe only bring the
+    /// recheck sooner).
+    /// Only a reading can end the open state, so it never ends early. The
+    /// reading kept beside the tick only feeds `retry_after`, which races
+    /// can make overstate the wait.
+    #[inline(always)]
+    fn reject_while_open(&self) -> Option<Rejected> {
+        let inner = &self.inner;
+        let until = inner.open_until.load(Ordering::Acquire);
+        let tick = if inner.follows_real_time {
+            coarse::tick()
+        } else {
+            0
+        };
+        // Counted before the decision so the count also paces the rechecks;
+        // taken back below if the call is not rejected after all.
+        let rejected = &inner.counters.rejected[stripe()].0;
+        let n = rejected.fetch_add(1, Ordering::Relaxed);
+        let reuse = tick != 0
+            && inner.open_checked.tick.load(Ordering::Acquire) == tick
+            && !(n + 1).is_multiple_of(u64::from(OPEN_RECHECK_REJECTIONS));
+        if reuse {
+            let seen = inner.open_checked.nanos.load(Ordering::Relaxed);
+            let wait = Duration::from_nanos(until.saturating_sub(seen));
+            return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
+        }
+        let now = inner.clock.now_nanos();
+        if now < until {
+            if tick != 0 {
+                inner.open_checked.nanos.store(now, Ordering::Relaxed);
+                inner.open_checked.tick.store(tick, Ordering::Release);
+            }
+            let wait = Duration::from_nanos(until - now);
+            return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
+        }
+        rejected.fetch_sub(1, Ordering::Relaxed);
+        None
     }
 
     fn take_probe(&self, now_nanos: u64) -> Option<(usize, u64)> {
@@ -488,7 +587,15 @@ impl CircuitBreaker {
 
     #[cold]
     fn reject(&self, state: BreakerState, retry_after: Option<Duration>) -> Rejected {
-        self.inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.rejected[stripe()]
+            .0
+            .fetch_add(1, Ordering::Relaxed);
+        self.announce_rejection(state, retry_after)
+    }
+
+    /// Tells listeners about a rejection already counted.
+    #[inline]
+    fn announce_rejection(&self, state: BreakerState, retry_after: Option<Duration>) -> Rejected {
         if self
             .inner
             .has_listeners
@@ -838,7 +945,7 @@ impl CircuitBreaker {
             failures_total: c.failures.load(Ordering::Relaxed),
             slow_calls_total: c.slow.load(Ordering::Relaxed),
             ignored_total: c.ignored.load(Ordering::Relaxed),
-            rejected_total: c.rejected.load(Ordering::Relaxed),
+            rejected_total: c.rejected.iter().map(|r| r.0.load(Ordering::Relaxed)).sum(),
             opens_total: c.opens.load(Ordering::Relaxed),
             consecutive_failures: inner.consecutive.load(Ordering::Relaxed),
             latency_enabled: inner.config.record_latency,

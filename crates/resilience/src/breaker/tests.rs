@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::backoff::Backoff;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -71,6 +71,85 @@ fn open_breaker_reports_retry_after_and_half_opens_after_open_duration() {
     assert!(probe.is_probe());
     assert_eq!(b.state(), BreakerState::HalfOpen);
     drop(probe);
+}
+
+#[test]
+fn manual_clock_breaker_half_opens_exactly_at_the_deadline() {
+    let (b, clock) = breaker(small());
+    for _ in 0..4 {
+        let _ = fail(&b);
+    }
+    clock.advance(SEC * 10 - Duration::from_nanos(1));
+    for _ in 0..3 * OPEN_RECHECK_REJECTIONS {
+        assert!(b.try_acquire().is_err(), "admitted before the deadline");
+    }
+    clock.advance(Duration::from_nanos(1));
+    assert!(b.try_acquire().expect("probe at the deadline").is_probe());
+}
+
+/// A manual clock that claims to follow real time, so the breaker may reuse
+/// a reading for a coarse tick; time jumps within one tick stand in for a
+/// ticker that stalled.
+#[derive(Debug, Clone, Default)]
+struct RealTimeManual(ManualClock);
+
+impl Clock for RealTimeManual {
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+
+    fn follows_real_time(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn real_time_breaker_never_half_opens_early_and_at_most_recheck_rejections_late() {
+    let clock = RealTimeManual::default();
+    let b = CircuitBreaker::with_clock(small(), Arc::new(clock.clone())).expect("valid config");
+    for _ in 0..4 {
+        let _ = fail(&b);
+    }
+    clock.0.advance(SEC * 10 - Duration::from_nanos(1));
+    for _ in 0..3 * OPEN_RECHECK_REJECTIONS {
+        assert!(b.try_acquire().is_err(), "admitted before the deadline");
+    }
+    clock.0.advance(Duration::from_nanos(1));
+    let late = (0..=OPEN_RECHECK_REJECTIONS)
+        .position(|_| b.try_acquire().is_ok_and(|p| p.is_probe()))
+        .expect("no probe within OPEN_RECHECK_REJECTIONS calls after the deadline");
+    assert!(
+        late < OPEN_RECHECK_REJECTIONS as usize,
+        "{late} rejections late"
+    );
+    let stats = b.stats();
+    assert_eq!(
+        stats.rejected_total,
+        3 * u64::from(OPEN_RECHECK_REJECTIONS) + late as u64,
+        "the call that found the deadline passed is not counted as rejected"
+    );
+}
+
+#[test]
+fn default_breaker_rejects_while_open_and_reports_time_left() {
+    let b = CircuitBreaker::new(BreakerConfig {
+        consecutive_failures: Some(1),
+        open_backoff: Backoff::fixed(SEC * 3600),
+        ..BreakerConfig::default()
+    })
+    .expect("valid config");
+    let _ = fail(&b);
+    for _ in 0..1000 {
+        let rejected = b.try_acquire().expect_err("open for an hour");
+        let left = rejected
+            .retry_after
+            .expect("open rejections say when to retry");
+        assert!(
+            left <= SEC * 3600 && left > SEC * 3000,
+            "retry_after {left:?}"
+        );
+    }
+    assert_eq!(b.stats().rejected_total, 1000);
 }
 
 fn open_then_half_open(b: &CircuitBreaker, clock: &ManualClock) {

@@ -5,9 +5,10 @@
 //! quiet (every change to a slot applies exactly its own delta). A success
 //! over a success only loads the slot, so the common path writes one word.
 //!
-//! Time window: buckets tagged with their epoch; a bucket is recycled by the
-//! first writer of a new epoch. Increments racing a rollover may be dropped,
-//! so time-window rates are approximate at bucket boundaries.
+//! Time window: each bucket counter packs the window round it counts for
+//! with its count in one word, so the rollover to a new round and the first
+//! outcome of that round are one compare-and-swap: no outcome is lost at a
+//! rollover and no reader sees a previous round's counts.
 
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 
@@ -22,28 +23,34 @@ pub(crate) struct WindowCounts {
     pub(crate) slow: u64,
 }
 
-/// Number of success counters a full, clean count window spreads over.
-const STRIPES: usize = 8;
+/// Number of per-thread counters a hot counter is spread over (the clean
+/// successes of a full count window, the breaker's rejections).
+pub(super) const STRIPES: usize = 8;
 
 /// An atomic on its own cache line (two lines, for adjacent-line prefetch).
 #[derive(Debug)]
 #[repr(align(128))]
-struct Padded<T>(T);
+pub(super) struct Padded<T>(pub(super) T);
+
+std::thread_local! {
+    /// This thread's stripe; `STRIPES` (out of range) until assigned.
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(STRIPES) };
+}
 
 /// The stripe the current thread counts on; threads are spread round-robin.
-fn stripe() -> usize {
-    use std::cell::Cell;
+#[inline(always)]
+pub(super) fn stripe() -> usize {
+    let s = STRIPE.get();
+    if s < STRIPES { s } else { assign_stripe() }
+}
+
+#[cold]
+fn assign_stripe() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    STRIPE.with(|s| {
-        if s.get() == usize::MAX {
-            s.set(NEXT.fetch_add(1, StdOrdering::Relaxed) % STRIPES);
-        }
-        s.get()
-    })
+    let s = NEXT.fetch_add(1, StdOrdering::Relaxed) % STRIPES;
+    STRIPE.set(s);
+    s
 }
 
 #[derive(Debug)]
@@ -159,14 +166,84 @@ impl CountWindow {
     }
 }
 
+/// One counter of one time-window bucket in one word: the window round it
+/// counts for (high 32 bits, truncated) and the count (low 32 bits). A
+/// bucket serves epochs `i, i + n, i + 2n, …`; the round `epoch / n` says
+/// which. Moving a counter to a new round and counting the first outcome
+/// of that round is one compare-and-swap, so no outcome of the new round is
+/// lost and no reader sees the old round's count under the new round.
 #[derive(Debug)]
-struct Bucket {
-    epoch: AtomicU64,
-    calls: AtomicU32,
-    failures: AtomicU32,
-    slow: AtomicU32,
+struct Counter(AtomicU64);
+
+const COUNT_MASK: u64 = u32::MAX as u64;
+
+impl Counter {
+    fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    const fn pack(round: u32, count: u32) -> u64 {
+        ((round as u64) << 32) | count as u64
+    }
+
+    /// Counts one outcome of `round`.
+    fn add(&self, round: u32) {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            let (tag, count) = ((cur >> 32) as u32, cur & COUNT_MASK);
+            let next = if tag == round {
+                // Saturate rather than carry into the round.
+                Self::pack(round, u32::try_from(count + 1).unwrap_or(u32::MAX))
+            } else if count != 0 && is_after(tag, round) {
+                // The bucket already counts a later round: this outcome is a
+                // whole window old and has slid out.
+                return;
+            } else {
+                Self::pack(round, 1)
+            };
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// The count if the counter is at `round`, else 0.
+    fn get(&self, round: u32) -> u64 {
+        let word = self.0.load(Ordering::Acquire);
+        if (word >> 32) as u32 == round {
+            word & COUNT_MASK
+        } else {
+            0
+        }
+    }
 }
 
+/// True if round tag `a` is later than `b`, on the 32-bit circle.
+fn is_after(a: u32, b: u32) -> bool {
+    let ahead = a.wrapping_sub(b);
+    ahead != 0 && ahead < 1 << 31
+}
+
+#[derive(Debug)]
+struct Bucket {
+    calls: Counter,
+    failures: Counter,
+    slow: Counter,
+}
+
+/// A sliding window of `n` time buckets.
+///
+/// A bucket counter left untouched for 2^31 window lengths or more may
+/// wrongly look current or later (68 years for a one-second window); no
+/// other approximation remains: concurrent records and rollovers keep
+/// every outcome of the current round, and a reader never sees an old
+/// round's counts (the loom models in `loom_tests.rs` check both). An
+/// outcome recorded a whole window late (its thread stalled between
+/// reading the clock and recording) is dropped, as it has slid out.
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
     bucket_nanos: u64,
@@ -180,10 +257,9 @@ impl TimeWindow {
         let bucket_nanos = (length_nanos / u64::from(buckets)).max(1);
         let buckets = (0..buckets)
             .map(|_| Bucket {
-                epoch: AtomicU64::new(0),
-                calls: AtomicU32::new(0),
-                failures: AtomicU32::new(0),
-                slow: AtomicU32::new(0),
+                calls: Counter::new(),
+                failures: Counter::new(),
+                slow: Counter::new(),
             })
             .collect();
         Self {
@@ -193,49 +269,46 @@ impl TimeWindow {
         }
     }
 
-    fn bucket_for(&self, now_nanos: u64) -> (&Bucket, u64) {
-        // Epoch 0 marks an unused bucket, so epochs start at 1.
-        let epoch = now_nanos / self.bucket_nanos + 1;
-        let bucket = &self.buckets[(epoch % self.buckets.len() as u64) as usize];
-        let seen = bucket.epoch.load(Ordering::Acquire);
-        if seen != epoch
-            && seen < epoch
-            && bucket
-                .epoch
-                .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            bucket.calls.store(0, Ordering::Release);
-            bucket.failures.store(0, Ordering::Release);
-            bucket.slow.store(0, Ordering::Release);
-        }
-        (bucket, epoch)
+    fn len(&self) -> u64 {
+        self.buckets.len() as u64
+    }
+
+    /// The epoch (1-based bucket-length step) of `now_nanos`.
+    fn epoch(&self, now_nanos: u64) -> u64 {
+        now_nanos / self.bucket_nanos + 1
     }
 
     pub(crate) fn record(&self, bits: u8, now_nanos: u64) -> Option<WindowCounts> {
-        let (bucket, _) = self.bucket_for(now_nanos);
+        let epoch = self.epoch(now_nanos);
+        let bucket = &self.buckets[(epoch % self.len()) as usize];
+        let round = (epoch / self.len()) as u32;
         self.recorded.fetch_add(1, Ordering::Relaxed);
-        bucket.calls.fetch_add(1, Ordering::AcqRel);
+        // Calls first: a reader loads failures and slow before calls, so it
+        // never sees more failures than calls.
+        bucket.calls.add(round);
         if bits & FAILED != 0 {
-            bucket.failures.fetch_add(1, Ordering::AcqRel);
+            bucket.failures.add(round);
         }
         if bits & SLOW != 0 {
-            bucket.slow.fetch_add(1, Ordering::AcqRel);
+            bucket.slow.add(round);
         }
         (bits != 0).then(|| self.counts(now_nanos))
     }
 
     pub(crate) fn counts(&self, now_nanos: u64) -> WindowCounts {
-        let current = now_nanos / self.bucket_nanos + 1;
-        let oldest = current.saturating_sub(self.buckets.len() as u64 - 1);
+        let current = self.epoch(now_nanos);
+        let n = self.len();
         let mut c = WindowCounts::default();
-        for b in self.buckets.iter() {
-            let epoch = b.epoch.load(Ordering::Acquire);
-            if epoch >= oldest && epoch <= current && epoch != 0 {
-                c.calls += u64::from(b.calls.load(Ordering::Acquire));
-                c.failures += u64::from(b.failures.load(Ordering::Acquire));
-                c.slow += u64::from(b.slow.load(Ordering::Acquire));
-            }
+        for (i, b) in self.buckets.iter().enumerate() {
+            // The one epoch in (current - n, current] this bucket serves.
+            let back = (current % n + n - i as u64) % n;
+            let Some(epoch) = current.checked_sub(back).filter(|e| *e != 0) else {
+                continue;
+            };
+            let round = (epoch / n) as u32;
+            c.failures += b.failures.get(round);
+            c.slow += b.slow.get(round);
+            c.calls += b.calls.get(round);
         }
         c
     }
@@ -246,10 +319,9 @@ impl TimeWindow {
 
     pub(crate) fn reset(&self) -> u64 {
         for b in self.buckets.iter() {
-            b.epoch.store(0, Ordering::Release);
-            b.calls.store(0, Ordering::Release);
-            b.failures.store(0, Ordering::Release);
-            b.slow.store(0, Ordering::Release);
+            for counter in [&b.calls, &b.failures, &b.slow] {
+                counter.0.store(0, Ordering::Release);
+            }
         }
         self.recorded.swap(0, Ordering::AcqRel)
     }
@@ -300,6 +372,45 @@ mod tests {
         assert_eq!(w.counts(10 * sec).calls, 1);
         w.record(0, 20 * sec);
         assert_eq!(w.counts(20 * sec).calls, 1);
+    }
+
+    #[test]
+    fn time_window_bucket_reused_by_a_later_round_starts_from_zero() {
+        let w = TimeWindow::new(2, 2);
+        for _ in 0..5 {
+            w.record(FAILED, 0);
+        }
+        w.record(0, 2);
+        assert_eq!(
+            w.counts(2),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+    }
+
+    #[test]
+    fn time_window_drops_an_outcome_recorded_a_whole_window_late() {
+        let w = TimeWindow::new(2, 2);
+        w.record(0, 2);
+        w.record(FAILED, 0);
+        assert_eq!(w.counts(2).failures, 0);
+        assert_eq!(w.counts(2).calls, 1);
+        assert_eq!(
+            w.recorded(),
+            2,
+            "the late outcome still counts in the totals"
+        );
+    }
+
+    #[test]
+    fn round_tags_compare_across_the_32_bit_wrap() {
+        assert!(is_after(1, 0));
+        assert!(is_after(0, u32::MAX));
+        assert!(!is_after(0, 1));
+        assert!(!is_after(7, 7));
     }
 
     #[test]

@@ -43,7 +43,11 @@ pub const MAX_POOL_SIZE: usize = 1 << 16;
 pub struct PoolConfig {
     /// Name used in metrics.
     pub name: String,
-    /// Objects alive at most (lent + idle + being created).
+    /// Objects alive at most (lent + idle + being created for a caller).
+    /// While [`Pool::maintain`](super::Pool::maintain) creates a `min_idle`
+    /// refill, one more may exist: the refill holds no place, so it never
+    /// keeps an acquirer waiting, and it is destroyed if the pool filled up
+    /// meanwhile.
     pub max_size: usize,
     /// Idle objects kept ready by maintenance, even past `idle_timeout`.
     pub min_idle: usize,

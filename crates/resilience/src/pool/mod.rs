@@ -37,6 +37,8 @@ struct State<T> {
     idle: VecDeque<Entry<T>>,
     size: usize,
     closed: bool,
+    /// A `min_idle` refill is creating an object (not counted in `size`).
+    refilling: bool,
     rng: SeededRng,
     next_waiter: u64,
     wakers: VecDeque<(u64, Waker)>,
@@ -215,6 +217,7 @@ impl<M: Manager> Pool<M> {
             idle: VecDeque::with_capacity(config.max_size),
             size: 0,
             closed: false,
+            refilling: false,
             rng: SeededRng::new(config.seed),
             next_waiter: 0,
             wakers: VecDeque::new(),
@@ -470,38 +473,52 @@ impl<M: Manager> Pool<M> {
         broken
     }
 
+    /// Creates idle objects up to `min_idle`, one at a time and without
+    /// holding a place: while the refill creates, acquirers still take free
+    /// places (and create their own), so a slow create never keeps them
+    /// waiting. A refilled object that finds the pool full (or closed) when
+    /// it is ready is destroyed; so for the length of one create the pool
+    /// may hold `max_size + 1` objects.
     fn fill_min_idle(&self, now: u64) {
         loop {
+            let expires_at = {
+                let mut state = self.inner.state.lock();
+                if state.closed
+                    || state.refilling
+                    || state.idle.len() >= self.inner.config.min_idle
+                    || state.size >= self.inner.config.max_size
+                {
+                    return;
+                }
+                state.refilling = true;
+                self.expires_at(&mut state, now)
+            };
+            let created = self.inner.manager.create();
+            let counters = &self.inner.counters;
             let mut state = self.inner.state.lock();
-            if state.closed
-                || state.idle.len() >= self.inner.config.min_idle
-                || state.size >= self.inner.config.max_size
-            {
+            state.refilling = false;
+            let object = match created {
+                Ok(object) => object,
+                Err(_) => {
+                    counters.create_errors.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            counters.created.fetch_add(1, Ordering::Relaxed);
+            if state.closed || state.size >= self.inner.config.max_size {
+                drop(state);
+                // Never counted in `size`, so no place to free.
+                self.inner.manager.destroy(object);
+                counters.destroyed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             state.size += 1;
-            let expires_at = self.expires_at(&mut state, now);
-            drop(state);
-            match self.inner.manager.create() {
-                Ok(object) => {
-                    self.inner.counters.created.fetch_add(1, Ordering::Relaxed);
-                    let mut state = self.inner.state.lock();
-                    state.idle.push_back(Entry {
-                        object,
-                        expires_at,
-                        idle_since: now,
-                    });
-                    self.wake_one(&mut state);
-                }
-                Err(_) => {
-                    self.inner
-                        .counters
-                        .create_errors
-                        .fetch_add(1, Ordering::Relaxed);
-                    self.shrink();
-                    return;
-                }
-            }
+            state.idle.push_back(Entry {
+                object,
+                expires_at,
+                idle_since: now,
+            });
+            self.wake_one(&mut state);
         }
     }
 
@@ -530,21 +547,23 @@ impl<M: Manager> Pool<M> {
     /// come back. Waits up to `deadline` for them and reports.
     pub fn drain(&self, deadline: Duration) -> DrainReport {
         let until = std::time::Instant::now() + deadline;
-        let idle: Vec<_> = {
+        let (idle, lent_at_start): (Vec<_>, usize) = {
             let mut state = self.inner.state.lock();
             state.closed = true;
             while let Some((_, waker)) = state.wakers.pop_front() {
                 waker.wake();
             }
             self.inner.returned.notify_all();
-            state.idle.drain(..).collect()
+            // Counted with the idle list taken, before any lent object can
+            // come back.
+            let lent = state.size - state.idle.len();
+            (state.idle.drain(..).collect(), lent)
         };
         let idle_destroyed = idle.len();
         for entry in idle {
             self.destroy(entry.object, false);
         }
         let mut state = self.inner.state.lock();
-        let lent_at_start = state.size;
         while state.size > 0
             && !self
                 .inner
@@ -554,7 +573,7 @@ impl<M: Manager> Pool<M> {
         {}
         DrainReport {
             idle_destroyed,
-            returned: lent_at_start - state.size,
+            returned: lent_at_start.saturating_sub(state.size),
             outstanding: state.size,
         }
     }

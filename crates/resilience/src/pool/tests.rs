@@ -195,6 +195,74 @@ fn drain_destroys_idle_waits_for_lent_and_reports() {
     ));
 }
 
+/// Numbers whose first `create` parks until the test opens the gate, and
+/// says when it has parked.
+#[derive(Debug)]
+struct GatedFirstCreate {
+    numbers: Arc<Numbers>,
+    parked: std::sync::mpsc::SyncSender<()>,
+    gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Manager for GatedFirstCreate {
+    type Object = u64;
+    type Error = &'static str;
+
+    fn create(&self) -> Result<u64, &'static str> {
+        let gate = self.gate.lock().unwrap().take();
+        if let Some(gate) = gate {
+            self.parked.send(()).unwrap();
+            gate.recv().unwrap();
+        }
+        self.numbers.create()
+    }
+
+    fn destroy(&self, object: u64) {
+        self.numbers.destroy(object);
+    }
+}
+
+#[test]
+fn acquire_is_not_kept_waiting_by_a_slow_min_idle_refill() {
+    let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
+    let (open_tx, open_rx) = std::sync::mpsc::channel();
+    let numbers = Arc::new(Numbers::default());
+    let manager = GatedFirstCreate {
+        numbers: Arc::clone(&numbers),
+        parked: parked_tx,
+        gate: std::sync::Mutex::new(Some(open_rx)),
+    };
+    let config = PoolConfig {
+        max_size: 1,
+        min_idle: 1,
+        // Long enough that a blocked acquire shows up as a timeout, not a
+        // hang, if the refill kept its place.
+        acquire_timeout: Duration::from_secs(5),
+        ..Default::default()
+    };
+    let p = Pool::with_clock(manager, config, Arc::new(ManualClock::new()), None).unwrap();
+    let refill = {
+        let p = p.clone();
+        std::thread::spawn(move || p.maintain())
+    };
+    parked_rx.recv().unwrap();
+    // The refill is inside its create and the pool is otherwise empty.
+    let got = p.acquire().expect("the refill holds no place");
+    assert_eq!(*got, 0, "the acquirer created its own object");
+    open_tx.send(()).unwrap();
+    refill.join().unwrap();
+    let s = p.stats();
+    assert_eq!(
+        (s.size, s.in_use, s.idle),
+        (1, 1, 0),
+        "the surplus refill is gone"
+    );
+    assert_eq!((s.created, s.destroyed), (2, 1));
+    assert_eq!(numbers.destroyed.load(Ordering::SeqCst), 1);
+    drop(got);
+    assert_eq!(p.stats().idle, 1);
+}
+
 #[test]
 fn drain_reports_objects_still_out_at_the_deadline() {
     let (p, _, _) = pool(PoolConfig::default());
@@ -212,10 +280,22 @@ fn stress_no_object_is_lent_twice_and_none_is_lost() {
     println!("pool stress seed: {seed} (replay with BALLAST_SEED={seed})");
     let (p, n, _) = pool(PoolConfig {
         max_size: 4,
+        min_idle: 2,
         acquire_timeout: Duration::from_secs(60),
         ..Default::default()
     });
-    let lent: Arc<Vec<AtomicBool>> = Arc::new((0..4096).map(|_| AtomicBool::new(false)).collect());
+    // Refills race the workers for places; each maintain() creates at most
+    // `min_idle` objects, so ids stay below 16 000 / 100 broken + 2 × 2 000.
+    let lent: Arc<Vec<AtomicBool>> = Arc::new((0..8192).map(|_| AtomicBool::new(false)).collect());
+    let maintainer = {
+        let p = p.clone();
+        std::thread::spawn(move || {
+            for _ in 0..2_000 {
+                p.maintain();
+                std::thread::yield_now();
+            }
+        })
+    };
     let checksum = Arc::new(AtomicU64::new(0));
     let uses = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..8u64)
@@ -248,6 +328,7 @@ fn stress_no_object_is_lent_twice_and_none_is_lost() {
     for t in threads {
         t.join().expect("stress thread panicked");
     }
+    maintainer.join().expect("maintenance thread panicked");
     let s = p.stats();
     assert_eq!(uses.load(Ordering::Relaxed), 16_000);
     assert_eq!(
