@@ -155,10 +155,11 @@ fn negotiate(tcp: &mut TcpStream) -> Session {
 }
 
 #[test]
-fn client_that_never_reads_is_closed_past_the_pending_output_limit() {
+fn client_that_never_reads_stops_being_read_and_is_closed_when_idle() {
     let config = HostConfig {
         tn3270e: false,
         max_pending_output: MIN_PENDING_OUTPUT,
+        idle_timeout: Duration::from_millis(300),
         ..HostConfig::default()
     };
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
@@ -166,14 +167,13 @@ fn client_that_never_reads_is_closed_past_the_pending_output_limit() {
     let session = negotiate(&mut tcp);
     // Each Clear makes the host send the whole screen again; never read it.
     let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
-    let chunk: Vec<u8> = clear
-        .iter()
-        .copied()
-        .cycle()
-        .take(clear.len() * 1000)
-        .collect();
+    let chunk = clear.repeat(1000);
     tcp.set_write_timeout(Some(T)).unwrap();
     let mut written = 0usize;
+    // Once its answers are unread, the host takes no more input: the
+    // kernel's buffers fill and the writes stop (they block, or fail once
+    // the idle timeout has ended the session). A host that kept reading
+    // would take all 64 MiB, and its idle timer would never fire.
     let refused = loop {
         if written > (64 << 20) {
             break false;
@@ -184,7 +184,45 @@ fn client_that_never_reads_is_closed_past_the_pending_output_limit() {
         }
     };
     assert!(refused, "the host kept reading {written} bytes of input");
-    assert!(sessions_become(&host, 0));
+    assert!(sessions_become(&host, 0), "the idle timeout did not end it");
+    host.stop();
+}
+
+#[test]
+fn pipelined_clears_from_a_slow_reader_all_get_answers_at_the_default_limit() {
+    // 5000 Clears in one write: about 700 KiB of answers, well over the
+    // default `max_pending_output` (256 KiB), read 4 KiB at a time with a
+    // pause every 64 KiB.
+    const CLEARS: u64 = 5000;
+    let config = HostConfig {
+        tn3270e: false,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let mut session = negotiate(&mut tcp);
+    let screens = session.writes() + CLEARS;
+    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
+    tcp.write_all(&clear.repeat(usize::try_from(CLEARS).unwrap()))
+        .unwrap();
+    let mut buf = [0u8; 4 << 10];
+    let mut reads = 0u64;
+    // Bounded: each turn reads at least one byte or gives up.
+    while session.writes() < screens {
+        match tcp.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => session.receive(&buf[..n]).unwrap(),
+        }
+        while session.poll_event().is_some() {}
+        reads += 1;
+        if reads.is_multiple_of(16) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let got = session.writes() + CLEARS - screens;
+    assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
+    assert_eq!(host.active_sessions(), 1, "the session is still open");
+    host.stop();
 }
 
 #[cfg(target_os = "linux")]
@@ -320,14 +358,18 @@ fn read_screens(tcp: &mut TcpStream, session: &mut Session, screens: u64) -> boo
 
 #[test]
 fn pipelined_records_are_not_pending_input() {
-    // 3000 complete records (3 bytes each) in one write, more bytes than
-    // the pending input limit, none of them waiting for IAC EOR.
-    const CLEARS: u64 = 3000;
+    // 8000 complete records (3 bytes each) in one write, more bytes than
+    // the pending input limit, none of them waiting for IAC EOR; the
+    // output limit makes the host hold most of them back until the
+    // answers are read, which does not count either. More than one 16 KiB
+    // read: the rest waits in the kernel, and the host must take it
+    // without a new readable event.
+    const CLEARS: u64 = 8000;
     let config = HostConfig {
         tn3270e: false,
         max_record_len: 1024,
         max_pending_input: 4096,
-        max_pending_output: 4 << 20,
+        max_pending_output: MIN_PENDING_OUTPUT,
         ..HostConfig::default()
     };
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
@@ -352,4 +394,46 @@ fn endless_subnegotiation_is_dropped() {
     let _ = s.write_all(&vec![0x40; 1 << 20]);
     assert!(closed_by_server(&mut s));
     assert!(sessions_become(&host, 0));
+}
+
+/// Shows one screen larger than `MIN_PENDING_OUTPUT` on its own: 96
+/// labels of 78 characters, four over every row.
+struct HugeScreen;
+
+impl ballast_session::host::Application for HugeScreen {
+    fn start(&self, _: &mut ballast_session::host::AppContext) -> ballast_session::host::Reply {
+        let screen = (0..96u16).fold(ballast_session::host::ScreenDef::new("huge"), |s, i| {
+            s.text(i % 24, 0, "X".repeat(78))
+        });
+        ballast_session::host::Reply::Show(screen)
+    }
+
+    fn on_input(
+        &self,
+        ctx: &mut ballast_session::host::AppContext,
+        _: &ballast_session::host::Input,
+    ) -> ballast_session::host::Reply {
+        self.start(ctx)
+    }
+}
+
+#[test]
+fn answer_larger_than_the_pending_output_limit_on_its_own_ends_the_session() {
+    let small = HostConfig {
+        max_pending_output: MIN_PENDING_OUTPUT,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(small, HugeScreen).unwrap();
+    // `connect` waits for the first screen, which never comes.
+    let e = Client::connect(host.local_addr(), SessionConfig::default(), T)
+        .and_then(|mut c| c.wait_for(Condition::Text("XXXX".into()), T))
+        .unwrap_err();
+    assert!(matches!(e, Error::Closed), "{e}");
+    assert!(sessions_become(&host, 0));
+    host.stop();
+    // The same screen fits the default limit.
+    let host = HostSimulator::start(HostConfig::default(), HugeScreen).unwrap();
+    let mut c = Client::connect(host.local_addr(), SessionConfig::default(), T).unwrap();
+    c.wait_for(Condition::Text("XXXX".into()), T).unwrap();
+    host.stop();
 }

@@ -189,3 +189,49 @@ fn tls_answers_larger_than_the_tls_buffer_all_arrive() {
     );
     host.stop();
 }
+
+#[test]
+fn tls_pipelined_clears_from_a_slow_reader_all_get_answers_at_the_default_limit() {
+    // 12000 Clears in one write: about 1.7 MiB of answers, well over the
+    // default `max_pending_output` (256 KiB), read with a pause every 16
+    // reads. They span several TLS records: while its output is at the
+    // limit the host leaves them in the kernel, and must take them again
+    // on its own (no readable event comes for them).
+    const CLEARS: u64 = 12000;
+    let config = HostConfig {
+        tls: Some(tls::server_config(CERT, KEY).unwrap()),
+        tn3270e: false,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut stream = raw_tls_stream(&host);
+    let config = SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    };
+    let mut session = ballast_session::Session::new(config).unwrap();
+    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    let screens = session.writes() + CLEARS;
+    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
+    stream
+        .write_all(&clear.repeat(usize::try_from(CLEARS).unwrap()))
+        .unwrap();
+    let mut buf = [0u8; 4 << 10];
+    let mut reads = 0u64;
+    // Bounded: each turn reads at least one byte or gives up.
+    while session.writes() < screens {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => session.receive(&buf[..n]).unwrap(),
+        }
+        while session.poll_event().is_some() {}
+        reads += 1;
+        if reads.is_multiple_of(16) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let got = session.writes() + CLEARS - screens;
+    assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
+    assert_eq!(host.active_sessions(), 1, "the session is still open");
+    host.stop();
+}

@@ -39,7 +39,11 @@ pub(crate) struct HostConn {
     options: OptionTable,
     decoder: RecordDecoder,
     max_pending_input: usize,
+    /// Output high-water mark: decoding stops while `out` holds this much.
     max_pending_output: usize,
+    /// Input not decoded yet: an unfinished record waiting for IAC EOR, or,
+    /// while `out` is at the high-water mark, records held back until the
+    /// client reads its answers.
     input: Vec<u8>,
     /// Bytes for the client; the owner takes them and drains what it sent.
     pub(crate) out: Vec<u8>,
@@ -128,11 +132,15 @@ impl HostConn {
 
     /// Processes received bytes; an error closes the connection.
     ///
-    /// Complete records are decoded straight from `bytes`; only an
-    /// unfinished tail is kept, and the buffer holding it is released once
-    /// the record completes, so an idle connection holds no input buffer.
-    /// The tail may not exceed `max_pending_input` (memory stays below it
-    /// plus one `bytes`); complete records in `bytes` are never counted.
+    /// Complete records are decoded straight from `bytes`; only what is
+    /// left is kept, and the buffer holding it is released once it is
+    /// decoded, so an idle connection holds no input buffer. Decoding stops
+    /// while `out` is at the high-water mark ([`HostConn::output_full`]):
+    /// the rest is held, and [`HostConn::resume`] decodes it once the owner
+    /// has sent enough. The owner reads no more input meanwhile, so held
+    /// input is at most one `bytes` plus an unfinished record. An
+    /// unfinished record may not exceed `max_pending_input` (memory stays
+    /// below it plus one `bytes`); complete records are never counted.
     pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<()> {
         let result = if self.input.is_empty() {
             let (used, result) = self.decode_all(bytes);
@@ -160,9 +168,32 @@ impl HostConn {
         result
     }
 
+    /// Decodes input held back by [`HostConn::output_full`] (the owner has
+    /// since sent some output, see `out`); true when some was decoded.
+    pub(crate) fn resume(&mut self) -> Result<bool> {
+        let held = self.input.len();
+        if held == 0 || self.output_full() {
+            return Ok(false);
+        }
+        self.receive(&[])?;
+        Ok(self.input.len() < held)
+    }
+
+    /// True while `out` is at the high-water mark (`max_pending_output`):
+    /// take no more input until the client has read some of it.
+    pub(crate) fn output_full(&self) -> bool {
+        self.out.len() >= self.max_pending_output
+    }
+
+    /// The output high-water mark, `max_pending_output`.
+    pub(crate) fn high_water(&self) -> usize {
+        self.max_pending_output
+    }
+
     /// Errors when `buffered` bytes waiting for IAC EOR exceed the limit.
+    /// Input held while the output is full is not waiting for IAC EOR.
     fn pending_input(&self, buffered: usize) -> Result<()> {
-        if buffered > self.max_pending_input {
+        if buffered > self.max_pending_input && !self.output_full() {
             return Err(Error::Limit {
                 what: "pending input bytes",
                 limit: self.max_pending_input as u64,
@@ -172,31 +203,23 @@ impl HostConn {
         Ok(())
     }
 
-    /// Handles every complete item of `input`; returns the bytes used.
+    /// Handles complete items of `input` until it ends or the output is
+    /// full; returns the bytes used.
     fn decode_all(&mut self, input: &[u8]) -> (usize, Result<()>) {
         let mut pos = 0;
         loop {
-            if pos >= input.len() || self.phase == Phase::Closed {
+            if pos >= input.len() || self.phase == Phase::Closed || self.output_full() {
                 return (pos, Ok(()));
-            }
-            // A client that sends input without reading the answers must
-            // not make `out` grow past its limit (plus one answer).
-            if self.out.len() > self.max_pending_output {
-                let e = Error::Limit {
-                    what: "pending output bytes",
-                    limit: self.max_pending_output as u64,
-                    value: self.out.len() as u64,
-                };
-                return (pos, Err(e));
             }
             match self.decoder.decode_frame(&input[pos..]) {
                 Ok((item, used)) => {
                     pos += used;
+                    let before = self.out.len();
                     let r = match item {
                         RecordItem::Telnet(ev) => self.telnet(ev),
                         RecordItem::Record(rec) => self.record(&rec),
                     };
-                    if let Err(e) = r {
+                    if let Err(e) = r.and_then(|()| self.answer_fits(before)) {
                         return (pos, Err(e));
                     }
                 }
@@ -204,6 +227,21 @@ impl HostConn {
                 Err(e) => return (pos, Err(e.into())),
             }
         }
+    }
+
+    /// Errors when the answer to one item (what `out` gained past
+    /// `before`) is larger than `max_pending_output` on its own: pending
+    /// output stays below twice the limit.
+    fn answer_fits(&self, before: usize) -> Result<()> {
+        let answer = self.out.len().saturating_sub(before);
+        if answer > self.max_pending_output {
+            return Err(Error::Limit {
+                what: "answer bytes",
+                limit: self.max_pending_output as u64,
+                value: answer as u64,
+            });
+        }
+        Ok(())
     }
 
     fn telnet(&mut self, ev: TelnetEvent<'_>) -> Result<()> {

@@ -48,7 +48,8 @@ pub(super) struct EventLoop {
     slots: Vec<Option<Box<Peer>>>,
     free: Vec<usize>,
     idle: IdleList,
-    /// Sessions whose read budget ran out, to read again before sleeping.
+    /// Sessions whose read budget ran out, or whose output drained below
+    /// the high-water mark, to read again before sleeping.
     again: Vec<usize>,
     buf: Box<[u8]>,
     next_lu: u32,
@@ -249,13 +250,17 @@ impl EventLoop {
         } else {
             ReadTurn::default()
         };
-        if let Err(e) = peer.flush(self.config.max_pending_output) {
+        if let Err(e) = peer.flush() {
             return self.close(i, Some(&e));
         }
         if peer.finished() {
             return self.close(i, None);
         }
-        if turn.more && !peer.queued {
+        // Backpressure: a session that stopped reading at its output
+        // high-water mark reads again once the client has taken enough
+        // (on this writable event or right after its read); its input is
+        // already in the kernel, so no readable event would say so.
+        if (turn.more || peer.resumable()) && !peer.queued {
             peer.queued = true;
             self.again.push(i);
         }
@@ -268,7 +273,8 @@ impl EventLoop {
         }
     }
 
-    /// Gives sessions whose read budget ran out their next turn.
+    /// Gives sessions whose read budget ran out, or whose output drained,
+    /// their next turn.
     fn read_again(&mut self, now: Instant) {
         for i in std::mem::take(&mut self.again) {
             if let Some(peer) = self.slots.get_mut(i).and_then(Option::as_mut) {

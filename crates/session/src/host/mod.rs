@@ -21,8 +21,10 @@
 //! Per-session limits keep the process bounded whatever a client does:
 //! [`HostConfig::idle_timeout`], [`HostConfig::max_record_len`],
 //! [`HostConfig::max_pending_input`] (bytes buffered while waiting for IAC
-//! EOR), [`HostConfig::max_pending_output`] (answers a client does not read)
-//! and the [`HostConfig::max_sessions`] cap. TLS (feature `tls`) is a rustls
+//! EOR), [`HostConfig::max_pending_output`] (the high-water mark of answers
+//! a client has not read: above it the session's input is not read, so a
+//! client that pipelines input gets backpressure, not a disconnect) and
+//! the [`HostConfig::max_sessions`] cap. TLS (feature `tls`) is a rustls
 //! `ServerConnection` driven by the same readiness events. The
 //! [`Application`] runs on the poller thread, so its callbacks should be
 //! quick; one that panics ends only its own session. [`HostSimulator::stop`]
@@ -78,8 +80,15 @@ pub struct HostConfig {
     pub max_record_len: usize,
     /// Most bytes buffered from a client waiting for IAC EOR.
     pub max_pending_input: usize,
-    /// Most output bytes waiting for a client to read them; a client that
-    /// stops reading while sending input is closed beyond it.
+    /// High-water mark of the output waiting for a client to read it.
+    /// While a session's unsent output is at or above it, the host reads
+    /// no more of that session's input (backpressure): the input waits in
+    /// the kernel and reading resumes once the client has read enough.
+    /// A client that pipelines input and reads slowly is never closed for
+    /// it; one that never reads stops being read, so it sends no input
+    /// and [`HostConfig::idle_timeout`] ends it. A session's output stays
+    /// below this plus one answer; an answer larger than this on its own
+    /// ends the session with [`Error::Limit`].
     pub max_pending_output: usize,
     /// Serve TLS with this config (feature `tls`); see [`crate::tls`].
     #[cfg(feature = "tls")]

@@ -4,8 +4,10 @@
 //!
 //! Nothing here blocks: reads stop at `WouldBlock` or a byte budget,
 //! writes stop at `WouldBlock` and leave the rest for the next writable
-//! event. Output that the peer does not read is bounded by
-//! `HostConfig::max_pending_output`.
+//! event. Backpressure: while the output waiting for the socket is at
+//! `HostConfig::max_pending_output` (the high-water mark), the peer takes
+//! no more input, which waits in the kernel (or in TLS's or the host's
+//! bounded buffers) until the client reads its answers.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -38,6 +40,11 @@ pub(super) struct Peer {
     /// The peer closed its side (EOF or TLS close_notify): read no more,
     /// close once the output is sent.
     eof: bool,
+    /// Reading stopped at the output high-water mark before the input ran
+    /// out: read again once the output drains below it, without waiting
+    /// for an event (readiness is edge-triggered; none comes for input
+    /// already in the kernel).
+    held: bool,
     /// Waiting in the event loop's queue for another read turn.
     pub(super) queued: bool,
 }
@@ -52,6 +59,7 @@ impl Peer {
             #[cfg(feature = "tls")]
             tls: None,
             eof: false,
+            held: false,
             queued: false,
         }
     }
@@ -76,15 +84,23 @@ impl Peer {
     }
 
     /// Reads what the socket holds, at most `budget` bytes, through `buf`,
-    /// and feeds it to the host. Input after the host closed is not read.
+    /// and feeds it to the host, first decoding input the host held back.
+    /// Stops while the output is at the high-water mark (see
+    /// [`Peer::resumable`]). Input after the host closed is not read.
     pub(super) fn read(&mut self, buf: &mut [u8], budget: usize) -> Result<ReadTurn> {
+        self.held = false;
+        let mut turn = ReadTurn::default();
+        self.resume(&mut turn)?;
         #[cfg(feature = "tls")]
         if self.tls.is_some() {
-            return self.read_tls(buf, budget);
+            return self.read_tls(buf, budget, turn);
         }
-        let mut turn = ReadTurn::default();
         let mut left = budget;
         while !self.host.is_closed() && !self.eof {
+            if self.host.output_full() {
+                self.held = true;
+                break;
+            }
             if left == 0 {
                 turn.more = true;
                 break;
@@ -107,21 +123,52 @@ impl Peer {
         Ok(turn)
     }
 
-    /// Hands received plaintext to the host, first dropping output the
-    /// socket already took so `host.out` holds only what is pending.
-    fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Drops output the socket already took, so `host.out` holds only
+    /// what is pending (the host measures its high-water mark on it).
+    fn drop_sent(&mut self) {
         if self.sent > 0 {
             self.host.out.drain(..self.sent);
             self.sent = 0;
         }
+    }
+
+    /// Hands received plaintext to the host.
+    fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+        self.drop_sent();
         self.host.receive(bytes)
     }
 
+    /// Lets the host decode the input it held back; taking it counts as
+    /// input (it re-arms the idle timer like a read would).
+    fn resume(&mut self, turn: &mut ReadTurn) -> Result<()> {
+        self.drop_sent();
+        turn.input |= self.host.resume()?;
+        Ok(())
+    }
+
+    /// True when reading stopped at the high-water mark and the output
+    /// has drained below it since: read again now.
+    pub(super) fn resumable(&self) -> bool {
+        self.held && self.pending() < self.host.high_water()
+    }
+
+    /// Output bytes not handed to the socket (or to TLS) yet.
+    fn pending(&self) -> usize {
+        self.host.out.len() - self.sent
+    }
+
+    /// [`Peer::read`] through TLS: decrypted input the host could not take
+    /// yet stays in rustls (which then reads no more records), and is
+    /// taken first on the next turn.
     #[cfg(feature = "tls")]
-    fn read_tls(&mut self, buf: &mut [u8], budget: usize) -> Result<ReadTurn> {
-        let mut turn = ReadTurn::default();
+    fn read_tls(&mut self, buf: &mut [u8], budget: usize, mut turn: ReadTurn) -> Result<ReadTurn> {
         let mut left = budget;
-        while !self.host.is_closed() && !self.eof {
+        let mut closed = self.read_plaintext(buf, &mut turn)?;
+        while !closed && !self.host.is_closed() && !self.eof {
+            if self.host.output_full() {
+                self.held = true;
+                break;
+            }
             if left == 0 {
                 turn.more = true;
                 break;
@@ -141,18 +188,16 @@ impl Peer {
             tls.process_new_packets()
                 .map_err(|e| Error::Tls(e.to_string()))?;
             turn.input |= handshaking && !tls.is_handshaking();
-            if self.read_plaintext(buf, &mut turn)? {
-                break;
-            }
+            closed = self.read_plaintext(buf, &mut turn)?;
         }
         Ok(turn)
     }
 
-    /// Moves decrypted bytes to the host; true once the peer sent
-    /// close_notify.
+    /// Moves decrypted bytes to the host until none is left or its output
+    /// is full; true once the peer sent close_notify.
     #[cfg(feature = "tls")]
     fn read_plaintext(&mut self, buf: &mut [u8], turn: &mut ReadTurn) -> Result<bool> {
-        loop {
+        while !self.host.output_full() {
             let Some(tls) = self.tls.as_mut() else {
                 return Ok(false);
             };
@@ -169,12 +214,12 @@ impl Peer {
                 Err(e) => return Err(e.into()),
             }
         }
+        Ok(false)
     }
 
-    /// Writes pending output until the socket would block. Errors when
-    /// more than `max_pending` bytes are still waiting: a peer that does
-    /// not read cannot make the host buffer without bound.
-    pub(super) fn flush(&mut self, max_pending: usize) -> Result<()> {
+    /// Writes pending output until the socket would block. Output above
+    /// the high-water mark is not an error: reading stops meanwhile.
+    pub(super) fn flush(&mut self) -> Result<()> {
         #[cfg(feature = "tls")]
         if self.tls.is_some() {
             self.flush_tls()?;
@@ -183,17 +228,10 @@ impl Peer {
         }
         #[cfg(not(feature = "tls"))]
         self.flush_plain()?;
-        let pending = self.host.out.len() - self.sent;
-        if pending == 0 {
+        if self.pending() == 0 {
             // An idle session keeps no output buffer.
             self.host.out = Vec::new();
             self.sent = 0;
-        } else if pending > max_pending {
-            return Err(Error::Limit {
-                what: "pending output bytes",
-                limit: max_pending as u64,
-                value: pending as u64,
-            });
         }
         Ok(())
     }
