@@ -6,6 +6,27 @@
 //! types decode into a typed [`Payload`]; any other type is kept as
 //! [`Payload::Unknown`] with its raw fields, never rejected.
 //!
+//! Routers relay packets between muds, and newer drivers add fields, so a
+//! decoded packet re-encodes with the fields it was read from: fields after
+//! those its type defines are kept in [`Packet::extra_fields`], and an
+//! optional field that was absent ([`Payload::Error`]'s `packet`) stays
+//! absent. A packet you build from a typed payload (with
+//! [`Array::EMPTY`] as its extra fields) encodes canonically.
+//!
+//! ```
+//! use ballast_codec::mudmode::{lpc::Decoder, i3::Packet};
+//!
+//! let mut decoder = Decoder::default();
+//! let body = br#"({"tell",5,"A","bob","B","carol","Bob","hi","added later",})"#;
+//! let mut packet = Packet::from_value(decoder.decode(body)?)?;
+//! assert_eq!(packet.extra_fields.len(), 1);
+//! packet.ttl -= 1; // forward it one hop on
+//! let mut out = Vec::new();
+//! packet.encode(&mut out)?;
+//! assert_eq!(out, br#"({"tell",4,"A","bob","B","carol","Bob","hi","added later",})"#);
+//! # Ok::<(), ballast_codec::Error>(())
+//! ```
+//!
 //! A [`Packet`] is a view like the [`ValueRef`] it was read from: strings
 //! are byte slices, lists are [`Array`]/[`Mapping`] views, and reading one
 //! allocates nothing.
@@ -34,6 +55,12 @@ pub struct Packet<'a> {
     pub target_user: Option<Text<'a>>,
     /// The fields after the envelope.
     pub payload: Payload<'a>,
+    /// Fields after the ones [`payload`](Self::payload) reads, in wire
+    /// order: what a newer driver added. [`encode`](Self::encode) writes
+    /// them back after the payload, so a forwarded packet keeps them. Empty
+    /// for payloads kept as raw arrays (they hold every field) and for
+    /// packets you build ([`Array::EMPTY`]).
+    pub extra_fields: Array<'a>,
 }
 
 /// One user in a who-reply.
@@ -122,8 +149,10 @@ pub enum Payload<'a> {
         code: Text<'a>,
         /// Human-readable message.
         message: Text<'a>,
-        /// The packet that caused it (or `0`).
-        packet: ValueRef<'a>,
+        /// The packet that caused it, often `0`; `None` when the field is
+        /// absent, and then [`Packet::encode`] writes none (or `0`, to keep
+        /// its place, when extra fields follow).
+        packet: Option<ValueRef<'a>>,
     },
     /// Any other type: the fields after the envelope, raw.
     Unknown(Array<'a>),
@@ -180,9 +209,17 @@ impl<'a> Fields<'a> {
             .ok_or(field_error(i, "int expected"))
     }
 
-    /// Any value; a missing one reads as `0`.
-    fn value(&mut self) -> ValueRef<'a> {
-        self.next().0.unwrap_or(ValueRef::NULL)
+    /// Any value, `None` when there are no fields left.
+    fn opt_value(&mut self) -> Option<ValueRef<'a>> {
+        self.next().0
+    }
+
+    /// Every field not read yet; the reader is left at the end.
+    fn take_rest(&mut self) -> Array<'a> {
+        let rest = self.it.as_array();
+        self.index += rest.len();
+        self.it = Array::EMPTY.iter();
+        rest
     }
 }
 
@@ -196,10 +233,14 @@ fn need(f: Array<'_>, n: usize, base: usize) -> Result<()> {
 
 /// Number of envelope fields before the payload.
 const ENVELOPE_FIELDS: usize = 6;
+/// Fields a `startup-req-3` payload has at least (password … other data).
+const STARTUP_REQ_3_FIELDS: usize = 14;
 
 impl<'a> Packet<'a> {
     /// Reads a packet from a decoded value. Errors are [`Error::I3Field`],
     /// naming the index of the field that is missing or of the wrong kind.
+    /// Fields after those the packet's type defines are kept in
+    /// [`extra_fields`](Self::extra_fields), not rejected.
     pub fn from_value(value: ValueRef<'a>) -> Result<Self> {
         let Some(fields) = value.as_array() else {
             return Err(field_error(0, "packet array expected"));
@@ -207,6 +248,7 @@ impl<'a> Packet<'a> {
         need(fields, ENVELOPE_FIELDS, 0)?;
         let mut f = Fields::new(fields, 0);
         let kind = f.text()?;
+        // Fields are read in the order written here, which is wire order.
         Ok(Self {
             kind,
             ttl: f.int()?,
@@ -214,11 +256,16 @@ impl<'a> Packet<'a> {
             originator_user: f.opt_text()?,
             target_mud: f.opt_text()?,
             target_user: f.opt_text()?,
-            payload: Payload::decode(kind, fields.skip(ENVELOPE_FIELDS))?,
+            payload: Payload::read(kind, &mut f)?,
+            extra_fields: f.take_rest(),
         })
     }
 
-    /// Appends the packet as LPC text, `({"type",ttl,…,})`.
+    /// Appends the packet as LPC text, `({"type",ttl,…,})`: the envelope,
+    /// the payload, then [`extra_fields`](Self::extra_fields). A packet
+    /// read by [`from_value`](Self::from_value) and not changed is written
+    /// with the same fields it was read from, so a router can forward it
+    /// (with its `ttl` lowered) without dropping what it does not know.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
         let opt = |t: Option<Text<'_>>, out: &mut Vec<u8>| match t {
             Some(t) => write_str(t, out),
@@ -240,7 +287,7 @@ impl<'a> Packet<'a> {
         out.push(b',');
         opt(self.target_user, out)?;
         out.push(b',');
-        self.payload.encode(out)?;
+        self.payload.encode(self.extra_fields, out)?;
         out.extend_from_slice(b"})");
         Ok(())
     }
@@ -249,9 +296,15 @@ impl<'a> Packet<'a> {
 impl<'a> Payload<'a> {
     /// Decodes the fields after the envelope of a packet of type `kind`.
     /// Errors are [`Error::I3Field`], with indexes counted from the start of
-    /// the packet.
+    /// the packet. Fields after those the type defines are ignored here;
+    /// [`Packet::from_value`] keeps them in [`Packet::extra_fields`].
     pub fn decode(kind: &[u8], fields: Array<'a>) -> Result<Self> {
-        let mut f = Fields::new(fields, ENVELOPE_FIELDS);
+        Self::read(kind, &mut Fields::new(fields, ENVELOPE_FIELDS))
+    }
+
+    /// Reads the fields of a `kind` payload from `f`, leaving any extra
+    /// fields unread (payloads kept as raw arrays take them all).
+    fn read(kind: &[u8], f: &mut Fields<'a>) -> Result<Self> {
         let p = match kind {
             b"tell" => Payload::Tell {
                 visname: f.text()?,
@@ -266,7 +319,7 @@ impl<'a> Payload<'a> {
             b"finger-req" => Payload::FingerReq {
                 username: f.text()?,
             },
-            b"finger-reply" => Payload::FingerReply(fields),
+            b"finger-reply" => Payload::FingerReply(f.take_rest()),
             b"locate-req" => Payload::LocateReq {
                 username: f.text()?,
             },
@@ -281,40 +334,36 @@ impl<'a> Payload<'a> {
                 visname: f.text()?,
                 message: f.text()?,
             },
-            b"mudlist" => {
-                let id = f.int()?;
-                match f.next() {
-                    (Some(v), i) => Payload::Mudlist {
-                        id,
-                        muds: v
-                            .as_mapping()
-                            .ok_or(field_error(i, "mudlist mapping expected"))?,
-                    },
+            b"mudlist" => Payload::Mudlist {
+                id: f.int()?,
+                muds: match f.next() {
+                    (Some(v), i) => v
+                        .as_mapping()
+                        .ok_or(field_error(i, "mudlist mapping expected"))?,
                     (None, i) => return Err(field_error(i, "mudlist mapping expected")),
-                }
-            }
+                },
+            },
             b"startup-req-3" => {
-                need(fields, 14, ENVELOPE_FIELDS)?;
+                let fields = f.take_rest();
+                need(fields, STARTUP_REQ_3_FIELDS, ENVELOPE_FIELDS)?;
                 Payload::StartupReq3(fields)
             }
             b"error" => Payload::Error {
                 code: f.text()?,
                 message: f.text()?,
-                packet: f.value(),
+                packet: f.opt_value(),
             },
-            _ => Payload::Unknown(fields),
+            _ => Payload::Unknown(f.take_rest()),
         };
         Ok(p)
     }
 
-    /// Appends the payload fields, each followed by `,`.
-    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
-        let texts = |ts: &[Text<'_>], out: &mut Vec<u8>| {
-            ts.iter().try_for_each(|t| {
-                write_str(t, out)?;
-                out.push(b',');
-                Ok::<(), Error>(())
-            })
+    /// Appends the payload fields, then `extra` ones, each followed by `,`.
+    fn encode(&self, extra: Array<'_>, out: &mut Vec<u8>) -> Result<()> {
+        let text = |t: Text<'_>, out: &mut Vec<u8>| {
+            write_str(t, out)?;
+            out.push(b',');
+            Ok::<(), Error>(())
         };
         let int = |i: i64, out: &mut Vec<u8>| {
             write_int(i, out);
@@ -322,7 +371,8 @@ impl<'a> Payload<'a> {
         };
         match *self {
             Payload::Tell { visname, message } | Payload::EmoteTo { visname, message } => {
-                texts(&[visname, message], out)?;
+                text(visname, out)?;
+                text(message, out)?;
             }
             Payload::WhoReq => {}
             Payload::WhoReply(users) => {
@@ -330,7 +380,7 @@ impl<'a> Payload<'a> {
                 out.push(b',');
             }
             Payload::FingerReq { username } | Payload::LocateReq { username } => {
-                texts(&[username], out)?;
+                text(username, out)?;
             }
             Payload::LocateReply {
                 mud,
@@ -338,10 +388,11 @@ impl<'a> Payload<'a> {
                 idle,
                 status,
             } => {
-                texts(&[mud, visname], out)?;
+                text(mud, out)?;
+                text(visname, out)?;
                 int(idle, out);
                 match status {
-                    Some(s) => texts(&[s], out)?,
+                    Some(s) => text(s, out)?,
                     None => int(0, out),
                 }
             }
@@ -349,7 +400,11 @@ impl<'a> Payload<'a> {
                 channel,
                 visname,
                 message,
-            } => texts(&[channel, visname, message], out)?,
+            } => {
+                text(channel, out)?;
+                text(visname, out)?;
+                text(message, out)?;
+            }
             Payload::Mudlist { id, muds } => {
                 int(id, out);
                 muds.encode(out)?;
@@ -360,19 +415,33 @@ impl<'a> Payload<'a> {
                 message,
                 packet,
             } => {
-                texts(&[code, message], out)?;
-                packet.encode(out)?;
-                out.push(b',');
-            }
-            Payload::FingerReply(f) | Payload::StartupReq3(f) | Payload::Unknown(f) => {
-                for v in f {
-                    v.encode(out)?;
-                    out.push(b',');
+                text(code, out)?;
+                text(message, out)?;
+                // An absent packet is written as `0` only to keep its
+                // place before extra fields.
+                let place = (!extra.is_empty()).then_some(ValueRef::NULL);
+                if let Some(p) = packet.or(place) {
+                    write_fields(std::iter::once(p), out)?;
                 }
             }
+            Payload::FingerReply(f) | Payload::StartupReq3(f) | Payload::Unknown(f) => {
+                write_fields(f, out)?;
+            }
         }
-        Ok(())
+        write_fields(extra, out)
     }
+}
+
+/// Appends each value followed by `,`.
+fn write_fields<'v>(
+    values: impl IntoIterator<Item = ValueRef<'v>>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    values.into_iter().try_for_each(|v| {
+        v.encode(out)?;
+        out.push(b',');
+        Ok(())
+    })
 }
 
 impl<'a> WhoList<'a> {
@@ -485,6 +554,112 @@ mod tests {
                 assert!(!matches!(p.payload, Payload::Unknown(_)), "{p:?}");
             });
         }
+    }
+
+    /// Newer drivers add fields to known packets; a router forwarding a
+    /// tell must not drop them.
+    #[test]
+    fn tell_with_an_extra_trailing_field_re_encodes_it() {
+        round_trip(
+            br#"({"tell",5,"A","bob","B","carol","Bob","hi",(["lang":"en",]),})"#,
+            |p| {
+                assert!(matches!(p.payload, Payload::Tell { message: b"hi", .. }));
+                assert_eq!(p.extra_fields.len(), 1);
+                let extra = p.extra_fields.get(0).and_then(|v| v.as_mapping());
+                assert_eq!(
+                    extra
+                        .and_then(|m| m.get(b"lang"))
+                        .and_then(|v| v.as_bytes()),
+                    Some(&b"en"[..])
+                );
+            },
+        );
+    }
+
+    #[test]
+    fn who_req_with_an_extra_field_re_encodes_it() {
+        round_trip(br#"({"who-req",5,"A","bob","B",0,"verbose",})"#, |p| {
+            assert_eq!(p.payload, Payload::WhoReq);
+            assert_eq!(
+                p.extra_fields.get(0).and_then(|v| v.as_bytes()),
+                Some(&b"verbose"[..])
+            );
+        });
+    }
+
+    #[test]
+    fn error_without_its_packet_field_re_encodes_without_one() {
+        round_trip(
+            br#"({"error",5,"*i4",0,"A","b","unk-user","no such user",})"#,
+            |p| {
+                let Payload::Error { code, packet, .. } = p.payload else {
+                    panic!("error expected: {p:?}")
+                };
+                assert_eq!((code, packet), (&b"unk-user"[..], None));
+                assert!(p.extra_fields.is_empty());
+            },
+        );
+        round_trip(
+            br#"({"error",5,"*i4",0,"A","b","unk-user","gone",0,})"#,
+            |p| {
+                assert!(matches!(
+                    p.payload,
+                    Payload::Error { packet: Some(v), .. } if v.is_null()
+                ));
+            },
+        );
+    }
+
+    #[test]
+    fn a_forwarded_packet_with_a_lower_ttl_keeps_its_extra_fields() {
+        let mut d = Decoder::default();
+        let body = br#"({"channel-m",5,"A","bob",0,0,"chat","Bob","hi",7,"x",})"#;
+        let mut p = Packet::from_value(d.decode(body).unwrap()).unwrap();
+        p.ttl -= 1;
+        let mut out = Vec::new();
+        p.encode(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"({"channel-m",4,"A","bob",0,0,"chat","Bob","hi",7,"x",})"#
+        );
+    }
+
+    #[test]
+    fn a_packet_built_from_a_typed_payload_encodes_canonically() {
+        let mut p = Packet {
+            kind: b"error",
+            ttl: 5,
+            originator_mud: b"A",
+            originator_user: None,
+            target_mud: Some(b"B"),
+            target_user: Some(b"bob"),
+            payload: Payload::Error {
+                code: b"unk-user",
+                message: b"no such user",
+                packet: Some(ValueRef::NULL),
+            },
+            extra_fields: Array::EMPTY,
+        };
+        let mut out = Vec::new();
+        p.encode(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"({"error",5,"A",0,"B","bob","unk-user","no such user",0,})"#
+        );
+        // Extra fields after an absent packet: `0` keeps the packet's place.
+        let mut d = Decoder::default();
+        p.payload = Payload::Error {
+            code: b"c",
+            message: b"m",
+            packet: None,
+        };
+        p.extra_fields = d.decode(b"({7,})").unwrap().as_array().unwrap();
+        out.clear();
+        p.encode(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"({"error",5,"A",0,"B","bob","c","m",0,7,})"#
+        );
     }
 
     #[test]

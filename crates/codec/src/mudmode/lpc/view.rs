@@ -360,6 +360,15 @@ fn slice(buf: &[u8], start: u32, len: u32) -> &[u8] {
 }
 
 impl<'a> Array<'a> {
+    /// An array with no elements, `({})`, for views you build rather than
+    /// decode.
+    pub const EMPTY: Array<'static> = Array {
+        first: &[],
+        len: 0,
+        input: &[],
+        scratch: &[],
+    };
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.len as usize
@@ -446,6 +455,13 @@ impl<'a> Mapping<'a> {
         }
         out.extend_from_slice(b"])");
         Ok(())
+    }
+}
+
+impl<'a> ArrayIter<'a> {
+    /// The elements not visited yet, as an array view.
+    pub fn as_array(&self) -> Array<'a> {
+        self.rest
     }
 }
 
