@@ -8,9 +8,17 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let [a, b, c, rest @ ..] = data else { return };
     let cfg = FrameConfig {
-        length_width: [LengthWidth::U8, LengthWidth::U16, LengthWidth::U32, LengthWidth::U64]
-            [usize::from(a & 3)],
-        endian: if a & 4 != 0 { Endian::Little } else { Endian::Big },
+        length_width: [
+            LengthWidth::U8,
+            LengthWidth::U16,
+            LengthWidth::U32,
+            LengthWidth::U64,
+        ][usize::from(a & 3)],
+        endian: if a & 4 != 0 {
+            Endian::Little
+        } else {
+            Endian::Big
+        },
         length_adjustment: i64::from(*b as i8),
         header_offset: usize::from(c & 3),
         trailer: if c & 4 != 0 { b"\0" } else { b"" },

@@ -6,12 +6,19 @@ use ballast_codec::telnet::{self, RecordDecoder, RecordItem, TelnetParser};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    for ev in (TelnetParser { max_subnegotiation_len: 256 }).events(data) {
+    for ev in (TelnetParser {
+        max_subnegotiation_len: 256,
+    })
+    .events(data)
+    {
         let _ = ev;
     }
     // Records decoded from the stream must re-encode to what was consumed.
     let mut rest = data;
-    let mut dec = RecordDecoder { max_record_len: 4096, ..RecordDecoder::default() };
+    let mut dec = RecordDecoder {
+        max_record_len: 4096,
+        ..RecordDecoder::default()
+    };
     while let Ok((item, used)) = dec.decode_frame(rest) {
         if let RecordItem::Record(r) = item {
             let mut wire = Vec::new();
