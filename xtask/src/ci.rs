@@ -23,17 +23,20 @@ pub(crate) fn run_ci(args: &CiArgs) -> Result<TestCounts> {
             "format check",
             cargo().args(["fmt", "--all", "--", "--check"]),
         )?;
+        // The fuzz targets are their own workspace, which `--all` skips.
         run_step(
-            "clippy",
-            cargo().args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
+            "format check (fuzz)",
+            cargo().args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]),
         )?;
+        // Default features as users build, then every feature, so the
+        // tokio, TLS and HTTP code is linted too.
+        for features in [None, Some("--all-features")] {
+            let mut cmd = cargo();
+            cmd.args(["clippy", "--workspace", "--all-targets"]);
+            cmd.args(features);
+            cmd.args(["--", "-D", "warnings"]);
+            run_step(&format!("clippy {}", features.unwrap_or("")), &mut cmd)?;
+        }
     }
     let mut counts = TestCounts::default();
     // All features: the tokio and TLS clients and the tokio codecs have
