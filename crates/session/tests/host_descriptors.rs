@@ -3,8 +3,10 @@
 //! which other tests running beside it would disturb.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
 
@@ -12,18 +14,6 @@ const T: Duration = Duration::from_secs(10);
 
 fn open_descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
-}
-
-/// Waits (bounded by `T`) until the host holds `n` sessions.
-fn sessions_become(host: &HostSimulator, n: usize) -> bool {
-    let deadline = Instant::now() + T;
-    while Instant::now() < deadline {
-        if host.active_sessions() == n {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
 }
 
 #[test]
@@ -43,7 +33,7 @@ fn stop_with_thousands_of_sessions_open_closes_every_descriptor() {
         for _ in 0..BATCH {
             conns.push(TcpStream::connect(host.local_addr()).unwrap());
         }
-        assert!(sessions_become(&host, conns.len()));
+        assert!(common::sessions_become(&host, T, conns.len()));
     }
     assert_eq!(host.accepted_sessions(), SESSIONS);
     host.stop();

@@ -1,11 +1,13 @@
 //! The host simulator's negotiation and event loop seen from a raw
 //! client: what a peer may send, in which order.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ballast_session::host::{
     AppContext, Application, DemoApp, HostConfig, HostSimulator, Input, Reply,
@@ -89,18 +91,6 @@ impl Application for HoldsThePoller {
     }
 }
 
-/// Waits (bounded by `T`) until the host holds `n` sessions.
-fn sessions_become(host: &HostSimulator, n: usize) -> bool {
-    let deadline = Instant::now() + T;
-    while Instant::now() < deadline {
-        if host.active_sessions() == n {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn connections_wait_in_the_kernel_while_the_poller_is_busy() {
@@ -132,6 +122,6 @@ fn connections_wait_in_the_kernel_while_the_poller_is_busy() {
         burst,
         "connections the kernel would not queue"
     );
-    assert!(sessions_become(&host, burst + 1));
+    assert!(common::sessions_become(&host, T, burst + 1));
     host.stop();
 }

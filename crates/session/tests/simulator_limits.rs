@@ -1,6 +1,8 @@
 //! Per-session limits of the host simulator: idle timeout, record size,
 //! pending input and output, session cap; and what an idle session costs.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -122,18 +124,6 @@ fn invalid_host_config_names_the_field() {
     );
 }
 
-/// Waits (bounded by `T`) until the host holds `n` sessions.
-fn sessions_become(host: &HostSimulator, n: usize) -> bool {
-    let deadline = Instant::now() + T;
-    while Instant::now() < deadline {
-        if host.active_sessions() == n {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
-}
-
 /// A plain TN3270 session negotiated over `tcp` up to the first screen.
 fn negotiate(tcp: &mut TcpStream) -> Session {
     let config = SessionConfig {
@@ -184,7 +174,10 @@ fn client_that_never_reads_stops_being_read_and_is_closed_when_idle() {
         }
     };
     assert!(refused, "the host kept reading {written} bytes of input");
-    assert!(sessions_become(&host, 0), "the idle timeout did not end it");
+    assert!(
+        common::sessions_become(&host, T, 0),
+        "the idle timeout did not end it"
+    );
     host.stop();
 }
 
@@ -201,25 +194,7 @@ fn pipelined_clears_from_a_slow_reader_all_get_answers_at_the_default_limit() {
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
     let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
     let mut session = negotiate(&mut tcp);
-    let screens = session.writes() + CLEARS;
-    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
-    tcp.write_all(&clear.repeat(usize::try_from(CLEARS).unwrap()))
-        .unwrap();
-    let mut buf = [0u8; 4 << 10];
-    let mut reads = 0u64;
-    // Bounded: each turn reads at least one byte or gives up.
-    while session.writes() < screens {
-        match tcp.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => session.receive(&buf[..n]).unwrap(),
-        }
-        while session.poll_event().is_some() {}
-        reads += 1;
-        if reads.is_multiple_of(16) {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-    let got = session.writes() + CLEARS - screens;
+    let got = common::pipelined_clears_read_slowly(&mut tcp, &mut session, CLEARS);
     assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
     assert_eq!(host.active_sessions(), 1, "the session is still open");
     host.stop();
@@ -239,12 +214,12 @@ fn idle_sessions_cost_no_thread_each() {
     let conns: Vec<TcpStream> = (0..SESSIONS)
         .map(|_| TcpStream::connect(host.local_addr()).unwrap())
         .collect();
-    assert!(sessions_become(&host, SESSIONS));
+    assert!(common::sessions_become(&host, T, SESSIONS));
     // Other tests of this binary may run threads meanwhile; far fewer
     // than one per session.
     assert!(threads_in_process() < before + SESSIONS / 2);
     drop(conns);
-    assert!(sessions_become(&host, 0));
+    assert!(common::sessions_become(&host, T, 0));
     host.stop();
 }
 
@@ -315,7 +290,7 @@ fn application_panic_ends_only_its_session() {
     let mut c = Client::connect(host.local_addr(), SessionConfig::default(), T).unwrap();
     let e = c.press_and_wait(Aid::Enter, T).unwrap_err();
     assert!(matches!(e, Error::Closed), "{e}");
-    assert!(sessions_become(&host, 1));
+    assert!(common::sessions_become(&host, T, 1));
     other
         .wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
         .unwrap();
@@ -393,7 +368,7 @@ fn endless_subnegotiation_is_dropped() {
     let _ = s.write_all(&[255, 250, 24]);
     let _ = s.write_all(&vec![0x40; 1 << 20]);
     assert!(closed_by_server(&mut s));
-    assert!(sessions_become(&host, 0));
+    assert!(common::sessions_become(&host, T, 0));
 }
 
 /// Shows one screen larger than `MIN_PENDING_OUTPUT` on its own: 96
@@ -429,7 +404,7 @@ fn answer_larger_than_the_pending_output_limit_on_its_own_ends_the_session() {
         .and_then(|mut c| c.wait_for(Condition::Text("XXXX".into()), T))
         .unwrap_err();
     assert!(matches!(e, Error::Closed), "{e}");
-    assert!(sessions_become(&host, 0));
+    assert!(common::sessions_become(&host, T, 0));
     host.stop();
     // The same screen fits the default limit.
     let host = HostSimulator::start(HostConfig::default(), HugeScreen).unwrap();

@@ -2,6 +2,8 @@
 //! committed self-signed test certificate for `localhost` / 127.0.0.1.
 #![cfg(feature = "tls")]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -211,26 +213,7 @@ fn tls_pipelined_clears_from_a_slow_reader_all_get_answers_at_the_default_limit(
     };
     let mut session = ballast_session::Session::new(config).unwrap();
     assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
-    let screens = session.writes() + CLEARS;
-    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
-    stream
-        .write_all(&clear.repeat(usize::try_from(CLEARS).unwrap()))
-        .unwrap();
-    let mut buf = [0u8; 4 << 10];
-    let mut reads = 0u64;
-    // Bounded: each turn reads at least one byte or gives up.
-    while session.writes() < screens {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => session.receive(&buf[..n]).unwrap(),
-        }
-        while session.poll_event().is_some() {}
-        reads += 1;
-        if reads.is_multiple_of(16) {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-    let got = session.writes() + CLEARS - screens;
+    let got = common::pipelined_clears_read_slowly(&mut stream, &mut session, CLEARS);
     assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
     assert_eq!(host.active_sessions(), 1, "the session is still open");
     host.stop();

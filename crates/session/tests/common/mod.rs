@@ -1,10 +1,16 @@
-//! Helpers shared by the peer tests: skip-or-fail for missing tools, a
-//! guard that kills child processes, and the Python venv of the tnz tests.
+//! Helpers shared by the integration tests: skip-or-fail for missing
+//! tools, a guard that kills child processes, the Python venv of the tnz
+//! tests, and waits and loads against the host simulator.
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::Child;
+use std::time::{Duration, Instant};
+
+use ballast_session::host::HostSimulator;
+use ballast_session::{Aid, Session};
 
 pub mod venv;
 
@@ -40,4 +46,50 @@ pub fn which(name: &str) -> Option<PathBuf> {
 /// The Python of the peers' venv, created on first use: see [`venv`].
 pub fn tnz_python() -> Result<PathBuf, String> {
     venv::python()
+}
+
+/// Waits (bounded by `within`) until `host` holds `n` sessions.
+pub fn sessions_become(host: &HostSimulator, within: Duration, n: usize) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if host.active_sessions() == n {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// Writes `count` Clear records in one go, then reads the answers as a
+/// slow client would (a 2 ms pause every 16 reads) until `count` screens
+/// arrived, the host closed or a read failed; returns the screens that
+/// arrived.
+pub fn pipelined_clears_read_slowly(
+    stream: &mut (impl Read + Write),
+    session: &mut Session,
+    count: u64,
+) -> u64 {
+    let first = session.writes();
+    let clear = session.frame_record(&[Aid::Clear.byte().expect("Clear has an AID byte")]);
+    let records = usize::try_from(count).expect("count fits in memory");
+    stream
+        .write_all(&clear.repeat(records))
+        .expect("write the Clears");
+    let mut buf = [0u8; 4 << 10];
+    let mut reads = 0u64;
+    // Bounded: each turn reads at least one byte or gives up.
+    while session.writes() < first + count {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => session
+                .receive(&buf[..n])
+                .expect("the host's answers decode"),
+        }
+        while session.poll_event().is_some() {}
+        reads += 1;
+        if reads.is_multiple_of(16) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    session.writes() - first
 }
