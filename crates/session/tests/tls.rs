@@ -218,3 +218,39 @@ fn tls_pipelined_clears_from_a_slow_reader_all_get_answers_at_the_default_limit(
     assert_eq!(host.active_sessions(), 1, "the session is still open");
     host.stop();
 }
+
+#[test]
+fn tls_client_that_half_closes_after_pipelining_gets_every_answer() {
+    // 60000 Clears (about 8.4 MiB of answers: under this host's output
+    // limit, so it takes them all at once, and more than loopback socket
+    // buffers hold), then the client ends its TCP side without a TLS
+    // close_notify and reads on, slowly. The host sees that end of input
+    // while answers still wait for the socket; it must send them all
+    // before it closes.
+    const CLEARS: u64 = 60_000;
+    let config = HostConfig {
+        tls: Some(tls::server_config(CERT, KEY).unwrap()),
+        tn3270e: false,
+        max_pending_output: 16 << 20,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut stream = raw_tls_stream(&host);
+    // A small receive window (no autotuning), so the host's writes block
+    // long before the answers are all sent.
+    socket2::SockRef::from(&stream.sock)
+        .set_recv_buffer_size(64 << 10)
+        .unwrap();
+    let config = SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    };
+    let mut session = ballast_session::Session::new(config).unwrap();
+    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    stream.write_all(&common::clears(&session, CLEARS)).unwrap();
+    stream.sock.shutdown(std::net::Shutdown::Write).unwrap();
+    let got = common::read_screens_slowly(&mut stream, &mut session, CLEARS);
+    assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
+    assert!(common::sessions_become(&host, T, 0), "the session ended");
+    host.stop();
+}

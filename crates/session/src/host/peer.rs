@@ -194,7 +194,12 @@ impl Peer {
     }
 
     /// Moves decrypted bytes to the host until none is left or its output
-    /// is full; true once the peer sent close_notify.
+    /// is full; true once the peer's input has ended: it sent close_notify,
+    /// or it ended TCP without one. That unclean end is not an error: what
+    /// it sent before was whole TLS records, its records are answered like
+    /// a half-closed plain client's, and rustls would report it again on
+    /// every later turn (a writable event on a socket at EOF is readable
+    /// too), ending the session before its answers are sent.
     #[cfg(feature = "tls")]
     fn read_plaintext(&mut self, buf: &mut [u8], turn: &mut ReadTurn) -> Result<bool> {
         while !self.host.output_full() {
@@ -211,6 +216,10 @@ impl Peer {
                     self.receive(&buf[..n])?;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                    self.eof = true;
+                    return Ok(true);
+                }
                 Err(e) => return Err(e.into()),
             }
         }

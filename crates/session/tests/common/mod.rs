@@ -61,20 +61,30 @@ pub fn sessions_become(host: &HostSimulator, within: Duration, n: usize) -> bool
 }
 
 /// Writes `count` Clear records in one go, then reads the answers as a
-/// slow client would (a 2 ms pause every 16 reads) until `count` screens
-/// arrived, the host closed or a read failed; returns the screens that
-/// arrived.
+/// slow client would (see [`read_screens_slowly`]); returns the screens
+/// that arrived.
 pub fn pipelined_clears_read_slowly(
     stream: &mut (impl Read + Write),
     session: &mut Session,
     count: u64,
 ) -> u64 {
-    let first = session.writes();
-    let clear = session.frame_record(&[Aid::Clear.byte().expect("Clear has an AID byte")]);
-    let records = usize::try_from(count).expect("count fits in memory");
     stream
-        .write_all(&clear.repeat(records))
+        .write_all(&clears(session, count))
         .expect("write the Clears");
+    read_screens_slowly(stream, session, count)
+}
+
+/// `count` Clear records framed for `session`, to pipeline in one write.
+pub fn clears(session: &Session, count: u64) -> Vec<u8> {
+    let clear = session.frame_record(&[Aid::Clear.byte().expect("Clear has an AID byte")]);
+    clear.repeat(usize::try_from(count).expect("count fits in memory"))
+}
+
+/// Reads as a slow client would (a 2 ms pause every 16 reads of 4 KiB)
+/// until `count` more screens arrived, the host closed or a read failed;
+/// returns the screens that arrived.
+pub fn read_screens_slowly(stream: &mut impl Read, session: &mut Session, count: u64) -> u64 {
+    let first = session.writes();
     let mut buf = [0u8; 4 << 10];
     let mut reads = 0u64;
     // Bounded: each turn reads at least one byte or gives up.
