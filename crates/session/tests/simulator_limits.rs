@@ -412,3 +412,36 @@ fn answer_larger_than_the_pending_output_limit_on_its_own_ends_the_session() {
     c.wait_for(Condition::Text("XXXX".into()), T).unwrap();
     host.stop();
 }
+
+#[test]
+fn pipelined_logoff_still_sends_the_answers_held_before_it() {
+    // 1000 Clears, PF3 (the demo's sign-on screen ends the session on it),
+    // then 6000 bytes more, all in one write: the host holds most of it
+    // back at its small output limit and decodes the rest as the client
+    // reads. The bytes after PF3 are more than `max_pending_input`, but
+    // they are not waiting for IAC EOR: the session has ended, and the
+    // answers to the Clears before it are still owed.
+    const CLEARS: u64 = 1000;
+    let config = HostConfig {
+        tn3270e: false,
+        max_record_len: 1024,
+        max_pending_input: 4096,
+        max_pending_output: MIN_PENDING_OUTPUT,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let mut session = negotiate(&mut tcp);
+    let mut burst = common::clears(&session, CLEARS);
+    burst.extend(session.frame_record(&[Aid::Pf(3).byte().unwrap()]));
+    burst.extend(common::clears(&session, 2000));
+    tcp.write_all(&burst).unwrap();
+    let screens = session.writes() + CLEARS;
+    assert!(
+        read_screens(&mut tcp, &mut session, screens),
+        "answers lost: got {} of {CLEARS}",
+        CLEARS + session.writes() - screens
+    );
+    assert!(closed_by_server(&mut tcp), "PF3 ended the session");
+    host.stop();
+}

@@ -156,7 +156,12 @@ impl HostConn {
             input.extend_from_slice(bytes);
             let (used, result) = self.decode_all(&input);
             input.drain(..used);
-            let result = result.and_then(|()| self.pending_input(input.len()));
+            // Input after the session ended (the application disconnected)
+            // is never decoded: drop it rather than count it as pending.
+            let result = match result {
+                Ok(()) if self.phase != Phase::Closed => self.pending_input(input.len()),
+                r => r.map(|()| input.clear()),
+            };
             if !input.is_empty() && result.is_ok() {
                 self.input = input;
             }
