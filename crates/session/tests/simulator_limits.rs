@@ -445,3 +445,29 @@ fn pipelined_logoff_still_sends_the_answers_held_before_it() {
     assert!(closed_by_server(&mut tcp), "PF3 ended the session");
     host.stop();
 }
+
+#[test]
+fn client_that_half_closes_while_held_back_gets_every_answer() {
+    // 5000 Clears and the end of input in one go, at the smallest output
+    // limit: the host holds most Clears back when the end arrives, and
+    // must answer them all before it closes.
+    const CLEARS: u64 = 5000;
+    let config = HostConfig {
+        tn3270e: false,
+        max_pending_output: MIN_PENDING_OUTPUT,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let mut session = negotiate(&mut tcp);
+    tcp.write_all(&common::clears(&session, CLEARS)).unwrap();
+    tcp.shutdown(std::net::Shutdown::Write).unwrap();
+    let got = common::read_screens_slowly(&mut tcp, &mut session, CLEARS);
+    assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
+    assert!(
+        closed_by_server(&mut tcp),
+        "the host closed after answering"
+    );
+    assert!(common::sessions_become(&host, T, 0));
+    host.stop();
+}
