@@ -126,8 +126,14 @@ fn invalid_host_config_names_the_field() {
 
 /// A plain TN3270 session negotiated over `tcp` up to the first screen.
 fn negotiate(tcp: &mut TcpStream) -> Session {
+    negotiate_as(tcp, false)
+}
+
+/// A session (TN3270E when `tn3270e`) negotiated over `tcp` up to the
+/// first screen.
+fn negotiate_as(tcp: &mut TcpStream, tn3270e: bool) -> Session {
     let config = SessionConfig {
-        tn3270e: false,
+        tn3270e,
         ..SessionConfig::default()
     };
     let mut s = Session::new(config).unwrap();
@@ -469,5 +475,25 @@ fn client_that_half_closes_while_held_back_gets_every_answer() {
         "the host closed after answering"
     );
     assert!(common::sessions_become(&host, T, 0));
+    host.stop();
+}
+
+#[test]
+fn tn3270e_pipelined_clears_from_a_slow_reader_all_get_answers() {
+    // As the plain test, in TN3270E (every record has a header, every
+    // answer a sequence number), at the smallest output limit so most
+    // Clears are held back.
+    const CLEARS: u64 = 5000;
+    let config = HostConfig {
+        max_pending_output: MIN_PENDING_OUTPUT,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
+    let mut session = negotiate_as(&mut tcp, true);
+    assert!(session.is_tn3270e());
+    let got = common::pipelined_clears_read_slowly(&mut tcp, &mut session, CLEARS);
+    assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
+    assert_eq!(host.active_sessions(), 1, "the session is still open");
     host.stop();
 }
