@@ -254,3 +254,32 @@ fn tls_client_that_half_closes_after_pipelining_gets_every_answer() {
     assert!(common::sessions_become(&host, T, 0), "the session ended");
     host.stop();
 }
+
+#[test]
+fn tls_client_that_sends_close_notify_while_held_back_gets_every_answer() {
+    // 12000 Clears then close_notify, at the default output limit: the
+    // host holds most Clears back (some as plaintext inside rustls, some
+    // in the kernel) when the close_notify arrives, and must answer them
+    // all before it closes.
+    const CLEARS: u64 = 12000;
+    let config = HostConfig {
+        tls: Some(tls::server_config(CERT, KEY).unwrap()),
+        tn3270e: false,
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let mut stream = raw_tls_stream(&host);
+    let config = SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    };
+    let mut session = ballast_session::Session::new(config).unwrap();
+    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    stream.write_all(&common::clears(&session, CLEARS)).unwrap();
+    stream.conn.send_close_notify();
+    stream.flush().unwrap();
+    let got = common::read_screens_slowly(&mut stream, &mut session, CLEARS);
+    assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
+    assert!(common::sessions_become(&host, T, 0), "the session ended");
+    host.stop();
+}
