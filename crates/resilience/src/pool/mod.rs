@@ -466,6 +466,14 @@ impl<M: Manager> Pool<M> {
                 self.destroy(entry.object, true);
             } else {
                 let mut state = self.inner.state.lock();
+                if state.closed {
+                    // A drain closed the pool while this object was out for
+                    // its check; it counted the object as lent and waits
+                    // for its place to be freed.
+                    drop(state);
+                    self.destroy(entry.object, false);
+                    continue;
+                }
                 state.idle.push_back(entry);
                 self.wake_one(&mut state);
             }
