@@ -208,3 +208,26 @@ fn loom_time_window_never_shows_stale_counts_during_rollover() {
         );
     });
 }
+
+#[test]
+fn loom_rejected_total_never_goes_down() {
+    model(|| {
+        let clock = ManualClock::new();
+        let b = tiny(&clock);
+        b.try_acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(1));
+        let caller = {
+            let b = b.clone();
+            // Finds the open duration passed and takes the probe.
+            thread::spawn(move || b.try_acquire().is_ok())
+        };
+        let first = b.stats().rejected_total;
+        let second = b.stats().rejected_total;
+        assert!(caller.join().unwrap(), "the call after the deadline probes");
+        assert!(
+            second >= first,
+            "a counter went down between two snapshots: {first} then {second}"
+        );
+        assert_eq!(b.stats().rejected_total, 0);
+    });
+}
