@@ -231,3 +231,26 @@ fn loom_rejected_total_never_goes_down() {
         assert_eq!(b.stats().rejected_total, 0);
     });
 }
+
+#[test]
+fn loom_calls_total_never_goes_down_when_the_breaker_closes() {
+    model(|| {
+        let clock = ManualClock::new();
+        let b = tiny(&clock);
+        b.try_acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(1));
+        let closer = {
+            let b = b.clone();
+            thread::spawn(move || b.try_acquire().unwrap().success())
+        };
+        let first = b.stats().calls_total;
+        let second = b.stats().calls_total;
+        closer.join().unwrap();
+        assert!(
+            second >= first,
+            "a counter went down between two snapshots: {first} then {second}"
+        );
+        assert_eq!(b.current_state(), BreakerState::Closed);
+        assert_eq!(b.stats().calls_total, 2);
+    });
+}

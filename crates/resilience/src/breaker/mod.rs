@@ -935,9 +935,18 @@ impl CircuitBreaker {
     /// A snapshot of counters and window rates.
     pub fn stats(&self) -> BreakerStats {
         let inner = &self.inner;
-        let (counts, recorded) = match &inner.window {
-            Window::Count(w) => (w.counts(), w.recorded()),
-            Window::Time(w) => (w.counts(inner.clock.now_nanos()), w.recorded()),
+        let (counts, recorded) = {
+            // A reset (on closing) moves the window's recorded outcomes into
+            // `recorded_before_reset` under this lock; reading both under it
+            // keeps a snapshot from missing them, so calls_total never goes
+            // down between snapshots.
+            let _transition = lock(&inner.transition);
+            let (counts, recorded) = match &inner.window {
+                Window::Count(w) => (w.counts(), w.recorded()),
+                Window::Time(w) => (w.counts(inner.clock.now_nanos()), w.recorded()),
+            };
+            let before = inner.counters.recorded_before_reset.load(Ordering::Relaxed);
+            (counts, before + recorded)
         };
         let rate = |n: u64| {
             (counts.calls >= u64::from(inner.config.minimum_calls) && counts.calls > 0)
@@ -952,9 +961,7 @@ impl CircuitBreaker {
             window_slow_calls: counts.slow,
             failure_rate: rate(counts.failures),
             slow_call_rate: rate(counts.slow),
-            calls_total: c.recorded_before_reset.load(Ordering::Relaxed)
-                + recorded
-                + c.probe_calls.load(Ordering::Relaxed),
+            calls_total: recorded + c.probe_calls.load(Ordering::Relaxed),
             failures_total: c.failures.load(Ordering::Relaxed),
             slow_calls_total: c.slow.load(Ordering::Relaxed),
             ignored_total: c.ignored.load(Ordering::Relaxed),
