@@ -254,3 +254,23 @@ fn loom_calls_total_never_goes_down_when_the_breaker_closes() {
         assert_eq!(b.stats().calls_total, 2);
     });
 }
+
+#[test]
+fn loom_count_window_view_never_has_more_failures_than_calls() {
+    model(|| {
+        // Not yet full, so calls come from the head, not the window size.
+        let w = Arc::new(CountWindow::new(4));
+        let other = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || {
+                w.record(FAILED);
+            })
+        };
+        let c = w.record(FAILED).expect("a failure returns the counts");
+        other.join().unwrap();
+        assert!(
+            c.failures <= c.calls,
+            "more failures than calls in one view: {c:?}"
+        );
+    });
+}

@@ -123,10 +123,17 @@ impl CountWindow {
 
     pub(crate) fn counts(&self) -> WindowCounts {
         let len = self.slots.len() as u64;
+        // Marks first, head last: a writer moves the head before it marks
+        // its slot, so every failure or slow call seen here has its call
+        // in the head read after it (the acquire loads synchronize with
+        // the counters' release updates). The other order let a window
+        // that is not yet full show more failures than calls.
+        let failures = u64::from(self.failures.0.load(Ordering::Acquire));
+        let slow = u64::from(self.slow.load(Ordering::Acquire));
         WindowCounts {
             calls: self.head.0.load(Ordering::Acquire).min(len),
-            failures: u64::from(self.failures.0.load(Ordering::Acquire)),
-            slow: u64::from(self.slow.load(Ordering::Acquire)),
+            failures,
+            slow,
         }
     }
 
