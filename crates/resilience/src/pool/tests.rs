@@ -263,6 +263,40 @@ fn acquire_is_not_kept_waiting_by_a_slow_min_idle_refill() {
     assert_eq!(p.stats().idle, 1);
 }
 
+#[test]
+fn drain_counts_a_min_idle_refill_still_creating_as_outstanding() {
+    let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
+    let (open_tx, open_rx) = std::sync::mpsc::channel();
+    let numbers = Arc::new(Numbers::default());
+    let manager = GatedFirstCreate {
+        numbers: Arc::clone(&numbers),
+        parked: parked_tx,
+        gate: std::sync::Mutex::new(Some(open_rx)),
+    };
+    let config = PoolConfig {
+        min_idle: 1,
+        ..Default::default()
+    };
+    let p = Pool::with_clock(manager, config, Arc::new(ManualClock::new()), None).unwrap();
+    let refill = {
+        let p = p.clone();
+        std::thread::spawn(move || p.maintain())
+    };
+    parked_rx.recv().unwrap();
+    // The refill is inside Manager::create: an object exists (or will)
+    // that the drain has not destroyed yet.
+    let report = p.drain(Duration::ZERO);
+    assert_eq!(
+        report.outstanding, 1,
+        "drain reported nothing outstanding while a refill was still creating"
+    );
+    open_tx.send(()).unwrap();
+    refill.join().unwrap();
+    assert_eq!(numbers.destroyed.load(Ordering::SeqCst), 1);
+    let again = p.drain(Duration::ZERO);
+    assert_eq!((again.outstanding, p.stats().size), (0, 0));
+}
+
 /// Numbers whose first `check` parks until the test opens the gate, and
 /// says when it has parked.
 #[derive(Debug)]
