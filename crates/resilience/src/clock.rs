@@ -169,6 +169,11 @@ pub(crate) mod coarse {
         {
             return;
         }
+        if !forget_in_fork_children() {
+            FAILED.store(true, Ordering::Relaxed);
+            RUNNING.store(false, Ordering::Release);
+            return;
+        }
         let spawned = std::thread::Builder::new()
             .name("ballast-clock".into())
             .spawn(run);
@@ -176,6 +181,43 @@ pub(crate) mod coarse {
             FAILED.store(true, Ordering::Relaxed);
             RUNNING.store(false, Ordering::Release);
         }
+    }
+
+    /// A child forked from this process has no ticker thread but would
+    /// inherit a non-zero tick that never moves again (and `RUNNING`, so it
+    /// could never start one): open breakers there would trust one reading
+    /// for up to [`OPEN_RECHECK_REJECTIONS`](crate::breaker::OPEN_RECHECK_REJECTIONS)
+    /// rejections per thread, however long that takes. So the child
+    /// withdraws the tick first thing. False if the handler could not be
+    /// registered (the caller then never uses the tick).
+    #[cfg(unix)]
+    fn forget_in_fork_children() -> bool {
+        static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *REGISTERED.get_or_init(|| {
+            // SAFETY: `forget_ticker` is a plain `extern "C" fn` that only
+            // stores to atomics, which is async-signal-safe as a fork child
+            // handler must be; pthread_atfork has no other precondition.
+            unsafe { libc::pthread_atfork(None, None, Some(forget_ticker)) == 0 }
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn forget_in_fork_children() -> bool {
+        true
+    }
+
+    /// Runs in a forked child, where only the forking thread exists.
+    #[cfg(unix)]
+    extern "C" fn forget_ticker() {
+        CURRENT.store(0, Ordering::SeqCst);
+        WANTED.store(false, Ordering::Relaxed);
+        RUNNING.store(false, Ordering::SeqCst);
+    }
+
+    /// The published tick, without asking for one.
+    #[cfg(test)]
+    pub(crate) fn published() -> u64 {
+        CURRENT.load(Ordering::Acquire)
     }
 
     fn run() {
@@ -307,6 +349,39 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         panic!("coarse tick never advanced (first {first}, last {seen})");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_forked_child_does_not_inherit_a_tick_nobody_advances() {
+        let running = (0..10_000).any(|_| {
+            if coarse::tick() != 0 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            false
+        });
+        assert!(running, "the coarse tick never started");
+        // SAFETY: the child only loads an atomic and calls `_exit`, both
+        // async-signal-safe, so forking a multithreaded test is sound.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let stale = coarse::published() != 0;
+            // SAFETY: `_exit` ends the child without running the parent's
+            // atexit handlers or destructors.
+            unsafe { libc::_exit(i32::from(stale)) };
+        }
+        let mut status = 0;
+        // SAFETY: `pid` is our child and `status` a valid out-pointer.
+        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(waited, pid, "waitpid failed");
+        assert!(libc::WIFEXITED(status), "child did not exit: {status}");
+        assert_eq!(
+            libc::WEXITSTATUS(status),
+            0,
+            "the forked child saw the parent's tick, which no thread there advances"
+        );
     }
 
     #[test]

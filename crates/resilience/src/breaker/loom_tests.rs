@@ -208,3 +208,69 @@ fn loom_time_window_never_shows_stale_counts_during_rollover() {
         );
     });
 }
+
+#[test]
+fn loom_rejected_total_never_goes_down() {
+    model(|| {
+        let clock = ManualClock::new();
+        let b = tiny(&clock);
+        b.try_acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(1));
+        let caller = {
+            let b = b.clone();
+            // Finds the open duration passed and takes the probe.
+            thread::spawn(move || b.try_acquire().is_ok())
+        };
+        let first = b.stats().rejected_total;
+        let second = b.stats().rejected_total;
+        assert!(caller.join().unwrap(), "the call after the deadline probes");
+        assert!(
+            second >= first,
+            "a counter went down between two snapshots: {first} then {second}"
+        );
+        assert_eq!(b.stats().rejected_total, 0);
+    });
+}
+
+#[test]
+fn loom_calls_total_never_goes_down_when_the_breaker_closes() {
+    model(|| {
+        let clock = ManualClock::new();
+        let b = tiny(&clock);
+        b.try_acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(1));
+        let closer = {
+            let b = b.clone();
+            thread::spawn(move || b.try_acquire().unwrap().success())
+        };
+        let first = b.stats().calls_total;
+        let second = b.stats().calls_total;
+        closer.join().unwrap();
+        assert!(
+            second >= first,
+            "a counter went down between two snapshots: {first} then {second}"
+        );
+        assert_eq!(b.current_state(), BreakerState::Closed);
+        assert_eq!(b.stats().calls_total, 2);
+    });
+}
+
+#[test]
+fn loom_count_window_view_never_has_more_failures_than_calls() {
+    model(|| {
+        // Not yet full, so calls come from the head, not the window size.
+        let w = Arc::new(CountWindow::new(4));
+        let other = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || {
+                w.record(FAILED);
+            })
+        };
+        let c = w.record(FAILED).expect("a failure returns the counts");
+        other.join().unwrap();
+        assert!(
+            c.failures <= c.calls,
+            "more failures than calls in one view: {c:?}"
+        );
+    });
+}

@@ -455,7 +455,7 @@ impl CircuitBreaker {
             FORCED_OPEN => return Err(self.reject(BreakerState::ForcedOpen, None)),
             _ => return self.acquire_states(word),
         }
-        if let Some(rejected) = self.reject_while_open() {
+        if let Some(rejected) = self.reject_while_open(word) {
             return Err(rejected);
         }
         self.transition(word, BreakerState::HalfOpen);
@@ -483,7 +483,7 @@ impl CircuitBreaker {
                 BreakerState::Disabled => return Ok(Permit::new(self, PermitKind::Passthrough, 0)),
                 BreakerState::ForcedOpen => return Err(self.reject(state, None)),
                 BreakerState::Open => {
-                    if let Some(rejected) = self.reject_while_open() {
+                    if let Some(rejected) = self.reject_while_open(word) {
                         return Err(rejected);
                     }
                     self.transition(word, BreakerState::HalfOpen);
@@ -517,12 +517,15 @@ impl CircuitBreaker {
     /// Every [`OPEN_RECHECK_REJECTIONS`]-th rejection counted on a stripe
     /// reads the clock anyway, so a stalled ticker costs a thread at most
     /// that many late rejections (threads sharing its stripe only bring the
-    /// recheck sooner).
+    /// recheck sooner). That rejection is counted before the reading, and a
+    /// count is never taken back (a snapshot must never see the total go
+    /// down), so if the reading finds the deadline passed it still rejects
+    /// its call and moves the breaker to half-open for the next one.
     /// Only a reading can end the open state, so it never ends early. The
     /// reading kept beside the tick only feeds `retry_after`, which races
     /// can make overstate the wait.
     #[inline(always)]
-    fn reject_while_open(&self) -> Option<Rejected> {
+    fn reject_while_open(&self, word: u64) -> Option<Rejected> {
         let inner = &self.inner;
         let until = inner.open_until.load(Ordering::Acquire);
         let tick = if inner.follows_real_time {
@@ -530,29 +533,39 @@ impl CircuitBreaker {
         } else {
             0
         };
-        // Counted before the decision so the count also paces the rechecks;
-        // taken back below if the call is not rejected after all.
         let rejected = &inner.counters.rejected[stripe()].0;
-        let n = rejected.fetch_add(1, Ordering::Relaxed);
-        let reuse = tick != 0
-            && inner.open_checked.tick.load(Ordering::Acquire) == tick
-            && !(n + 1).is_multiple_of(u64::from(OPEN_RECHECK_REJECTIONS));
-        if reuse {
-            let seen = inner.open_checked.nanos.load(Ordering::Relaxed);
-            let wait = Duration::from_nanos(until.saturating_sub(seen));
-            return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
+        if tick != 0 && inner.open_checked.tick.load(Ordering::Acquire) == tick {
+            let n = rejected.fetch_add(1, Ordering::Relaxed);
+            if !(n + 1).is_multiple_of(u64::from(OPEN_RECHECK_REJECTIONS)) {
+                let seen = inner.open_checked.nanos.load(Ordering::Relaxed);
+                let wait = Duration::from_nanos(until.saturating_sub(seen));
+                return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
+            }
+            let now = inner.clock.now_nanos();
+            if now >= until {
+                self.transition(word, BreakerState::HalfOpen);
+            }
+            return Some(self.still_open(tick, now, until));
         }
         let now = inner.clock.now_nanos();
         if now < until {
-            if tick != 0 {
-                inner.open_checked.nanos.store(now, Ordering::Relaxed);
-                inner.open_checked.tick.store(tick, Ordering::Release);
-            }
-            let wait = Duration::from_nanos(until - now);
-            return Some(self.announce_rejection(BreakerState::Open, Some(wait)));
+            rejected.fetch_add(1, Ordering::Relaxed);
+            return Some(self.still_open(tick, now, until));
         }
-        rejected.fetch_sub(1, Ordering::Relaxed);
         None
+    }
+
+    /// Announces an open-state rejection already counted, whose clock
+    /// reading `now` the other threads may reuse for the rest of `tick`.
+    #[inline(always)]
+    fn still_open(&self, tick: u64, now: u64, until: u64) -> Rejected {
+        let checked = &self.inner.open_checked;
+        if tick != 0 && now < until {
+            checked.nanos.store(now, Ordering::Relaxed);
+            checked.tick.store(tick, Ordering::Release);
+        }
+        let wait = Duration::from_nanos(until.saturating_sub(now));
+        self.announce_rejection(BreakerState::Open, Some(wait))
     }
 
     fn take_probe(&self, now_nanos: u64) -> Option<(usize, u64)> {
@@ -922,9 +935,18 @@ impl CircuitBreaker {
     /// A snapshot of counters and window rates.
     pub fn stats(&self) -> BreakerStats {
         let inner = &self.inner;
-        let (counts, recorded) = match &inner.window {
-            Window::Count(w) => (w.counts(), w.recorded()),
-            Window::Time(w) => (w.counts(inner.clock.now_nanos()), w.recorded()),
+        let (counts, recorded) = {
+            // A reset (on closing) moves the window's recorded outcomes into
+            // `recorded_before_reset` under this lock; reading both under it
+            // keeps a snapshot from missing them, so calls_total never goes
+            // down between snapshots.
+            let _transition = lock(&inner.transition);
+            let (counts, recorded) = match &inner.window {
+                Window::Count(w) => (w.counts(), w.recorded()),
+                Window::Time(w) => (w.counts(inner.clock.now_nanos()), w.recorded()),
+            };
+            let before = inner.counters.recorded_before_reset.load(Ordering::Relaxed);
+            (counts, before + recorded)
         };
         let rate = |n: u64| {
             (counts.calls >= u64::from(inner.config.minimum_calls) && counts.calls > 0)
@@ -939,9 +961,7 @@ impl CircuitBreaker {
             window_slow_calls: counts.slow,
             failure_rate: rate(counts.failures),
             slow_call_rate: rate(counts.slow),
-            calls_total: c.recorded_before_reset.load(Ordering::Relaxed)
-                + recorded
-                + c.probe_calls.load(Ordering::Relaxed),
+            calls_total: recorded + c.probe_calls.load(Ordering::Relaxed),
             failures_total: c.failures.load(Ordering::Relaxed),
             slow_calls_total: c.slow.load(Ordering::Relaxed),
             ignored_total: c.ignored.load(Ordering::Relaxed),

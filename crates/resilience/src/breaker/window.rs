@@ -8,7 +8,8 @@
 //! Time window: each bucket counter packs the window round it counts for
 //! with its count in one word, so the rollover to a new round and the first
 //! outcome of that round are one compare-and-swap: no outcome is lost at a
-//! rollover and no reader sees a previous round's counts.
+//! rollover and no reader sees a previous round's counts. A reader whose
+//! clock reading predates a rollover never sees more failures than calls.
 
 use crate::loom::{AtomicU32, AtomicU64, Ordering};
 
@@ -122,10 +123,17 @@ impl CountWindow {
 
     pub(crate) fn counts(&self) -> WindowCounts {
         let len = self.slots.len() as u64;
+        // Marks first, head last: a writer moves the head before it marks
+        // its slot, so every failure or slow call seen here has its call
+        // in the head read after it (the acquire loads synchronize with
+        // the counters' release updates). The other order let a window
+        // that is not yet full show more failures than calls.
+        let failures = u64::from(self.failures.0.load(Ordering::Acquire));
+        let slow = u64::from(self.slow.load(Ordering::Acquire));
         WindowCounts {
             calls: self.head.0.load(Ordering::Acquire).min(len),
-            failures: u64::from(self.failures.0.load(Ordering::Acquire)),
-            slow: u64::from(self.slow.load(Ordering::Acquire)),
+            failures,
+            slow,
         }
     }
 
@@ -306,9 +314,18 @@ impl TimeWindow {
                 continue;
             };
             let round = (epoch / n) as u32;
-            c.failures += b.failures.get(round);
-            c.slow += b.slow.get(round);
-            c.calls += b.calls.get(round);
+            // Calls are counted first and read last, so within one round
+            // failures and slow never exceed calls. A reader whose reading
+            // predates a rollover of this bucket (or that races a reset)
+            // finds calls already gone while failures or slow linger;
+            // clamping drops those too, so a view never shows a rate
+            // above 100 %.
+            let failures = b.failures.get(round);
+            let slow = b.slow.get(round);
+            let calls = b.calls.get(round);
+            c.failures += failures.min(calls);
+            c.slow += slow.min(calls);
+            c.calls += calls;
         }
         c
     }
@@ -402,6 +419,30 @@ mod tests {
             w.recorded(),
             2,
             "the late outcome still counts in the totals"
+        );
+    }
+
+    #[test]
+    fn time_window_reader_behind_a_rollover_never_sees_more_failures_than_calls() {
+        // Two 1 ns buckets. Epoch 1 (t = 0) holds three failures; a success
+        // at t = 1 fills epoch 2.
+        let w = TimeWindow::new(2, 2);
+        for _ in 0..3 {
+            w.record(FAILED, 0);
+        }
+        w.record(0, 1);
+        // Another thread records a success at t = 2: epoch 3 reuses epoch
+        // 1's bucket and moves only its calls counter to the new round.
+        w.record(0, 2);
+        // A recorder that read the clock at t = 1, just before that
+        // rollover, computes its counts now (record() does so for every
+        // failure). Epoch 1's calls are gone; its failures must go too, or
+        // the failure rate exceeds 100 % and trips a breaker that is far
+        // below its threshold.
+        let c = w.counts(1);
+        assert!(
+            c.failures <= c.calls,
+            "more failures than calls in one view: {c:?}"
         );
     }
 

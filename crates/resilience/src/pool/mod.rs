@@ -84,7 +84,8 @@ pub struct DrainReport {
     pub idle_destroyed: usize,
     /// Lent objects that came back (and were destroyed) before the deadline.
     pub returned: usize,
-    /// Lent objects still out at the deadline (destroyed when they return).
+    /// Lent objects still out at the deadline (destroyed when they return),
+    /// counting a `min_idle` refill still creating (destroyed when ready).
     pub outstanding: usize,
 }
 
@@ -466,6 +467,14 @@ impl<M: Manager> Pool<M> {
                 self.destroy(entry.object, true);
             } else {
                 let mut state = self.inner.state.lock();
+                if state.closed {
+                    // A drain closed the pool while this object was out for
+                    // its check; it counted the object as lent and waits
+                    // for its place to be freed.
+                    drop(state);
+                    self.destroy(entry.object, false);
+                    continue;
+                }
                 state.idle.push_back(entry);
                 self.wake_one(&mut state);
             }
@@ -495,23 +504,25 @@ impl<M: Manager> Pool<M> {
             };
             let created = self.inner.manager.create();
             let counters = &self.inner.counters;
-            let mut state = self.inner.state.lock();
-            state.refilling = false;
             let object = match created {
                 Ok(object) => object,
                 Err(_) => {
                     counters.create_errors.fetch_add(1, Ordering::Relaxed);
+                    self.end_refill();
                     return;
                 }
             };
             counters.created.fetch_add(1, Ordering::Relaxed);
+            let mut state = self.inner.state.lock();
             if state.closed || state.size >= self.inner.config.max_size {
                 drop(state);
                 // Never counted in `size`, so no place to free.
                 self.inner.manager.destroy(object);
                 counters.destroyed.fetch_add(1, Ordering::Relaxed);
+                self.end_refill();
                 return;
             }
+            state.refilling = false;
             state.size += 1;
             state.idle.push_back(Entry {
                 object,
@@ -520,6 +531,14 @@ impl<M: Manager> Pool<M> {
             });
             self.wake_one(&mut state);
         }
+    }
+
+    /// Ends a refill that added nothing; a drain waits for refills too.
+    fn end_refill(&self) {
+        let mut state = self.inner.state.lock();
+        state.refilling = false;
+        drop(state);
+        self.inner.returned.notify_all();
     }
 
     /// Runs [`Pool::maintain`] every `interval` on a background thread until
@@ -544,7 +563,8 @@ impl<M: Manager> Pool<M> {
 
     /// Closes the pool: waiters and new checkouts get `Error::PoolClosed`,
     /// idle objects are destroyed, and lent objects are destroyed as they
-    /// come back. Waits up to `deadline` for them and reports.
+    /// come back (as is an object a `min_idle` refill is still creating,
+    /// once it is ready). Waits up to `deadline` for them and reports.
     pub fn drain(&self, deadline: Duration) -> DrainReport {
         let until = std::time::Instant::now() + deadline;
         let (idle, lent_at_start): (Vec<_>, usize) = {
@@ -555,8 +575,9 @@ impl<M: Manager> Pool<M> {
             }
             self.inner.returned.notify_all();
             // Counted with the idle list taken, before any lent object can
-            // come back.
-            let lent = state.size - state.idle.len();
+            // come back. A refill still creating counts as lent: its object
+            // is destroyed when it is ready.
+            let lent = state.size - state.idle.len() + usize::from(state.refilling);
             (state.idle.drain(..).collect(), lent)
         };
         let idle_destroyed = idle.len();
@@ -564,17 +585,18 @@ impl<M: Manager> Pool<M> {
             self.destroy(entry.object, false);
         }
         let mut state = self.inner.state.lock();
-        while state.size > 0
+        while (state.size > 0 || state.refilling)
             && !self
                 .inner
                 .returned
                 .wait_until(&mut state, until)
                 .timed_out()
         {}
+        let outstanding = state.size + usize::from(state.refilling);
         DrainReport {
             idle_destroyed,
-            returned: lent_at_start.saturating_sub(state.size),
-            outstanding: state.size,
+            returned: lent_at_start.saturating_sub(outstanding),
+            outstanding,
         }
     }
 

@@ -264,6 +264,110 @@ fn acquire_is_not_kept_waiting_by_a_slow_min_idle_refill() {
 }
 
 #[test]
+fn drain_counts_a_min_idle_refill_still_creating_as_outstanding() {
+    let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
+    let (open_tx, open_rx) = std::sync::mpsc::channel();
+    let numbers = Arc::new(Numbers::default());
+    let manager = GatedFirstCreate {
+        numbers: Arc::clone(&numbers),
+        parked: parked_tx,
+        gate: std::sync::Mutex::new(Some(open_rx)),
+    };
+    let config = PoolConfig {
+        min_idle: 1,
+        ..Default::default()
+    };
+    let p = Pool::with_clock(manager, config, Arc::new(ManualClock::new()), None).unwrap();
+    let refill = {
+        let p = p.clone();
+        std::thread::spawn(move || p.maintain())
+    };
+    parked_rx.recv().unwrap();
+    // The refill is inside Manager::create: an object exists (or will)
+    // that the drain has not destroyed yet.
+    let report = p.drain(Duration::ZERO);
+    assert_eq!(
+        report.outstanding, 1,
+        "drain reported nothing outstanding while a refill was still creating"
+    );
+    open_tx.send(()).unwrap();
+    refill.join().unwrap();
+    assert_eq!(numbers.destroyed.load(Ordering::SeqCst), 1);
+    let again = p.drain(Duration::ZERO);
+    assert_eq!((again.outstanding, p.stats().size), (0, 0));
+}
+
+/// Numbers whose first `check` parks until the test opens the gate, and
+/// says when it has parked.
+#[derive(Debug)]
+struct GatedFirstCheck {
+    numbers: Arc<Numbers>,
+    parked: std::sync::mpsc::SyncSender<()>,
+    gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Manager for GatedFirstCheck {
+    type Object = u64;
+    type Error = &'static str;
+
+    fn create(&self) -> Result<u64, &'static str> {
+        self.numbers.create()
+    }
+
+    fn check(&self, _: &mut u64) -> Result<(), &'static str> {
+        let gate = self.gate.lock().unwrap().take();
+        if let Some(gate) = gate {
+            self.parked.send(()).unwrap();
+            gate.recv().unwrap();
+        }
+        Ok(())
+    }
+
+    fn destroy(&self, object: u64) {
+        self.numbers.destroy(object);
+    }
+}
+
+#[test]
+fn drain_during_a_maintenance_health_check_still_destroys_the_checked_object() {
+    let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
+    let (open_tx, open_rx) = std::sync::mpsc::channel();
+    let numbers = Arc::new(Numbers::default());
+    let manager = GatedFirstCheck {
+        numbers: Arc::clone(&numbers),
+        parked: parked_tx,
+        gate: std::sync::Mutex::new(Some(open_rx)),
+    };
+    let p = Pool::with_clock(
+        manager,
+        PoolConfig::default(),
+        Arc::new(ManualClock::new()),
+        None,
+    )
+    .unwrap();
+    drop(p.acquire().unwrap());
+    let maintenance = {
+        let p = p.clone();
+        std::thread::spawn(move || p.maintain())
+    };
+    parked_rx.recv().unwrap();
+    // maintain() holds the idle object outside the idle list while it
+    // checks it; drain closes the pool meanwhile and counts it as out.
+    let report = p.drain(Duration::ZERO);
+    assert_eq!((report.idle_destroyed, report.outstanding), (0, 1));
+    open_tx.send(()).unwrap();
+    maintenance.join().unwrap();
+    assert_eq!(
+        numbers.destroyed.load(Ordering::SeqCst),
+        1,
+        "the checked object went back into a closed pool instead of being destroyed"
+    );
+    let s = p.stats();
+    assert_eq!((s.size, s.idle), (0, 0));
+    assert_eq!(p.drain(Duration::ZERO).outstanding, 0);
+}
+
+#[test]
 fn drain_reports_objects_still_out_at_the_deadline() {
     let (p, _, _) = pool(PoolConfig::default());
     let _held = p.acquire().unwrap();
