@@ -112,7 +112,7 @@ proptest! {
         };
         let breaker = CircuitBreaker::with_clock(config, Arc::new(clock.clone())).unwrap();
         let mut model = Model {
-            size, minimum, threshold, consecutive_limit, probes, open_secs: 5,
+            size, minimum: minimum.min(size), threshold, consecutive_limit, probes, open_secs: 5,
             state: BreakerState::Closed, window: VecDeque::new(), consecutive: 0,
             open_until: 0, probe_successes: 0, now: 0,
         };

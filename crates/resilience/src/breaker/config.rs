@@ -25,6 +25,11 @@ pub enum WindowKind {
 
 /// Largest count window, so the ring stays a bounded allocation.
 pub const MAX_WINDOW_SIZE: u32 = 1 << 20;
+/// Shortest time window: one second, as resilience4j counts time windows
+/// in seconds. Bucket rounds are 32-bit tags, so a bucket left untouched
+/// for 2^31 window lengths could look current; at one second that is 68
+/// years, at a nanosecond it would be two seconds.
+pub const MIN_TIME_WINDOW_LENGTH: Duration = Duration::from_secs(1);
 /// Largest number of time-window buckets.
 pub const MAX_WINDOW_BUCKETS: u32 = 3600;
 /// Largest number of concurrent half-open probes.
@@ -41,7 +46,10 @@ pub struct BreakerConfig {
     pub window: WindowKind,
     /// Trip when this percentage (0–100] of windowed calls failed.
     pub failure_rate_threshold: f64,
-    /// Rates are only evaluated once the window holds this many calls.
+    /// Rates are only evaluated once the window holds this many calls. A
+    /// count window smaller than this uses its size instead (as
+    /// resilience4j does), so it can still trip once full; see
+    /// [`BreakerConfig::effective_minimum_calls`].
     pub minimum_calls: u32,
     /// Calls at least this long count as slow; `None` disables slow-call
     /// detection (and the clock reads it needs).
@@ -87,6 +95,15 @@ impl Default for BreakerConfig {
 }
 
 impl BreakerConfig {
+    /// Calls the window must hold before rates count: `minimum_calls`,
+    /// capped at the size of a count window (which never holds more).
+    pub fn effective_minimum_calls(&self) -> u32 {
+        match self.window {
+            WindowKind::Count { size } => self.minimum_calls.min(size),
+            WindowKind::Time { .. } => self.minimum_calls,
+        }
+    }
+
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self.window {
@@ -96,8 +113,11 @@ impl BreakerConfig {
                     "must be in 1..=MAX_WINDOW_SIZE",
                 ));
             }
-            WindowKind::Time { length, .. } if length.is_zero() => {
-                return Err(ConfigError::new("window.length", "must be non-zero"));
+            WindowKind::Time { length, .. } if length < MIN_TIME_WINDOW_LENGTH => {
+                return Err(ConfigError::new(
+                    "window.length",
+                    "must be at least MIN_TIME_WINDOW_LENGTH (1 s)",
+                ));
             }
             WindowKind::Time { buckets, .. } if buckets == 0 || buckets > MAX_WINDOW_BUCKETS => {
                 return Err(ConfigError::new(
@@ -146,13 +166,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn count_window_caps_minimum_calls_at_its_size() {
+        let config = BreakerConfig {
+            window: WindowKind::Count { size: 10 },
+            minimum_calls: 20,
+            ..Default::default()
+        };
+        assert_eq!(config.effective_minimum_calls(), 10);
+        assert_eq!(BreakerConfig::default().effective_minimum_calls(), 20);
+    }
+
+    #[test]
     fn default_config_is_valid() {
         assert_eq!(BreakerConfig::default().validate(), Ok(()));
     }
 
     #[test]
     fn validate_names_the_bad_field() {
-        let cases: [(BreakerConfig, &str); 4] = [
+        let cases: [(BreakerConfig, &str); 5] = [
+            (
+                BreakerConfig {
+                    window: WindowKind::Time {
+                        length: Duration::from_millis(999),
+                        buckets: 10,
+                    },
+                    ..Default::default()
+                },
+                "window.length",
+            ),
             (
                 BreakerConfig {
                     window: WindowKind::Count { size: 0 },

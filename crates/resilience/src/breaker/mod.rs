@@ -20,7 +20,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 pub use config::{
-    BreakerConfig, MAX_HALF_OPEN_PROBES, MAX_WINDOW_BUCKETS, MAX_WINDOW_SIZE, WindowKind,
+    BreakerConfig, MAX_HALF_OPEN_PROBES, MAX_WINDOW_BUCKETS, MAX_WINDOW_SIZE,
+    MIN_TIME_WINDOW_LENGTH, WindowKind,
 };
 
 use crate::backoff::SeededRng;
@@ -692,7 +693,7 @@ impl CircuitBreaker {
 
     fn exceeds_thresholds(&self, c: WindowCounts) -> bool {
         let cfg = &self.inner.config;
-        if c.calls < u64::from(cfg.minimum_calls) || c.calls == 0 {
+        if c.calls < u64::from(cfg.effective_minimum_calls()) || c.calls == 0 {
             return false;
         }
         let calls = c.calls as f64;
@@ -949,7 +950,7 @@ impl CircuitBreaker {
             (counts, before + recorded)
         };
         let rate = |n: u64| {
-            (counts.calls >= u64::from(inner.config.minimum_calls) && counts.calls > 0)
+            (counts.calls >= u64::from(inner.config.effective_minimum_calls()) && counts.calls > 0)
                 .then(|| n as f64 * 100.0 / counts.calls as f64)
         };
         let c = &inner.counters;

@@ -57,6 +57,22 @@ fn trips_once_failure_rate_reaches_threshold_after_minimum_calls() {
 }
 
 #[test]
+fn count_window_smaller_than_minimum_calls_trips_once_full() {
+    let config = BreakerConfig {
+        window: WindowKind::Count { size: 10 },
+        minimum_calls: 20,
+        ..small()
+    };
+    let (b, _) = breaker(config);
+    for _ in 0..9 {
+        fail(&b).unwrap_err();
+    }
+    assert_eq!(b.state(), BreakerState::Closed, "window not full yet");
+    fail(&b).unwrap_err();
+    assert_eq!(b.state(), BreakerState::Open, "10 of 10 failed");
+}
+
+#[test]
 fn open_breaker_reports_retry_after_and_half_opens_after_open_duration() {
     let (b, clock) = breaker(small());
     b.force(BreakerState::Closed);

@@ -150,6 +150,18 @@ enum Take<M: Manager> {
     MustWait,
 }
 
+/// Ends a `min_idle` refill if `Manager::create` unwinds, so a panicking
+/// create neither stops refills for good nor keeps a drain waiting.
+struct EndRefillOnUnwind<'p, M: Manager>(&'p Pool<M>);
+
+impl<M: Manager> Drop for EndRefillOnUnwind<'_, M> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.end_refill();
+        }
+    }
+}
+
 /// A place in the pool reserved for an object being created; dropping it
 /// unused (a failed or cancelled creation) gives the place back.
 struct Reservation<M: Manager> {
@@ -502,7 +514,10 @@ impl<M: Manager> Pool<M> {
                 state.refilling = true;
                 self.expires_at(&mut state, now)
             };
-            let created = self.inner.manager.create();
+            let created = {
+                let _unwind = EndRefillOnUnwind(self);
+                self.inner.manager.create()
+            };
             let counters = &self.inner.counters;
             let object = match created {
                 Ok(object) => object,

@@ -297,6 +297,50 @@ fn drain_counts_a_min_idle_refill_still_creating_as_outstanding() {
     assert_eq!((again.outstanding, p.stats().size), (0, 0));
 }
 
+/// Numbers whose first `create` panics.
+#[derive(Debug, Default)]
+struct PanicsFirstCreate {
+    panicked: AtomicBool,
+    next: AtomicU64,
+}
+
+impl Manager for Arc<PanicsFirstCreate> {
+    type Object = u64;
+    type Error = &'static str;
+
+    fn create(&self) -> Result<u64, &'static str> {
+        assert!(
+            self.panicked.swap(true, Ordering::SeqCst),
+            "the first create panics"
+        );
+        Ok(self.next.fetch_add(1, Ordering::SeqCst))
+    }
+
+    fn check(&self, _: &mut u64) -> Result<(), &'static str> {
+        Ok(())
+    }
+
+    fn destroy(&self, _: u64) {}
+}
+
+#[test]
+fn a_panicking_refill_create_does_not_stop_later_refills() {
+    let config = PoolConfig {
+        min_idle: 2,
+        ..Default::default()
+    };
+    let manager = Arc::new(PanicsFirstCreate::default());
+    let p = Pool::with_clock(manager, config, Arc::new(ManualClock::new()), None).unwrap();
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.maintain()));
+    assert!(
+        unwound.is_err(),
+        "the refill's create panicked through maintain"
+    );
+    p.maintain();
+    assert_eq!(p.stats().idle, 2, "refills stopped after a create panicked");
+    assert_eq!(p.drain(Duration::ZERO).outstanding, 0);
+}
+
 /// Numbers whose first `check` parks until the test opens the gate, and
 /// says when it has parked.
 #[derive(Debug)]
