@@ -162,7 +162,11 @@ pub(crate) mod coarse {
 
     #[cold]
     fn start() {
+        // A plain load first: while a withdrawn ticker still runs, every
+        // open-state call comes here, and a failing compare-and-swap would
+        // still take the line exclusive on each of them.
         if FAILED.load(Ordering::Relaxed)
+            || RUNNING.load(Ordering::Relaxed)
             || RUNNING
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
                 .is_err()
