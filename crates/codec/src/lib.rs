@@ -90,8 +90,10 @@
 //! - `tokio` (off by default): `tokio_util::codec::{Decoder, Encoder}` for
 //!   [`frame::FrameDecoder`] (payloads as `BytesMut` split off the buffer),
 //!   [`telnet::EventDecoder`] (events with data as `Bytes`),
-//!   [`telnet::RecordDecoder`] (records as `Bytes`) and
-//!   [`mudmode::MudModeDecoder`] (owned [`mudmode::lpc::Value`]s).
+//!   [`telnet::RecordDecoder`] (records as `Bytes`; plain TN3270),
+//!   `tn3270::tn3270e::Tn3270eCodec` (TN3270E records split into header
+//!   and data) and [`mudmode::MudModeDecoder`] (owned
+//!   [`mudmode::lpc::Value`]s).
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 

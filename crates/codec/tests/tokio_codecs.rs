@@ -5,6 +5,7 @@ use ballast_codec::frame::{FrameConfig, FrameDecoder};
 use ballast_codec::mudmode::MudModeDecoder;
 use ballast_codec::mudmode::lpc::Value;
 use ballast_codec::telnet::{EventDecoder, OwnedRecordItem, OwnedTelnetEvent, RecordDecoder, Verb};
+use ballast_codec::tn3270::tn3270e::{DataType, Header, Tn3270eCodec, Tn3270eItem};
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -90,4 +91,55 @@ fn event_codec_round_trips_data_commands_and_subnegotiations() {
         back.push(ev);
     }
     assert_eq!(back, events);
+}
+
+#[test]
+fn tn3270e_codec_round_trips_header_and_data_with_iac_bytes() {
+    let mut codec = Tn3270eCodec::default();
+    // A sequence number of 0xFFFF and an IAC in the data: both doubled on
+    // the wire, both restored.
+    let header = Header {
+        data_type: DataType::Data3270,
+        request_flag: 0,
+        response_flag: 0x02,
+        seq_number: 0xffff,
+    };
+    let data = [0xf5, 0xc3, 0xff, 0x11, 0x40, 0x40];
+    let mut buf = BytesMut::new();
+    codec.encode((header, &data[..]), &mut buf).unwrap();
+    assert_eq!(
+        &buf[..],
+        &[
+            0x00, 0x00, 0x02, 0xff, 0xff, 0xff, 0xff, 0xf5, 0xc3, 0xff, 0xff, 0x11, 0x40, 0x40,
+            0xff, 0xef
+        ][..]
+    );
+    let tail = buf.split_off(10);
+    assert_eq!(codec.decode(&mut buf).unwrap(), None, "waits for IAC EOR");
+    buf.unsplit(tail);
+    let item = codec.decode(&mut buf).unwrap();
+    assert_eq!(
+        item,
+        Some(Tn3270eItem::Record {
+            header,
+            data: Bytes::copy_from_slice(&data)
+        })
+    );
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn tn3270e_codec_passes_telnet_commands_and_rejects_a_short_header() {
+    let mut codec = Tn3270eCodec::default();
+    let mut buf = BytesMut::from(&[0xff, 0xf1, 0x00, 0x00, 0xff, 0xef][..]);
+    assert_eq!(
+        codec.decode(&mut buf).unwrap(),
+        Some(Tn3270eItem::Telnet(Bytes::from_static(&[0xff, 0xf1])))
+    );
+    let err = codec.decode(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(
+        err.to_string().contains("tn3270e header cut short"),
+        "{err}"
+    );
 }

@@ -366,6 +366,81 @@ fn name(bytes: &[u8], offset: usize) -> Result<&[u8]> {
     }
 }
 
+#[cfg(feature = "tokio")]
+pub use tokio_codec::{Tn3270eCodec, Tn3270eItem};
+
+#[cfg(feature = "tokio")]
+mod tokio_codec {
+    use bytes::{Buf, Bytes, BytesMut};
+    use tokio_util::codec::{Decoder, Encoder};
+
+    use super::{HEADER_LEN, Header};
+    use crate::telnet::{EOR, IAC, OwnedRecordItem, RecordDecoder, encode_data};
+
+    /// One item of a TN3270E stream, for `tokio_util::codec`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Tn3270eItem {
+        /// A record: its header and the data after it, unescaped (a slice
+        /// of the read buffer unless the record held an escaped IAC).
+        Record {
+            /// The five-byte TN3270E header.
+            header: Header,
+            /// What follows the header (3270 data, a response, …).
+            data: Bytes,
+        },
+        /// Raw bytes of a telnet command between records.
+        Telnet(Bytes),
+    }
+
+    /// `tokio_util::codec` for a TN3270E session once negotiated: records
+    /// delimited by IAC EOR, each opened by a [`Header`]. Decoding checks
+    /// the header (a record shorter than it, or of an unknown data type,
+    /// is `InvalidData`); encoding writes header and data as one record,
+    /// doubling IAC bytes in both (a sequence number can hold 0xFF).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Tn3270eCodec {
+        /// The record layer (its `max_record_len` bounds a record).
+        pub records: RecordDecoder,
+    }
+
+    impl Decoder for Tn3270eCodec {
+        type Item = Tn3270eItem;
+        type Error = std::io::Error;
+
+        fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Tn3270eItem>, Self::Error> {
+            let item = match self.records.decode(src)? {
+                None => return Ok(None),
+                Some(OwnedRecordItem::Telnet(raw)) => Tn3270eItem::Telnet(raw),
+                Some(OwnedRecordItem::Record(mut record)) => {
+                    let (header, _) = Header::parse(&record)
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                    record.advance(HEADER_LEN);
+                    Tn3270eItem::Record {
+                        header,
+                        data: record,
+                    }
+                }
+            };
+            Ok(Some(item))
+        }
+    }
+
+    impl Encoder<(Header, &[u8])> for Tn3270eCodec {
+        type Error = std::io::Error;
+
+        fn encode(
+            &mut self,
+            (header, data): (Header, &[u8]),
+            dst: &mut BytesMut,
+        ) -> Result<(), Self::Error> {
+            encode_data(&header.to_bytes(), dst);
+            encode_data(data, dst);
+            dst.extend_from_slice(&[IAC, EOR]);
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
