@@ -7,6 +7,7 @@ use ballast_codec::mudmode::lpc::Value;
 use ballast_codec::telnet::{EventDecoder, OwnedRecordItem, OwnedTelnetEvent, RecordDecoder, Verb};
 use ballast_codec::tn3270::tn3270e::{DataType, Header, Tn3270eCodec, Tn3270eItem};
 use bytes::{Bytes, BytesMut};
+use proptest::prelude::*;
 use tokio_util::codec::{Decoder, Encoder};
 
 #[test]
@@ -142,4 +143,31 @@ fn tn3270e_codec_passes_telnet_commands_and_rejects_a_short_header() {
         err.to_string().contains("tn3270e header cut short"),
         "{err}"
     );
+}
+
+proptest! {
+    #[test]
+    fn tn3270e_codec_round_trips_any_record(
+        dt in prop::sample::select(vec![0x00u8, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]),
+        req: u8,
+        resp: u8,
+        seq: u16,
+        data in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let (header, _) = Header::parse(&[dt, req, resp, (seq >> 8) as u8, seq as u8]).unwrap();
+        let mut codec = Tn3270eCodec::default();
+        let mut buf = BytesMut::new();
+        codec.encode((header, &data[..]), &mut buf).unwrap();
+        let item = codec.decode(&mut buf).unwrap();
+        prop_assert_eq!(item, Some(Tn3270eItem::Record { header, data: Bytes::from(data) }));
+        prop_assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn tn3270e_codec_never_panics_on_arbitrary_bytes(input in prop::collection::vec(any::<u8>(), 0..600)) {
+        let mut codec = Tn3270eCodec::default();
+        let mut buf = BytesMut::from(&input[..]);
+        // Bounded: every item consumes bytes; stop at the first error or wait.
+        while let Ok(Some(_)) = codec.decode(&mut buf) {}
+    }
 }
