@@ -467,7 +467,7 @@ impl<M: Manager> Pool<M> {
             self.destroy(entry.object, false);
         }
         destroyed += self.check_idle(keep);
-        self.fill_min_idle(now);
+        self.fill_min_idle();
         destroyed
     }
 
@@ -500,9 +500,9 @@ impl<M: Manager> Pool<M> {
     /// waiting. A refilled object that finds the pool full (or closed) when
     /// it is ready is destroyed; so for the length of one create the pool
     /// may hold `max_size + 1` objects.
-    fn fill_min_idle(&self, now: u64) {
+    fn fill_min_idle(&self) {
         loop {
-            let expires_at = {
+            {
                 let mut state = self.inner.state.lock();
                 if state.closed
                     || state.refilling
@@ -512,8 +512,7 @@ impl<M: Manager> Pool<M> {
                     return;
                 }
                 state.refilling = true;
-                self.expires_at(&mut state, now)
-            };
+            }
             let created = {
                 let _unwind = EndRefillOnUnwind(self);
                 self.inner.manager.create()
@@ -539,6 +538,10 @@ impl<M: Manager> Pool<M> {
             }
             state.refilling = false;
             state.size += 1;
+            // Its lifetime and idle time start once it exists, not when the
+            // refill began: a slow create must not make it look old.
+            let now = self.inner.clock.now_nanos();
+            let expires_at = self.expires_at(&mut state, now);
             state.idle.push_back(Entry {
                 object,
                 expires_at,

@@ -297,6 +297,48 @@ fn drain_counts_a_min_idle_refill_still_creating_as_outstanding() {
     assert_eq!((again.outstanding, p.stats().size), (0, 0));
 }
 
+/// Numbers whose every `create` takes ten seconds of a manual clock.
+#[derive(Debug)]
+struct SlowCreate {
+    numbers: Arc<Numbers>,
+    clock: ManualClock,
+}
+
+impl Manager for SlowCreate {
+    type Object = u64;
+    type Error = &'static str;
+
+    fn create(&self) -> Result<u64, &'static str> {
+        self.clock.advance(Duration::from_secs(10));
+        self.numbers.create()
+    }
+
+    fn destroy(&self, object: u64) {
+        self.numbers.destroy(object);
+    }
+}
+
+#[test]
+fn a_refilled_object_lives_its_lifetime_from_when_it_was_created() {
+    let clock = ManualClock::new();
+    let numbers = Arc::new(Numbers::default());
+    let config = PoolConfig {
+        min_idle: 1,
+        max_lifetime: Some(Duration::from_secs(5)),
+        lifetime_jitter: Duration::ZERO,
+        ..Default::default()
+    };
+    let manager = SlowCreate {
+        numbers: Arc::clone(&numbers),
+        clock: clock.clone(),
+    };
+    let p = Pool::with_clock(manager, config, Arc::new(clock), None).unwrap();
+    p.maintain();
+    assert_eq!(p.stats().idle, 1);
+    assert_eq!(p.maintain(), 0, "the refilled object was expired at birth");
+    assert_eq!(numbers.destroyed.load(Ordering::SeqCst), 0);
+}
+
 /// Numbers whose first `create` panics.
 #[derive(Debug, Default)]
 struct PanicsFirstCreate {
