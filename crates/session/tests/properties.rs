@@ -1,7 +1,9 @@
 //! Properties: random valid record sequences keep the screen consistent;
 //! arbitrary bytes never panic the session.
 
-use ballast_codec::telnet::{self, DO, IAC, WILL, option};
+mod common;
+
+use ballast_codec::telnet;
 use ballast_codec::tn3270::{
     Command, ExtendedAttribute, FieldAttribute, RecordBuilder, ScreenChar, ScreenSize, Wcc,
 };
@@ -77,21 +79,7 @@ fn connected() -> Session {
         ..SessionConfig::default()
     })
     .unwrap();
-    s.receive(&[
-        IAC,
-        DO,
-        option::END_OF_RECORD,
-        IAC,
-        WILL,
-        option::END_OF_RECORD,
-        IAC,
-        DO,
-        option::BINARY,
-        IAC,
-        WILL,
-        option::BINARY,
-    ])
-    .unwrap();
+    common::negotiate_eor_binary(&mut s);
     s.consume_output(usize::MAX);
     assert!(s.is_connected());
     s

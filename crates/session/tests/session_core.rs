@@ -1,6 +1,8 @@
 //! The sans-IO session: negotiation bytes, answers to reads, keys, and
 //! typed errors on bad input.
 
+mod common;
+
 use ballast_codec::telnet::{self, DO, IAC, SB, SE, WILL, option};
 use ballast_codec::tn3270::codes::Display;
 use ballast_codec::tn3270::{Aid, Command, FieldAttribute, RecordBuilder, ScreenSize, Wcc};
@@ -26,27 +28,9 @@ fn plain() -> Session {
     s
 }
 
-fn negotiate_eor_binary(s: &mut Session) {
-    s.receive(&[
-        IAC,
-        DO,
-        option::END_OF_RECORD,
-        IAC,
-        WILL,
-        option::END_OF_RECORD,
-        IAC,
-        DO,
-        option::BINARY,
-        IAC,
-        WILL,
-        option::BINARY,
-    ])
-    .unwrap();
-}
-
 fn connected() -> Session {
     let mut s = plain();
-    negotiate_eor_binary(&mut s);
+    common::negotiate_eor_binary(&mut s);
     take(&mut s);
     assert!(s.is_connected());
     s
@@ -79,7 +63,7 @@ fn logon_screen() -> Vec<u8> {
 #[test]
 fn replies_to_eor_and_binary_in_the_order_the_host_asked() {
     let mut s = plain();
-    negotiate_eor_binary(&mut s);
+    common::negotiate_eor_binary(&mut s);
     assert_eq!(
         take(&mut s),
         [
@@ -527,21 +511,7 @@ fn erase_write_alternate_switches_a_model_5_to_27_by_132() {
         ..SessionConfig::default()
     })
     .unwrap();
-    s.receive(&[
-        IAC,
-        DO,
-        option::END_OF_RECORD,
-        IAC,
-        WILL,
-        option::END_OF_RECORD,
-        IAC,
-        DO,
-        option::BINARY,
-        IAC,
-        WILL,
-        option::BINARY,
-    ])
-    .unwrap();
+    common::negotiate_eor_binary(&mut s);
     let rec = RecordBuilder::new(Command::EraseWriteAlternate, Wcc(0), ScreenSize::MODEL_5)
         .sba(26, 131)
         .text_str("Z")

@@ -162,8 +162,7 @@ fn client_that_never_reads_stops_being_read_and_is_closed_when_idle() {
     let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
     let session = negotiate(&mut tcp);
     // Each Clear makes the host send the whole screen again; never read it.
-    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
-    let chunk = clear.repeat(1000);
+    let chunk = common::clears(&session, 1000);
     tcp.set_write_timeout(Some(T)).unwrap();
     let mut written = 0usize;
     // Once its answers are unread, the host takes no more input: the
@@ -337,6 +336,18 @@ fn read_screens(tcp: &mut TcpStream, session: &mut Session, screens: u64) -> boo
     true
 }
 
+/// Plain TN3270 with small input limits and the smallest output limit,
+/// so a pipelining client soon meets all three.
+fn tight_plain_limits() -> HostConfig {
+    HostConfig {
+        tn3270e: false,
+        max_record_len: 1024,
+        max_pending_input: 4096,
+        max_pending_output: MIN_PENDING_OUTPUT,
+        ..HostConfig::default()
+    }
+}
+
 #[test]
 fn pipelined_records_are_not_pending_input() {
     // 8000 complete records (3 bytes each) in one write, more bytes than
@@ -346,18 +357,11 @@ fn pipelined_records_are_not_pending_input() {
     // read: the rest waits in the kernel, and the host must take it
     // without a new readable event.
     const CLEARS: u64 = 8000;
-    let config = HostConfig {
-        tn3270e: false,
-        max_record_len: 1024,
-        max_pending_input: 4096,
-        max_pending_output: MIN_PENDING_OUTPUT,
-        ..HostConfig::default()
-    };
+    let config = tight_plain_limits();
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
     let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
     let mut session = negotiate(&mut tcp);
-    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
-    let burst = clear.repeat(usize::try_from(CLEARS).unwrap());
+    let burst = common::clears(&session, CLEARS);
     assert!(burst.len() > 4096);
     tcp.write_all(&burst).unwrap();
     let screens = session.writes() + CLEARS;
@@ -428,13 +432,7 @@ fn pipelined_logoff_still_sends_the_answers_held_before_it() {
     // they are not waiting for IAC EOR: the session has ended, and the
     // answers to the Clears before it are still owed.
     const CLEARS: u64 = 1000;
-    let config = HostConfig {
-        tn3270e: false,
-        max_record_len: 1024,
-        max_pending_input: 4096,
-        max_pending_output: MIN_PENDING_OUTPUT,
-        ..HostConfig::default()
-    };
+    let config = tight_plain_limits();
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
     let mut tcp = TcpStream::connect(host.local_addr()).unwrap();
     let mut session = negotiate(&mut tcp);

@@ -135,6 +135,26 @@ fn raw_tls_stream(
     rustls::StreamOwned::new(conn, tcp)
 }
 
+/// Host settings of the raw-stream tests: TLS, plain TN3270.
+fn plain_tls_config() -> HostConfig {
+    HostConfig {
+        tls: Some(tls::server_config(CERT, KEY).unwrap()),
+        tn3270e: false,
+        ..HostConfig::default()
+    }
+}
+
+/// A plain TN3270 session fed from `stream` until the host's first screen.
+fn first_plain_screen(stream: &mut (impl Read + Write)) -> ballast_session::Session {
+    let config = SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    };
+    let mut session = ballast_session::Session::new(config).unwrap();
+    assert!(read_until(stream, &mut session, |s| s.writes() > 0));
+    session
+}
+
 /// Feeds what `stream` reads to `session` (answering it) until `done`;
 /// false when the host goes quiet for `T` or closes first.
 fn read_until(
@@ -164,23 +184,14 @@ fn tls_answers_larger_than_the_tls_buffer_all_arrive() {
     // socket takes whole without ever blocking.
     const CLEARS: u64 = 1000;
     let config = HostConfig {
-        tls: Some(tls::server_config(CERT, KEY).unwrap()),
-        tn3270e: false,
         max_pending_output: 4 << 20,
-        ..HostConfig::default()
+        ..plain_tls_config()
     };
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
     let mut stream = raw_tls_stream(&host);
-    let config = SessionConfig {
-        tn3270e: false,
-        ..SessionConfig::default()
-    };
-    let mut session = ballast_session::Session::new(config).unwrap();
-    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    let mut session = first_plain_screen(&mut stream);
     let screens = session.writes();
-    let clear = session.frame_record(&[Aid::Clear.byte().unwrap()]);
-    let burst: Vec<u8> = clear.repeat(usize::try_from(CLEARS).unwrap());
-    stream.write_all(&burst).unwrap();
+    stream.write_all(&common::clears(&session, CLEARS)).unwrap();
     let all = read_until(&mut stream, &mut session, |s| {
         s.writes() == screens + CLEARS
     });
@@ -200,19 +211,10 @@ fn tls_pipelined_clears_from_a_slow_reader_all_get_answers_at_the_default_limit(
     // limit the host leaves them in the kernel, and must take them again
     // on its own (no readable event comes for them).
     const CLEARS: u64 = 12000;
-    let config = HostConfig {
-        tls: Some(tls::server_config(CERT, KEY).unwrap()),
-        tn3270e: false,
-        ..HostConfig::default()
-    };
+    let config = plain_tls_config();
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
     let mut stream = raw_tls_stream(&host);
-    let config = SessionConfig {
-        tn3270e: false,
-        ..SessionConfig::default()
-    };
-    let mut session = ballast_session::Session::new(config).unwrap();
-    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    let mut session = first_plain_screen(&mut stream);
     let got = common::pipelined_clears_read_slowly(&mut stream, &mut session, CLEARS);
     assert_eq!(got, CLEARS, "the host answered {got} of {CLEARS} Clears");
     assert_eq!(host.active_sessions(), 1, "the session is still open");
@@ -229,10 +231,8 @@ fn tls_client_that_half_closes_after_pipelining_gets_every_answer() {
     // before it closes.
     const CLEARS: u64 = 60_000;
     let config = HostConfig {
-        tls: Some(tls::server_config(CERT, KEY).unwrap()),
-        tn3270e: false,
         max_pending_output: 16 << 20,
-        ..HostConfig::default()
+        ..plain_tls_config()
     };
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
     let mut stream = raw_tls_stream(&host);
@@ -241,12 +241,7 @@ fn tls_client_that_half_closes_after_pipelining_gets_every_answer() {
     socket2::SockRef::from(&stream.sock)
         .set_recv_buffer_size(64 << 10)
         .unwrap();
-    let config = SessionConfig {
-        tn3270e: false,
-        ..SessionConfig::default()
-    };
-    let mut session = ballast_session::Session::new(config).unwrap();
-    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    let mut session = first_plain_screen(&mut stream);
     stream.write_all(&common::clears(&session, CLEARS)).unwrap();
     stream.sock.shutdown(std::net::Shutdown::Write).unwrap();
     let got = common::read_screens_slowly(&mut stream, &mut session, CLEARS);
@@ -262,19 +257,10 @@ fn tls_client_that_sends_close_notify_while_held_back_gets_every_answer() {
     // in the kernel) when the close_notify arrives, and must answer them
     // all before it closes.
     const CLEARS: u64 = 12000;
-    let config = HostConfig {
-        tls: Some(tls::server_config(CERT, KEY).unwrap()),
-        tn3270e: false,
-        ..HostConfig::default()
-    };
+    let config = plain_tls_config();
     let host = HostSimulator::start(config, DemoApp::default()).unwrap();
     let mut stream = raw_tls_stream(&host);
-    let config = SessionConfig {
-        tn3270e: false,
-        ..SessionConfig::default()
-    };
-    let mut session = ballast_session::Session::new(config).unwrap();
-    assert!(read_until(&mut stream, &mut session, |s| s.writes() > 0));
+    let mut session = first_plain_screen(&mut stream);
     stream.write_all(&common::clears(&session, CLEARS)).unwrap();
     stream.conn.send_close_notify();
     stream.flush().unwrap();

@@ -1,7 +1,9 @@
 //! Applying a full-screen Erase/Write allocates nothing in steady state.
 
+mod common;
+
 use ballast_alloc::CountingAlloc;
-use ballast_codec::telnet::{self, DO, IAC, WILL, option};
+use ballast_codec::telnet;
 use ballast_codec::tn3270::codes::Display;
 use ballast_codec::tn3270::{
     Color, Command, ExtendedAttribute, FieldAttribute, RecordBuilder, ScreenSize, Wcc,
@@ -42,21 +44,7 @@ fn applying_full_screen_erase_writes_allocates_nothing_in_steady_state() {
         ..SessionConfig::default()
     })
     .unwrap();
-    s.receive(&[
-        IAC,
-        DO,
-        option::END_OF_RECORD,
-        IAC,
-        WILL,
-        option::END_OF_RECORD,
-        IAC,
-        DO,
-        option::BINARY,
-        IAC,
-        WILL,
-        option::BINARY,
-    ])
-    .unwrap();
+    common::negotiate_eor_binary(&mut s);
     s.consume_output(usize::MAX);
     let screens: Vec<Vec<u8>> = (0..8).map(full_screen).collect();
     let apply = |s: &mut Session| {

@@ -195,13 +195,45 @@ fn drain_destroys_idle_waits_for_lent_and_reports() {
     ));
 }
 
-/// Numbers whose first `create` parks until the test opens the gate, and
-/// says when it has parked.
+/// Parks the first caller of [`FirstCallGate::pass`] until the test opens
+/// the gate, and says when it has parked; later callers pass at once.
+#[derive(Debug)]
+struct FirstCallGate {
+    parked: std::sync::mpsc::SyncSender<()>,
+    gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl FirstCallGate {
+    /// The gate, the receiver told when a caller parked, and the sender
+    /// that opens the gate.
+    fn new() -> (
+        Self,
+        std::sync::mpsc::Receiver<()>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
+        let (open_tx, open_rx) = std::sync::mpsc::channel();
+        let gate = Self {
+            parked: parked_tx,
+            gate: std::sync::Mutex::new(Some(open_rx)),
+        };
+        (gate, parked_rx, open_tx)
+    }
+
+    fn pass(&self) {
+        let gate = self.gate.lock().unwrap().take();
+        if let Some(gate) = gate {
+            self.parked.send(()).unwrap();
+            gate.recv().unwrap();
+        }
+    }
+}
+
+/// Numbers whose first `create` parks at a [`FirstCallGate`].
 #[derive(Debug)]
 struct GatedFirstCreate {
     numbers: Arc<Numbers>,
-    parked: std::sync::mpsc::SyncSender<()>,
-    gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    gate: FirstCallGate,
 }
 
 impl Manager for GatedFirstCreate {
@@ -209,11 +241,7 @@ impl Manager for GatedFirstCreate {
     type Error = &'static str;
 
     fn create(&self) -> Result<u64, &'static str> {
-        let gate = self.gate.lock().unwrap().take();
-        if let Some(gate) = gate {
-            self.parked.send(()).unwrap();
-            gate.recv().unwrap();
-        }
+        self.gate.pass();
         self.numbers.create()
     }
 
@@ -224,13 +252,11 @@ impl Manager for GatedFirstCreate {
 
 #[test]
 fn acquire_is_not_kept_waiting_by_a_slow_min_idle_refill() {
-    let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
-    let (open_tx, open_rx) = std::sync::mpsc::channel();
+    let (gate, parked_rx, open_tx) = FirstCallGate::new();
     let numbers = Arc::new(Numbers::default());
     let manager = GatedFirstCreate {
         numbers: Arc::clone(&numbers),
-        parked: parked_tx,
-        gate: std::sync::Mutex::new(Some(open_rx)),
+        gate,
     };
     let config = PoolConfig {
         max_size: 1,
@@ -265,13 +291,11 @@ fn acquire_is_not_kept_waiting_by_a_slow_min_idle_refill() {
 
 #[test]
 fn drain_counts_a_min_idle_refill_still_creating_as_outstanding() {
-    let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
-    let (open_tx, open_rx) = std::sync::mpsc::channel();
+    let (gate, parked_rx, open_tx) = FirstCallGate::new();
     let numbers = Arc::new(Numbers::default());
     let manager = GatedFirstCreate {
         numbers: Arc::clone(&numbers),
-        parked: parked_tx,
-        gate: std::sync::Mutex::new(Some(open_rx)),
+        gate,
     };
     let config = PoolConfig {
         min_idle: 1,
@@ -383,13 +407,11 @@ fn a_panicking_refill_create_does_not_stop_later_refills() {
     assert_eq!(p.drain(Duration::ZERO).outstanding, 0);
 }
 
-/// Numbers whose first `check` parks until the test opens the gate, and
-/// says when it has parked.
+/// Numbers whose first `check` parks at a [`FirstCallGate`].
 #[derive(Debug)]
 struct GatedFirstCheck {
     numbers: Arc<Numbers>,
-    parked: std::sync::mpsc::SyncSender<()>,
-    gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    gate: FirstCallGate,
 }
 
 impl Manager for GatedFirstCheck {
@@ -401,11 +423,7 @@ impl Manager for GatedFirstCheck {
     }
 
     fn check(&self, _: &mut u64) -> Result<(), &'static str> {
-        let gate = self.gate.lock().unwrap().take();
-        if let Some(gate) = gate {
-            self.parked.send(()).unwrap();
-            gate.recv().unwrap();
-        }
+        self.gate.pass();
         Ok(())
     }
 
@@ -416,13 +434,11 @@ impl Manager for GatedFirstCheck {
 
 #[test]
 fn drain_during_a_maintenance_health_check_still_destroys_the_checked_object() {
-    let (parked_tx, parked_rx) = std::sync::mpsc::sync_channel(1);
-    let (open_tx, open_rx) = std::sync::mpsc::channel();
+    let (gate, parked_rx, open_tx) = FirstCallGate::new();
     let numbers = Arc::new(Numbers::default());
     let manager = GatedFirstCheck {
         numbers: Arc::clone(&numbers),
-        parked: parked_tx,
-        gate: std::sync::Mutex::new(Some(open_rx)),
+        gate,
     };
     let p = Pool::with_clock(
         manager,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use ballast_codec::telnet::{DO, IAC, WILL, option};
 use ballast_session::host::HostSimulator;
 use ballast_session::{Aid, Session};
 
@@ -102,4 +103,24 @@ pub fn read_screens_slowly(stream: &mut impl Read, session: &mut Session, count:
         }
     }
     session.writes() - first
+}
+
+/// Feeds `s` what a plain TN3270 host sends once it has the terminal
+/// type: DO and WILL END-OF-RECORD, DO and WILL BINARY.
+pub fn negotiate_eor_binary(s: &mut Session) {
+    s.receive(&[
+        IAC,
+        DO,
+        option::END_OF_RECORD,
+        IAC,
+        WILL,
+        option::END_OF_RECORD,
+        IAC,
+        DO,
+        option::BINARY,
+        IAC,
+        WILL,
+        option::BINARY,
+    ])
+    .expect("the host's EOR and BINARY negotiation is accepted");
 }
