@@ -110,7 +110,11 @@ fn breaker(c: &mut Criterion) {
         b.iter(|| black_box(failsafe::CircuitBreaker::call(&peer_open, || Ok::<_, ()>(1)).is_err()))
     });
     g.finish();
+    breaker_open_rejection_2_threads(c, &tripped);
+}
 
+/// A tripped breaker rejecting calls from two threads at once, vs failsafe's.
+fn breaker_open_rejection_2_threads(c: &mut Criterion, tripped: &CircuitBreaker) {
     let mut g = c.benchmark_group("breaker_open_rejection_2_threads");
     g.bench_function("ballast_tripped", |b| {
         b.iter_custom(|iters| {

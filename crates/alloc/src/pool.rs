@@ -143,6 +143,11 @@ impl<T> FixedPool<T> {
             fresh
         };
         let in_use = self.in_use.get() + 1;
+        debug_assert!(
+            in_use <= self.touched.get() as usize,
+            "{in_use} slots in use but only {} ever touched",
+            self.touched.get()
+        );
         self.in_use.set(in_use);
         if in_use > self.peak_in_use.get() {
             self.peak_in_use.set(in_use);
@@ -252,6 +257,12 @@ impl<T> FixedPool<T> {
     #[inline(always)]
     fn free_slot(&self, index: u32) {
         let slot = self.slot(index);
+        debug_assert!(
+            slot.generation.get() & 1 == 1,
+            "freeing slot {index}, which holds no value"
+        );
+        debug_assert!(self.in_use.get() > 0, "freeing a slot of an empty pool");
+        debug_assert!(index < self.touched.get(), "freeing untouched slot {index}");
         slot.generation.set(slot.generation.get().wrapping_add(1));
         slot.next_free.set(self.free_head.get());
         self.free_head.set(index);

@@ -109,6 +109,29 @@ impl RingBuffer {
         self.len = 0;
     }
 
+    /// Checks the ring's invariants in debug builds: the head is inside the
+    /// storage, the length fits, and an empty ring starts at 0.
+    #[inline(always)]
+    fn debug_check(&self) {
+        debug_assert!(
+            self.head < self.buf.len(),
+            "ring head {} outside capacity {}",
+            self.head,
+            self.buf.len()
+        );
+        debug_assert!(
+            self.len <= self.buf.len(),
+            "ring length {} over capacity {}",
+            self.len,
+            self.buf.len()
+        );
+        debug_assert!(
+            self.len != 0 || self.head == 0,
+            "an empty ring must restart at 0, head is {}",
+            self.head
+        );
+    }
+
     /// Index of the first free byte.
     #[inline(always)]
     fn tail(&self) -> usize {
@@ -155,6 +178,7 @@ impl RingBuffer {
                 h
             };
         }
+        self.debug_check();
         Ok(())
     }
 
@@ -183,6 +207,7 @@ impl RingBuffer {
             return Err(Error::CommitPastFree { requested: n, free });
         }
         self.len += n;
+        self.debug_check();
         Ok(())
     }
 
@@ -201,6 +226,7 @@ impl RingBuffer {
         let tail = self.tail();
         self.buf[tail] = byte;
         self.len += 1;
+        self.debug_check();
         Ok(())
     }
 
@@ -220,6 +246,7 @@ impl RingBuffer {
         } else {
             next
         };
+        self.debug_check();
         Some(byte)
     }
 

@@ -156,6 +156,14 @@ impl<T> SyncPool<T> {
     #[inline(always)]
     fn put_slot(&self, index: u32) {
         let slot = &self.slots[index as usize];
+        debug_assert!(
+            index < self.touched.load(Ordering::Relaxed),
+            "returning untouched slot {index} to the free list"
+        );
+        debug_assert!(
+            !slot.occupied.load(Ordering::Relaxed),
+            "returning slot {index} while it still holds a value"
+        );
         let mut head = self.free_head.load(Ordering::Relaxed);
         loop {
             let (tag, top) = unpack(head);
@@ -181,6 +189,10 @@ impl<T> SyncPool<T> {
             });
         };
         let slot = &self.slots[index as usize];
+        debug_assert!(
+            !slot.occupied.load(Ordering::Relaxed),
+            "slot {index} handed out twice"
+        );
         // SAFETY: the slot was popped by this thread alone (successful CAS),
         // and its previous owner's writes happen-before (release push,
         // acquire pop), so the access is exclusive.

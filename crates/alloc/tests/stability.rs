@@ -162,7 +162,7 @@ struct Sample {
 #[test]
 #[ignore = "long soak: run with `cargo xtask test-stability`"]
 fn alloc_stability_soak() {
-    let secs = std::env::var("BALLAST_STABILITY_SECS")
+    let secs: u64 = std::env::var("BALLAST_STABILITY_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
@@ -185,6 +185,33 @@ fn alloc_stability_soak() {
         });
         round += 1;
     }
+    let first = &samples[0];
+    let worst_live = samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
+    let worst_fds = samples.iter().map(|s| s.fds).max().unwrap_or(0);
+    let worst_threads = samples.iter().map(|s| s.threads).max().unwrap_or(0);
+    let report = soak_report(secs, round, &samples);
+    println!("{report}");
+    if let Ok(dir) = std::env::var("BALLAST_REPORT_DIR") {
+        let _ = std::fs::create_dir_all(&dir);
+        std::fs::write(format!("{dir}/stability-alloc.md"), &report).expect("write report");
+    }
+    assert!(
+        worst_live <= first.live_bytes + LIVE_GROWTH_BOUND,
+        "live memory grew: {samples:?}"
+    );
+    assert!(
+        worst_fds <= first.fds + FD_GROWTH_BOUND,
+        "file descriptors leaked"
+    );
+    assert!(
+        worst_threads <= first.threads + THREAD_GROWTH_BOUND,
+        "threads leaked"
+    );
+}
+
+/// The soak's Markdown report: totals, first and worst samples, and every
+/// twentieth sample as a table.
+fn soak_report(secs: u64, round: u32, samples: &[Sample]) -> String {
     let first = &samples[0];
     let worst_live = samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
     let worst_fds = samples.iter().map(|s| s.fds).max().unwrap_or(0);
@@ -225,21 +252,5 @@ fn alloc_stability_soak() {
             s.round, s.live_bytes, s.fds, s.threads
         );
     }
-    println!("{report}");
-    if let Ok(dir) = std::env::var("BALLAST_REPORT_DIR") {
-        let _ = std::fs::create_dir_all(&dir);
-        std::fs::write(format!("{dir}/stability-alloc.md"), &report).expect("write report");
-    }
-    assert!(
-        worst_live <= first.live_bytes + LIVE_GROWTH_BOUND,
-        "live memory grew: {samples:?}"
-    );
-    assert!(
-        worst_fds <= first.fds + FD_GROWTH_BOUND,
-        "file descriptors leaked"
-    );
-    assert!(
-        worst_threads <= first.threads + THREAD_GROWTH_BOUND,
-        "threads leaked"
-    );
+    report
 }
