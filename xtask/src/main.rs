@@ -12,6 +12,7 @@
 //! - `chaos`: the chaos suite (see its help for what exists today).
 //! - `fuzz`, `bench`: run the fuzz targets / criterion benches.
 
+mod chaos;
 mod ci;
 mod regress;
 mod stability;
@@ -40,7 +41,7 @@ enum Command {
     /// Instruction-count regression check against benches/baseline.json.
     Regress(regress::RegressArgs),
     /// The chaos suite against the embedded services, with a report.
-    Chaos(stability::ChaosArgs),
+    Chaos(chaos::ChaosArgs),
     /// Runs one or all cargo-fuzz targets for a while (needs cargo-fuzz).
     Fuzz(ci::FuzzArgs),
     /// Runs the criterion benchmarks (all areas, or one).
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
         Command::Ci(args) => ci::run(&args),
         Command::TestStability(args) => stability::run(&args),
         Command::Regress(args) => regress::run(&args),
-        Command::Chaos(args) => stability::chaos(&args),
+        Command::Chaos(args) => chaos::run(&args),
         Command::Fuzz(args) => ci::fuzz(&args),
         Command::Bench(args) => ci::bench(&args),
     };

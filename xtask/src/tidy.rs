@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::util::root;
 
 /// Longest a source file may grow before it should be split.
-const MAX_FILE_LINES: usize = 1_500;
+const MAX_FILE_LINES: usize = 1_000;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -16,33 +16,55 @@
 //!
 //! # Feature flags
 //!
-//! All are on by default; turn off what you do not use.
+//! The defaults are the libraries a protocol client needs and nothing that
+//! starts a runtime or a server: `alloc`, `codec`, `session`, `resilience`.
 //!
-//! - `alloc`: [`ballast_alloc`] as `ballast::alloc`: byte ring buffer, SPSC
-//!   ring, fixed-block pools, scratch arena, counting global allocator.
-//! - `codec`: [`ballast_codec`] as `ballast::codec`: telnet, 3270, TN3270E,
-//!   EBCDIC, MudMode and length-prefixed frames.
-//! - `session`: [`ballast_session`] as `ballast::session`: TN3270 sessions,
-//!   clients and a host simulator.
-//! - `resilience`: [`ballast_resilience`] as `ballast::resilience`: circuit
-//!   breaker, retry, pool, limits, health and shutdown.
-//! - `chaos`: [`ballast_chaos`] as `ballast::chaos`: fault injection, chaos
-//!   proxy and history checking.
+//! Crates:
+//!
+//! - `alloc` (default): [`ballast_alloc`] as `ballast::alloc`: byte ring
+//!   buffer, SPSC ring, fixed-block pools, scratch arena, counting global
+//!   allocator.
+//! - `codec` (default): [`ballast_codec`] as `ballast::codec`: telnet, 3270,
+//!   TN3270E, EBCDIC, MudMode and length-prefixed frames.
+//! - `session` (default): [`ballast_session`] as `ballast::session`: the
+//!   sans-IO TN3270 session and the blocking client.
+//! - `resilience` (default): [`ballast_resilience`] as `ballast::resilience`:
+//!   circuit breaker, retry, pool, limits, health and shutdown.
+//! - `chaos`: [`ballast_chaos`] as `ballast::chaos`: fault-injecting
+//!   streams, scenarios, history checking and the SLA validator.
+//!
+//! Sub-features, forwarded to every enabled crate that has them:
+//!
+//! - `tokio`: `AsyncClient`, the codecs' `tokio_util::codec` impls, async
+//!   retry sleeping.
+//! - `tls`: rustls for the TN3270 clients (turns on `session`).
+//! - `http`, `metrics`: health and metrics over HTTP, stats through the
+//!   `metrics` facade (turn on `resilience`).
+//! - `proxy`: the chaos TCP proxy and its Toxiproxy-compatible API (turns
+//!   on `chaos`).
+//! - `full`: all of the above.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 #[doc(inline)]
 pub use ballast_alloc as alloc;
 #[cfg(feature = "chaos")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chaos")))]
 #[doc(inline)]
 pub use ballast_chaos as chaos;
 #[cfg(feature = "codec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
 #[doc(inline)]
 pub use ballast_codec as codec;
 #[cfg(feature = "resilience")]
+#[cfg_attr(docsrs, doc(cfg(feature = "resilience")))]
 #[doc(inline)]
 pub use ballast_resilience as resilience;
 #[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 #[doc(inline)]
 pub use ballast_session as session;
