@@ -1,6 +1,8 @@
 //! ballast-chaos proxy overhead on loopback, with peers in the same run:
-//! a direct connection (no proxy), the chaos proxy without faults, and
-//! `socat` when it is installed.
+//! a direct connection (no proxy), the chaos proxy without faults (Linux:
+//! splice, bytes never enter user space), the chaos proxy with a `noop`
+//! toxic (every chunk goes through the fault engine in user space: the path
+//! every real fault takes), and `socat` when it is installed.
 //!
 //! - `chaos_throughput/*`: one connection streams 8 MiB to a sink that acks
 //!   the last byte.
@@ -18,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ballast_chaos::api::{ApiConfig, ApiServer};
-use ballast_chaos::{ChaosProxy, ProxyConfig};
+use ballast_chaos::{ChaosProxy, ProxyConfig, Toxic, ToxicKind};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const STREAM_BYTES: usize = 8 << 20;
@@ -176,15 +178,22 @@ fn bench(c: &mut Criterion) {
         .expect("runtime");
     let (echo_addr, sink_addr) = (serve(echo), serve(sink));
     let proxy = ChaosProxy::new(1);
-    let (p_echo, p_sink, api) = rt.block_on(async {
-        let e = proxy
-            .create(ProxyConfig::new("echo", echo_addr.to_string()))
-            .await
-            .expect("proxy");
-        let s = proxy
-            .create(ProxyConfig::new("sink", sink_addr.to_string()))
-            .await
-            .expect("proxy");
+    let listen = |name: &str, upstream: SocketAddr, noop: bool| {
+        let mut config = ProxyConfig::new(name, upstream.to_string());
+        if noop {
+            config = config.toxic(Toxic::new(ToxicKind::Noop).name("noop"));
+        }
+        let proxy = proxy.clone();
+        async move {
+            let p = proxy.create(config).await.expect("proxy");
+            p.listen_addr().expect("listen")
+        }
+    };
+    let (p_echo, p_sink, n_echo, n_sink, api) = rt.block_on(async {
+        let e = listen("echo", echo_addr, false).await;
+        let s = listen("sink", sink_addr, false).await;
+        let ne = listen("echo_noop", echo_addr, true).await;
+        let ns = listen("sink_noop", sink_addr, true).await;
         let api = ApiServer::bind(
             "127.0.0.1:0".parse().expect("addr"),
             proxy.clone(),
@@ -192,17 +201,14 @@ fn bench(c: &mut Criterion) {
         )
         .await
         .expect("api");
-        (
-            e.listen_addr().expect("listen"),
-            s.listen_addr().expect("listen"),
-            api,
-        )
+        (e, s, ne, ns, api)
     });
     let socat_echo = socat(echo_addr);
     let socat_sink = socat(sink_addr);
     let mut peers: Vec<(&str, SocketAddr, SocketAddr)> = vec![
         ("direct", echo_addr, sink_addr),
         ("ballast_proxy", p_echo, p_sink),
+        ("ballast_proxy_noop_toxic", n_echo, n_sink),
     ];
     if let (Some((_, e)), Some((_, s))) = (&socat_echo, &socat_sink) {
         peers.push(("socat", *e, *s));
