@@ -1,7 +1,14 @@
-//! TN3270E (RFC 2355): the 5-byte record header, DEVICE-TYPE and FUNCTIONS
-//! subnegotiation, and response records.
+//! TN3270E (RFC 2355): the 5-byte record header, record framing, DEVICE-TYPE
+//! and FUNCTIONS subnegotiation, and response records.
+//!
+//! [`encode_record`] frames a record in both directions (terminal answers
+//! and host writes alike); a received record is cut by
+//! [`crate::telnet::RecordDecoder`] and split by [`Header::parse`].
+
+use bytes::BufMut;
 
 use crate::error::{Error, Result};
+use crate::telnet::{self, EOR, IAC};
 
 /// Length of the TN3270E header.
 pub const HEADER_LEN: usize = 5;
@@ -80,6 +87,16 @@ pub struct Header {
 }
 
 impl Header {
+    /// The header of a 3270-DATA record: no response asked for, flags 0.
+    pub const fn data_3270(seq_number: u16) -> Self {
+        Self {
+            data_type: DataType::Data3270,
+            request_flag: 0,
+            response_flag: RESPONSE_NO_OR_POSITIVE,
+            seq_number,
+        }
+    }
+
     /// Splits `record` into its header and data.
     pub fn parse(record: &[u8]) -> Result<(Self, &[u8])> {
         let [dt, req, resp, s0, s1, ref data @ ..] = *record else {
@@ -114,6 +131,16 @@ impl Header {
             s1,
         ]
     }
+}
+
+/// Appends one TN3270E record as it goes on the wire: `header`, then
+/// `data`, both with every 0xFF doubled (a sequence number can hold one),
+/// then IAC EOR. The same framing serves both directions; the plain TN3270
+/// framing is [`crate::telnet::encode_record`].
+pub fn encode_record<B: BufMut>(header: Header, data: &[u8], out: &mut B) {
+    telnet::encode_data(&header.to_bytes(), out);
+    telnet::encode_data(data, out);
+    out.put_slice(&[IAC, EOR]);
 }
 
 /// Reason codes of a negative response.
@@ -374,8 +401,8 @@ mod tokio_codec {
     use bytes::{Buf, Bytes, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};
 
-    use super::{HEADER_LEN, Header};
-    use crate::telnet::{EOR, IAC, OwnedRecordItem, RecordDecoder, encode_data};
+    use super::{HEADER_LEN, Header, encode_record};
+    use crate::telnet::{OwnedRecordItem, RecordDecoder};
 
     /// One item of a TN3270E stream, for `tokio_util::codec`.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,9 +460,7 @@ mod tokio_codec {
             (header, data): (Header, &[u8]),
             dst: &mut BytesMut,
         ) -> Result<(), Self::Error> {
-            encode_data(&header.to_bytes(), dst);
-            encode_data(data, dst);
-            dst.extend_from_slice(&[IAC, EOR]);
+            encode_record(header, data, dst);
             Ok(())
         }
     }
@@ -457,6 +482,29 @@ mod tests {
         rec.extend_from_slice(&[0xF5, 0xC3]);
         assert_eq!(&rec[..5], [0x00, 0x00, 0x02, 0x01, 0xFF]);
         assert_eq!(Header::parse(&rec).unwrap(), (h, &[0xF5, 0xC3][..]));
+    }
+
+    #[test]
+    fn records_are_framed_with_doubled_ff_in_header_and_data() {
+        let mut wire = Vec::new();
+        encode_record(Header::data_3270(0x00FF), &[0xF1, 0xFF, 0xC3], &mut wire);
+        assert_eq!(
+            wire,
+            [0, 0, 0, 0x00, 0xFF, 0xFF, 0xF1, 0xFF, 0xFF, 0xC3, IAC, EOR]
+        );
+        let (item, used) = crate::stream::Decode::decode_frame(
+            &mut crate::telnet::RecordDecoder::default(),
+            &wire,
+        )
+        .unwrap();
+        assert_eq!(used, wire.len());
+        let crate::telnet::RecordItem::Record(record) = item else {
+            panic!("a record was framed")
+        };
+        assert_eq!(
+            Header::parse(&record).unwrap(),
+            (Header::data_3270(0x00FF), &[0xF1, 0xFF, 0xC3][..])
+        );
     }
 
     #[test]
