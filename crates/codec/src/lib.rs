@@ -146,6 +146,9 @@ mod send_sync {
         assert_send_sync::<crate::mudmode::lpc::ValueRef<'static>>();
         assert_send_sync::<crate::mudmode::i3::Packet<'static>>();
         assert_send_sync::<crate::stream::StreamBuffer<crate::frame::FrameDecoder>>();
+        assert_send_sync::<crate::stream::StreamBuffer<crate::telnet::RecordDecoder>>();
+        assert_send_sync::<crate::tn3270::ScreenImage>();
+        assert_send_sync::<crate::tn3270::Inbound<'static>>();
     }
 }
 

@@ -173,23 +173,33 @@ pub enum Response {
 }
 
 impl Response {
-    /// The whole record (header + one byte) answering `seq_number`.
-    pub fn encode(self, seq_number: u16) -> [u8; HEADER_LEN + 1] {
-        let (flag, data) = match self {
-            Response::Positive => (RESPONSE_NO_OR_POSITIVE, 0x00),
-            Response::Negative(r) => {
-                let code = NEGATIVE.iter().position(|&x| x == r).map_or(0, |i| i as u8);
-                (RESPONSE_ERROR_OR_NEGATIVE, code)
-            }
+    /// The header of the RESPONSE record answering `seq_number`.
+    pub fn header(self, seq_number: u16) -> Header {
+        let response_flag = match self {
+            Response::Positive => RESPONSE_NO_OR_POSITIVE,
+            Response::Negative(_) => RESPONSE_ERROR_OR_NEGATIVE,
         };
-        let h = Header {
+        Header {
             data_type: DataType::Response,
             request_flag: 0,
-            response_flag: flag,
+            response_flag,
             seq_number,
-        };
-        let [a, b, c, d, e] = h.to_bytes();
-        [a, b, c, d, e, data]
+        }
+    }
+
+    /// The data byte: 0x00 DEVICE-END, or the negative reason code.
+    pub fn code(self) -> u8 {
+        match self {
+            Response::Positive => 0x00,
+            Response::Negative(r) => NEGATIVE.iter().position(|&x| x == r).map_or(0, |i| i as u8),
+        }
+    }
+
+    /// The whole record (header + one byte) answering `seq_number`; on
+    /// the wire it is `encode_record(self.header(seq), &[self.code()], ..)`.
+    pub fn encode(self, seq_number: u16) -> [u8; HEADER_LEN + 1] {
+        let [a, b, c, d, e] = self.header(seq_number).to_bytes();
+        [a, b, c, d, e, self.code()]
     }
 
     /// Reads the response carried by a RESPONSE record.
@@ -531,6 +541,16 @@ mod tests {
             Response::Negative(NegativeReason::CommandReject).encode(1),
             [2, 0, 1, 0, 1, 0]
         );
+    }
+
+    #[test]
+    fn a_framed_response_is_its_record_framed() {
+        let r = Response::Negative(NegativeReason::InterventionRequired);
+        let (mut framed, mut plain) = (Vec::new(), Vec::new());
+        encode_record(r.header(0x12FF), &[r.code()], &mut framed);
+        crate::telnet::encode_record(&r.encode(0x12FF), &mut plain);
+        assert_eq!(framed, plain);
+        assert_eq!(framed, [2, 0, 1, 0x12, 0xFF, 0xFF, 1, IAC, EOR]);
     }
 
     #[test]
