@@ -3,15 +3,18 @@
 //! A [`Decode`] implementation looks at the front of a byte slice and returns
 //! the first complete frame as a view borrowing that slice, plus how many
 //! bytes it used. [`StreamBuffer`] owns the bytes read from a socket, feeds
-//! them to a decoder and hands out frames that borrow its buffer; it never
-//! holds more than its configured capacity, so a peer cannot make it grow
-//! without bound.
+//! them to a decoder and hands out frames that borrow its buffer. Two ways
+//! to drive it:
 //!
-//! A connection's state machine (a TN3270 terminal or host over
-//! [`crate::telnet::RecordDecoder`]) drives it with
-//! [`StreamBuffer::receive`]: each call decodes what arrived, hands every
-//! complete frame to a handler as a borrowed view, and keeps only the
-//! unfinished rest.
+//! - [`StreamBuffer::feed`] then [`StreamBuffer::next_frame`] until `None`:
+//!   `feed` refuses bytes that would take the buffer over its limit;
+//! - [`StreamBuffer::receive`], for a connection's state machine (a TN3270
+//!   terminal or host over [`crate::telnet::RecordDecoder`]): each call
+//!   decodes what arrived (straight from the caller's bytes when nothing is
+//!   pending), hands every complete frame to a handler as a borrowed view,
+//!   and keeps only the unfinished rest, which may not exceed the limit.
+//!
+//! Either way a peer cannot make the buffer grow without bound.
 
 use std::ops::ControlFlow;
 
