@@ -11,13 +11,19 @@
 //! - [`cursor`]: a read cursor whose reads tell "incomplete, wait for more
 //!   bytes" apart from "invalid, drop the peer";
 //! - [`stream`]: the [`stream::Decode`] trait and [`stream::StreamBuffer`],
-//!   which owns socket bytes and hands out borrowed frames;
+//!   which owns socket bytes and hands out borrowed frames (for a TN3270
+//!   connection, [`stream::StreamBuffer::receive`] over a
+//!   [`telnet::RecordDecoder`] is the whole input side);
 //! - [`telnet`]: RFC 854/855 event splitting with `memchr`, IAC EOR records
 //!   (RFC 885), the IAC-doubling encoder, and the RFC 1143 option table;
 //! - [`tn3270`]: the 3270 data stream (commands, orders, 12/14/16-bit
 //!   addresses, attributes, AIDs, WCC), the host-side [`tn3270::RecordBuilder`],
-//!   terminal-side inbound records, structured fields and query replies,
-//!   TN3270E, and EBCDIC code pages 037 and 1047;
+//!   the terminal's answers (Read Modified, Read Modified All, Read Buffer,
+//!   unformatted screens, short reads) written from any
+//!   [`tn3270::InboundScreen`] and parsed by [`tn3270::Inbound`],
+//!   structured fields and query replies, TN3270E (header and
+//!   [`tn3270::tn3270e::encode_record`] framing), and EBCDIC code pages 037
+//!   and 1047;
 //! - [`mudmode`]: the I3 MudMode framing, LPC values and I3 packets;
 //! - [`frame`]: configurable length-prefixed frames (MudMode is one
 //!   configuration).
@@ -25,14 +31,16 @@
 //! # Example
 //!
 //! A terminal parses the screen a host sent and answers Enter with one
-//! modified field; the record travels over telnet ended by IAC EOR.
+//! modified field; the record travels over telnet ended by IAC EOR. (A real
+//! terminal implements [`tn3270::InboundScreen`] on its own screen; the
+//! example uses the owned [`tn3270::ScreenImage`].)
 //!
 //! ```
 //! use ballast_codec::stream::Decode;
 //! use ballast_codec::telnet::{self, RecordDecoder, RecordItem};
 //! use ballast_codec::tn3270::{
-//!     AddressMode, Aid, CodePage, Command, FieldAttribute, Order, Outbound, OutboundParser,
-//!     RecordBuilder, ScreenSize, Wcc, encode_read_modified,
+//!     AddressMode, Aid, CodePage, Command, FieldAttribute, FieldStart, Order, Outbound,
+//!     OutboundParser, RecordBuilder, ScreenImage, ScreenSize, Wcc, encode_read_modified,
 //! };
 //!
 //! // Host side: build a screen and frame it for telnet.
@@ -62,10 +70,20 @@
 //! }
 //! assert_eq!(label, "NAME:");
 //!
-//! // The operator types "hello" and presses Enter.
-//! let hello = CodePage::Cp037.encode_str("hello");
+//! // The operator types "hello" into the field at (2, 10) and presses Enter.
+//! let mut cells = vec![0; 1920];
+//! cells[171..176].copy_from_slice(&CodePage::Cp037.encode_str("hello"));
+//! let terminal = ScreenImage {
+//!     address_mode: AddressMode::default(),
+//!     cursor: 176,
+//!     cells,
+//!     fields: vec![
+//!         FieldStart { address: 160, attribute: FieldAttribute::new().protect() },
+//!         FieldStart { address: 170, attribute: FieldAttribute::from_byte(FieldAttribute::MDT) },
+//!     ],
+//! };
 //! let mut answer = Vec::new();
-//! encode_read_modified(Aid::Enter, 176, [(171, &hello[..])], AddressMode::default(), &mut answer)?;
+//! encode_read_modified(Aid::Enter, &terminal, &mut answer)?;
 //! let mut reply = Vec::new();
 //! telnet::encode_record(&answer, &mut reply);
 //! assert_eq!(reply, [0x7d, 0xc2, 0xf0, 0x11, 0xc2, 0x6b, 0x88, 0x85, 0x93, 0x93, 0x96, 0xff, 0xef]);
@@ -95,6 +113,7 @@
 //!   and data) and [`mudmode::MudModeDecoder`] (owned
 //!   [`mudmode::lpc::Value`]s).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod cursor;
@@ -127,6 +146,9 @@ mod send_sync {
         assert_send_sync::<crate::mudmode::lpc::ValueRef<'static>>();
         assert_send_sync::<crate::mudmode::i3::Packet<'static>>();
         assert_send_sync::<crate::stream::StreamBuffer<crate::frame::FrameDecoder>>();
+        assert_send_sync::<crate::stream::StreamBuffer<crate::telnet::RecordDecoder>>();
+        assert_send_sync::<crate::tn3270::ScreenImage>();
+        assert_send_sync::<crate::tn3270::Inbound<'static>>();
     }
 }
 

@@ -10,6 +10,8 @@ use ballast_codec::telnet::{RecordDecoder, TelnetParser};
 use ballast_codec::tn3270::query::{OutboundField, QueryReply, StructuredFields};
 use ballast_codec::tn3270::tn3270e::{Header, Message, Response};
 use ballast_codec::tn3270::{AddressMode, Inbound, Outbound, OutboundParser, ScreenSize};
+use std::ops::ControlFlow;
+
 use proptest::prelude::*;
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -146,4 +148,48 @@ proptest! {
             while let Ok(Some(_)) = stream.next_frame() {}
         }
     }
+
+    #[test]
+    fn record_stream_never_panics_and_stays_bounded(
+        input in record_like(),
+        chunk in 1usize..64,
+        max in 1usize..128,
+        stop_every in 1usize..8,
+    ) {
+        let decoder = RecordDecoder { max_record_len: max, ..RecordDecoder::default() };
+        let mut stream = StreamBuffer::with_max_buffered(decoder, max);
+        let mut handled = 0usize;
+        for piece in input.chunks(chunk) {
+            let result = stream.receive(piece, |item| {
+                handled += 1;
+                let _ = item;
+                Ok::<_, ballast_codec::Error>(if handled.is_multiple_of(stop_every) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
+            });
+            if result.is_err() {
+                stream.clear();
+                break;
+            }
+            // Held (stopped) input is drained before more is read.
+            for _ in 0..input.len() {
+                let before = stream.buffered();
+                if stream.receive(&[], |_| Ok::<_, ballast_codec::Error>(ControlFlow::Continue(()))).is_err() {
+                    stream.clear();
+                    break;
+                }
+                if stream.buffered() == before {
+                    break;
+                }
+            }
+            prop_assert!(stream.buffered() <= max, "{} bytes buffered over {max}", stream.buffered());
+        }
+    }
+}
+
+/// Bytes with many IACs and EORs, so records and commands are cut often.
+fn record_like() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(prop_oneof![Just(0xFFu8), Just(0xEF), any::<u8>()], 0..512)
 }

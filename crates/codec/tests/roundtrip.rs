@@ -11,9 +11,8 @@ use ballast_codec::telnet::{self, RecordDecoder, RecordItem, TelnetEvent, Telnet
 use ballast_codec::tn3270::ebcdic::ScreenChar;
 use ballast_codec::tn3270::tn3270e::{DataType, Header, Message};
 use ballast_codec::tn3270::{
-    AddressMode, Aid, CodePage, Command, ExtendedAttribute, FieldAttribute, Inbound, Order,
-    Outbound, OutboundParser, RecordBuilder, ScreenSize, Wcc, decode_address, encode_address,
-    encode_read_modified,
+    AddressMode, CodePage, Command, ExtendedAttribute, FieldAttribute, Order, Outbound,
+    OutboundParser, RecordBuilder, ScreenSize, Wcc, decode_address, encode_address,
 };
 use proptest::prelude::*;
 
@@ -299,22 +298,6 @@ proptest! {
         if sixteen {
             prop_assert_eq!(decode_address(encode_address(b, AddressMode::Sixteen).unwrap(), AddressMode::Sixteen), b);
         }
-    }
-
-    #[test]
-    fn inbound_read_modified_round_trips(
-        aid_byte in prop_oneof![Just(0x7Du8), Just(0xF1), Just(0x4C), Just(0x60)],
-        cursor in 0u16..1920,
-        fields in proptest::collection::vec((0u16..1920, proptest::collection::vec(0x40u8..=0xFE, 0..20)), 0..6),
-    ) {
-        let aid = Aid::from_byte(aid_byte).unwrap();
-        let mut rec = Vec::new();
-        encode_read_modified(aid, cursor, fields.iter().map(|(a, d)| (*a, &d[..])), AddressMode::default(), &mut rec).unwrap();
-        let inbound = Inbound::parse(&rec, ScreenSize::MODEL_2, AddressMode::default()).unwrap();
-        prop_assert_eq!(inbound.aid, aid);
-        prop_assert_eq!(inbound.cursor, Some(cursor));
-        let back: Vec<(u16, Vec<u8>)> = inbound.fields().map(|f| f.map(|(a, d)| (a, d.to_vec()))).collect::<Result<_, _>>().unwrap();
-        prop_assert_eq!(back, fields);
     }
 
     #[test]

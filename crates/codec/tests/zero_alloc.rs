@@ -1,6 +1,9 @@
 //! Steady-state parsing allocates nothing: 3270 screens, telnet data and
-//! records, length-prefixed frames, MudMode packets and their LPC values. Proved with ballast-alloc's
-//! `CountingAlloc`, whose `measure` counts only the calling thread.
+//! records, length-prefixed frames, MudMode packets and their LPC values;
+//! nor does answering a key (Read Modified / Read Buffer, framed as a
+//! TN3270E record) or splitting a record stream. Proved with
+//! ballast-alloc's `CountingAlloc`, whose `measure` counts only the calling
+//! thread.
 
 use ballast_alloc::CountingAlloc;
 use ballast_codec::frame::{FrameConfig, FrameDecoder};
@@ -8,10 +11,12 @@ use ballast_codec::mudmode::i3::Payload;
 use ballast_codec::mudmode::lpc::{self, Value, ValueKind};
 use ballast_codec::mudmode::{MudModeDecoder, encode_i3_packet, encode_owned_packet};
 use ballast_codec::stream::{Decode, StreamBuffer};
-use ballast_codec::telnet::{self, RecordDecoder, TelnetParser};
+use ballast_codec::telnet::{self, RecordDecoder, RecordItem, TelnetParser};
+use ballast_codec::tn3270::tn3270e::{self, Header};
 use ballast_codec::tn3270::{
-    AddressMode, Color, Command, ExtendedAttribute, FieldAttribute, Inbound, Order, Outbound,
-    OutboundParser, RecordBuilder, ScreenSize, Wcc,
+    AddressMode, Aid, Color, Command, ExtendedAttribute, FieldAttribute, FieldStart, Inbound,
+    Order, Outbound, OutboundParser, RecordBuilder, ScreenImage, ScreenSize, Wcc,
+    encode_read_buffer, encode_read_modified,
 };
 
 #[global_allocator]
@@ -196,4 +201,82 @@ fn a_stream_buffer_and_lpc_decoder_allocate_nothing_once_warm() {
     let n = allocations(|| steady = read(&mut stream, &mut values));
     assert_eq!((warm, steady), (8 * 8, 8 * 8));
     assert_eq!(n, 0, "allocations while streaming 8 mudlist packets");
+}
+
+/// A model 2 screen of 24 label + input field pairs, every input field
+/// modified and holding text with nulls in it.
+fn typed_screen() -> ScreenImage {
+    let mut cells = vec![0; 1920];
+    let mut fields = Vec::new();
+    for row in 0..24u16 {
+        let label = row * 80;
+        let input = label + 10;
+        fields.push(FieldStart {
+            address: label,
+            attribute: FieldAttribute::new().protect(),
+        });
+        fields.push(FieldStart {
+            address: input,
+            attribute: FieldAttribute::from_byte(FieldAttribute::MDT),
+        });
+        let start = usize::from(input) + 1;
+        cells[start..start + 20].fill(0xC1);
+        cells[start + 5] = 0;
+        cells[start + 6] = 0xFF;
+    }
+    ScreenImage {
+        address_mode: AddressMode::TwelveFourteen,
+        cursor: 11,
+        cells,
+        fields,
+    }
+}
+
+#[test]
+fn answering_a_key_into_warm_buffers_allocates_nothing() {
+    let screen = typed_screen();
+    let (mut body, mut wire) = (Vec::new(), Vec::new());
+    let answer = |body: &mut Vec<u8>, wire: &mut Vec<u8>| {
+        body.clear();
+        wire.clear();
+        encode_read_modified(Aid::Enter, &screen, body).expect("the screen encodes");
+        tn3270e::encode_record(Header::data_3270(7), body, wire);
+        let modified = body.len();
+        body.clear();
+        encode_read_buffer(Aid::Enter, &screen, body).expect("the screen encodes");
+        (modified, body.len(), wire.len())
+    };
+    let warm = answer(&mut body, &mut wire);
+    let mut steady = (0, 0, 0);
+    let n = allocations(|| steady = answer(&mut body, &mut wire));
+    assert_eq!(steady, warm);
+    // AID + cursor, then per field SBA + address + 19 data bytes.
+    assert_eq!(steady.0, 3 + 24 * (3 + 19));
+    assert_eq!(n, 0, "allocations while answering Enter on a warm buffer");
+}
+
+#[test]
+fn a_record_stream_allocates_nothing_once_warm() {
+    let mut wire = Vec::new();
+    for i in 0..64u8 {
+        telnet::encode_record(&[0x7D, 0x40, i, 0x11, 0x40, 0x4B, 0xC1, 0xC2], &mut wire);
+    }
+    let mut stream = StreamBuffer::new(RecordDecoder::default());
+    let read = |stream: &mut StreamBuffer<RecordDecoder>| {
+        let mut records = 0;
+        for piece in wire.chunks(37) {
+            stream
+                .receive(piece, |item| {
+                    records += usize::from(matches!(item, RecordItem::Record(_)));
+                    Ok::<_, ballast_codec::Error>(std::ops::ControlFlow::Continue(()))
+                })
+                .expect("valid records");
+        }
+        records
+    };
+    let warm = read(&mut stream);
+    let mut steady = 0;
+    let n = allocations(|| steady = read(&mut stream));
+    assert_eq!((warm, steady), (64, 64));
+    assert_eq!(n, 0, "allocations while splitting 64 records");
 }

@@ -1,7 +1,14 @@
-//! TN3270E (RFC 2355): the 5-byte record header, DEVICE-TYPE and FUNCTIONS
-//! subnegotiation, and response records.
+//! TN3270E (RFC 2355): the 5-byte record header, record framing, DEVICE-TYPE
+//! and FUNCTIONS subnegotiation, and response records.
+//!
+//! [`encode_record`] frames a record in both directions (terminal answers
+//! and host writes alike); a received record is cut by
+//! [`crate::telnet::RecordDecoder`] and split by [`Header::parse`].
+
+use bytes::BufMut;
 
 use crate::error::{Error, Result};
+use crate::telnet::{self, EOR, IAC};
 
 /// Length of the TN3270E header.
 pub const HEADER_LEN: usize = 5;
@@ -80,6 +87,16 @@ pub struct Header {
 }
 
 impl Header {
+    /// The header of a 3270-DATA record: no response asked for, flags 0.
+    pub const fn data_3270(seq_number: u16) -> Self {
+        Self {
+            data_type: DataType::Data3270,
+            request_flag: 0,
+            response_flag: RESPONSE_NO_OR_POSITIVE,
+            seq_number,
+        }
+    }
+
     /// Splits `record` into its header and data.
     pub fn parse(record: &[u8]) -> Result<(Self, &[u8])> {
         let [dt, req, resp, s0, s1, ref data @ ..] = *record else {
@@ -116,6 +133,16 @@ impl Header {
     }
 }
 
+/// Appends one TN3270E record as it goes on the wire: `header`, then
+/// `data`, both with every 0xFF doubled (a sequence number can hold one),
+/// then IAC EOR. The same framing serves both directions; the plain TN3270
+/// framing is [`crate::telnet::encode_record`].
+pub fn encode_record<B: BufMut>(header: Header, data: &[u8], out: &mut B) {
+    telnet::encode_data(&header.to_bytes(), out);
+    telnet::encode_data(data, out);
+    out.put_slice(&[IAC, EOR]);
+}
+
 /// Reason codes of a negative response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NegativeReason {
@@ -146,23 +173,33 @@ pub enum Response {
 }
 
 impl Response {
-    /// The whole record (header + one byte) answering `seq_number`.
-    pub fn encode(self, seq_number: u16) -> [u8; HEADER_LEN + 1] {
-        let (flag, data) = match self {
-            Response::Positive => (RESPONSE_NO_OR_POSITIVE, 0x00),
-            Response::Negative(r) => {
-                let code = NEGATIVE.iter().position(|&x| x == r).map_or(0, |i| i as u8);
-                (RESPONSE_ERROR_OR_NEGATIVE, code)
-            }
+    /// The header of the RESPONSE record answering `seq_number`.
+    pub fn header(self, seq_number: u16) -> Header {
+        let response_flag = match self {
+            Response::Positive => RESPONSE_NO_OR_POSITIVE,
+            Response::Negative(_) => RESPONSE_ERROR_OR_NEGATIVE,
         };
-        let h = Header {
+        Header {
             data_type: DataType::Response,
             request_flag: 0,
-            response_flag: flag,
+            response_flag,
             seq_number,
-        };
-        let [a, b, c, d, e] = h.to_bytes();
-        [a, b, c, d, e, data]
+        }
+    }
+
+    /// The data byte: 0x00 DEVICE-END, or the negative reason code.
+    pub fn code(self) -> u8 {
+        match self {
+            Response::Positive => 0x00,
+            Response::Negative(r) => NEGATIVE.iter().position(|&x| x == r).map_or(0, |i| i as u8),
+        }
+    }
+
+    /// The whole record (header + one byte) answering `seq_number`; on
+    /// the wire it is `encode_record(self.header(seq), &[self.code()], ..)`.
+    pub fn encode(self, seq_number: u16) -> [u8; HEADER_LEN + 1] {
+        let [a, b, c, d, e] = self.header(seq_number).to_bytes();
+        [a, b, c, d, e, self.code()]
     }
 
     /// Reads the response carried by a RESPONSE record.
@@ -374,8 +411,8 @@ mod tokio_codec {
     use bytes::{Buf, Bytes, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};
 
-    use super::{HEADER_LEN, Header};
-    use crate::telnet::{EOR, IAC, OwnedRecordItem, RecordDecoder, encode_data};
+    use super::{HEADER_LEN, Header, encode_record};
+    use crate::telnet::{OwnedRecordItem, RecordDecoder};
 
     /// One item of a TN3270E stream, for `tokio_util::codec`.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,9 +470,7 @@ mod tokio_codec {
             (header, data): (Header, &[u8]),
             dst: &mut BytesMut,
         ) -> Result<(), Self::Error> {
-            encode_data(&header.to_bytes(), dst);
-            encode_data(data, dst);
-            dst.extend_from_slice(&[IAC, EOR]);
+            encode_record(header, data, dst);
             Ok(())
         }
     }
@@ -457,6 +492,29 @@ mod tests {
         rec.extend_from_slice(&[0xF5, 0xC3]);
         assert_eq!(&rec[..5], [0x00, 0x00, 0x02, 0x01, 0xFF]);
         assert_eq!(Header::parse(&rec).unwrap(), (h, &[0xF5, 0xC3][..]));
+    }
+
+    #[test]
+    fn records_are_framed_with_doubled_ff_in_header_and_data() {
+        let mut wire = Vec::new();
+        encode_record(Header::data_3270(0x00FF), &[0xF1, 0xFF, 0xC3], &mut wire);
+        assert_eq!(
+            wire,
+            [0, 0, 0, 0x00, 0xFF, 0xFF, 0xF1, 0xFF, 0xFF, 0xC3, IAC, EOR]
+        );
+        let (item, used) = crate::stream::Decode::decode_frame(
+            &mut crate::telnet::RecordDecoder::default(),
+            &wire,
+        )
+        .unwrap();
+        assert_eq!(used, wire.len());
+        let crate::telnet::RecordItem::Record(record) = item else {
+            panic!("a record was framed")
+        };
+        assert_eq!(
+            Header::parse(&record).unwrap(),
+            (Header::data_3270(0x00FF), &[0xF1, 0xFF, 0xC3][..])
+        );
     }
 
     #[test]
@@ -483,6 +541,16 @@ mod tests {
             Response::Negative(NegativeReason::CommandReject).encode(1),
             [2, 0, 1, 0, 1, 0]
         );
+    }
+
+    #[test]
+    fn a_framed_response_is_its_record_framed() {
+        let r = Response::Negative(NegativeReason::InterventionRequired);
+        let (mut framed, mut plain) = (Vec::new(), Vec::new());
+        encode_record(r.header(0x12FF), &[r.code()], &mut framed);
+        crate::telnet::encode_record(&r.encode(0x12FF), &mut plain);
+        assert_eq!(framed, plain);
+        assert_eq!(framed, [2, 0, 1, 0x12, 0xFF, 0xFF, 1, IAC, EOR]);
     }
 
     #[test]

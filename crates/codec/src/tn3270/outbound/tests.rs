@@ -2,7 +2,9 @@ use super::*;
 use crate::tn3270::builder::RecordBuilder;
 use crate::tn3270::codes::{Aid, Color, Display, Highlight};
 use crate::tn3270::ebcdic::ScreenChar;
-use crate::tn3270::inbound::{Inbound, encode_read_modified};
+use crate::tn3270::inbound::{
+    FieldStart, Inbound, ScreenImage, encode_read_modified, encode_short_read,
+};
 
 fn orders(record: &[u8]) -> Vec<Order<'_>> {
     match OutboundParser::default().parse(record).unwrap() {
@@ -203,20 +205,31 @@ fn builder_rejects_address_off_screen_and_order_bytes_in_text() {
     assert!(matches!(err, Err(Error::Invalid { byte: 0x11, .. })));
 }
 
+/// A model 2 screen with one modified input field at (2, 10) holding
+/// `data`, and the cursor at (2, 16).
+fn one_field_screen(data: &[u8]) -> ScreenImage {
+    let size = ScreenSize::MODEL_2;
+    let attribute = size.address(2, 10).unwrap();
+    let mut cells = vec![0; size.buffer_len() as usize];
+    let start = usize::from(attribute) + 1;
+    cells[start..start + data.len()].copy_from_slice(data);
+    ScreenImage {
+        address_mode: AddressMode::default(),
+        cursor: size.address(2, 16).unwrap(),
+        cells,
+        fields: vec![FieldStart {
+            address: attribute,
+            attribute: crate::tn3270::FieldAttribute::from_byte(crate::tn3270::FieldAttribute::MDT),
+        }],
+    }
+}
+
 #[test]
 fn enter_with_one_modified_field_matches_the_known_wire_bytes() {
     let screen = ScreenSize::MODEL_2;
     let hello = crate::tn3270::CodePage::Cp037.encode_str("hello");
-    let field = (screen.address(2, 11).unwrap(), &hello[..]);
     let mut record = Vec::new();
-    encode_read_modified(
-        Aid::Enter,
-        screen.address(2, 16).unwrap(),
-        [field],
-        AddressMode::default(),
-        &mut record,
-    )
-    .unwrap();
+    encode_read_modified(Aid::Enter, &one_field_screen(&hello), &mut record).unwrap();
     let mut wire = Vec::new();
     crate::telnet::encode_record(&record, &mut wire);
     assert_eq!(
@@ -235,16 +248,14 @@ fn enter_with_one_modified_field_matches_the_known_wire_bytes() {
 
 #[test]
 fn clear_and_pa_keys_are_short_reads() {
-    for aid in [Aid::Clear, Aid::Pa(1), Aid::Pa(2)] {
+    let screen = one_field_screen(b"\xC1");
+    for aid in [Aid::Clear, Aid::Pa(1), Aid::Pa(2), Aid::SysReq] {
         let mut out = Vec::new();
-        encode_read_modified(
-            aid,
-            500,
-            [(3, &b"\xC1"[..])],
-            AddressMode::default(),
-            &mut out,
-        )
-        .unwrap();
+        if aid == Aid::SysReq {
+            encode_short_read(aid, &mut out).unwrap();
+        } else {
+            encode_read_modified(aid, &screen, &mut out).unwrap();
+        }
         assert_eq!(out, [aid.byte().unwrap()]);
         let inbound = Inbound::parse(&out, ScreenSize::MODEL_2, AddressMode::default()).unwrap();
         assert_eq!(

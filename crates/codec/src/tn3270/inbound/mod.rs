@@ -1,39 +1,22 @@
 //! Inbound (terminal → host) records: AID, cursor and modified fields.
+//!
+//! The terminal writes them with [`encode_read_modified`],
+//! [`encode_read_modified_all`], [`encode_read_buffer`] and
+//! [`encode_short_read`] (or [`encode_read_reply`] for a host's read
+//! command) from any screen that implements [`InboundScreen`]; the host
+//! reads them with [`Inbound`].
 
-use super::address::{AddressMode, ScreenSize, decode_address, encode_address};
+mod encode;
+
+pub use encode::{
+    FieldStart, InboundScreen, ScreenImage, encode_read_buffer, encode_read_modified,
+    encode_read_modified_all, encode_read_reply, encode_short_read,
+};
+
+use super::address::{AddressMode, ScreenSize, decode_address};
 use super::codes::{Aid, order};
 use super::query::StructuredFields;
 use crate::error::{Error, Result};
-
-/// Writes the answer to Read Modified (or an unsolicited key press): the
-/// AID, the cursor address, then SBA + data for each modified field. Clear
-/// and PA keys send the AID alone (a short read).
-///
-/// `fields` are (address of the first data cell, EBCDIC data) with nulls
-/// already suppressed.
-pub fn encode_read_modified<'f>(
-    aid: Aid,
-    cursor: u16,
-    fields: impl IntoIterator<Item = (u16, &'f [u8])>,
-    mode: AddressMode,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    let aid_byte = aid.byte().ok_or(Error::Config {
-        field: "aid",
-        reason: "is out of range",
-    })?;
-    out.push(aid_byte);
-    if aid.is_short_read() {
-        return Ok(());
-    }
-    out.extend_from_slice(&encode_address(cursor, mode)?);
-    for (address, data) in fields {
-        out.push(order::SBA);
-        out.extend_from_slice(&encode_address(address, mode)?);
-        out.extend_from_slice(data);
-    }
-    Ok(())
-}
 
 /// A parsed inbound record (host side).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +77,9 @@ impl<'a> Inbound<'a> {
         Ok(me)
     }
 
-    /// The modified fields: (address, data) pairs, data borrowed.
+    /// The modified fields of a formatted screen: (address, data) pairs,
+    /// data borrowed. A record from an unformatted screen has no SBA: read
+    /// [`Inbound::unformatted_data`] instead.
     pub fn fields(&self) -> InboundFields<'a> {
         InboundFields {
             data: self.body,
@@ -102,6 +87,17 @@ impl<'a> Inbound<'a> {
             base: self.base,
             buffer_len: self.buffer_len,
             mode: self.mode,
+        }
+    }
+
+    /// The text of an unformatted screen (non-null cells from address 0)
+    /// when the data after the cursor does not start with SBA; `None` for a
+    /// formatted answer, a short read or a structured field.
+    pub fn unformatted_data(&self) -> Option<&'a [u8]> {
+        match self.body {
+            [] | [order::SBA, ..] => None,
+            _ if self.cursor.is_none() => None,
+            body => Some(body),
         }
     }
 
@@ -162,3 +158,6 @@ impl<'a> Iterator for InboundFields<'a> {
         Some(r)
     }
 }
+
+#[cfg(test)]
+mod tests;
