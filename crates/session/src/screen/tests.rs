@@ -21,7 +21,7 @@ fn apply(s: &mut Screen, record: &[u8]) {
     else {
         panic!("test records are writes")
     };
-    s.apply_write(command, wcc, orders).unwrap();
+    crate::apply::apply_write(s, command, wcc, orders).unwrap();
 }
 
 fn logon() -> Vec<u8> {
