@@ -117,3 +117,73 @@ fn a_wait_for_text_that_never_comes_times_out_over_an_idle_stream() {
     // The terminal is still usable after a timed-out wait.
     assert!(c.screen().contains("PLEASE SIGN ON"));
 }
+
+#[test]
+fn a_host_that_ends_the_session_is_a_closed_error_after_its_last_answer() {
+    let (mut c, _) = connect(10, SessionConfig::default());
+    // PF3 on the sign-on screen: the demo app disconnects.
+    c.press(Aid::Pf(3)).unwrap();
+    let e = c.wait_for(Condition::Unlocked, T).unwrap_err();
+    assert!(matches!(e, Error::Closed), "{e}");
+    assert!(c.get_ref().get_ref().is_closed());
+}
+
+/// The same over tokio: `AsyncClient` on a `FaultyStream` around one end
+/// of an in-memory duplex pipe whose other end a task serves with an
+/// `InMemoryHost`; tokio's paused clock makes the faults' delays virtual.
+#[cfg(feature = "tokio")]
+mod on_tokio {
+    use std::io::{Read, Write};
+
+    use ballast_session::AsyncClient;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    use super::*;
+
+    /// Moves bytes between the pipe and the host until either side ends.
+    async fn serve(mut end: DuplexStream, mut host: InMemoryHost) -> InMemoryHost {
+        let mut buf = vec![0; 4096];
+        loop {
+            // The host speaks first; then it answers what came.
+            while let Ok(n) = host.read(&mut buf) {
+                if n == 0 || end.write_all(&buf[..n]).await.is_err() {
+                    return host;
+                }
+            }
+            match end.read(&mut buf).await {
+                Ok(n) if n > 0 && host.write_all(&buf[..n]).is_ok() => {}
+                _ => return host,
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn async_client_signs_on_and_stores_a_record_through_faults() {
+        let host = InMemoryHost::new(&HostConfig::default(), DemoApp::default()).unwrap();
+        let (near, far) = tokio::io::duplex(64 << 10);
+        let server = tokio::spawn(serve(far, host));
+        let mut c = AsyncClient::new(faults(7).wrap_async(near), SessionConfig::default()).unwrap();
+        c.handshake(T).await.unwrap();
+        c.wait_for(Condition::InputField, T).await.unwrap();
+        c.fill_input(0, "DEMO").unwrap();
+        c.fill_input(1, "SECRET").unwrap();
+        c.press_and_wait(Aid::Enter, T).await.unwrap();
+        c.fill_input(0, "1").unwrap();
+        c.press_and_wait(Aid::Enter, T).await.unwrap();
+        c.fill_input(0, "ASYNC").unwrap();
+        c.fill_input(1, "5").unwrap();
+        c.press_and_wait(Aid::Enter, T).await.unwrap();
+        assert!(
+            c.screen().contains("TRANSACTION ID: T0000001"),
+            "{}",
+            c.screen().text()
+        );
+        c.disconnect().await.unwrap();
+        let host = server.await.unwrap();
+        let record = host.store().get("T0000001");
+        assert_eq!(
+            record.map(|r| (r.name, r.amount)),
+            Some(("ASYNC".to_owned(), 5))
+        );
+    }
+}
