@@ -38,6 +38,7 @@
 //! - `tokio`: `AsyncClient`, the codecs' `tokio_util::codec` impls, async
 //!   retry sleeping.
 //! - `tls`: rustls for the TN3270 clients (turns on `session`).
+//! - `host`: the TN3270 host simulator, a server (turns on `session`).
 //! - `http`, `metrics`: health and metrics over HTTP, stats through the
 //!   `metrics` facade (turn on `resilience`).
 //! - `proxy`: the chaos TCP proxy and its Toxiproxy-compatible API (turns

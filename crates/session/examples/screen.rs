@@ -15,7 +15,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ballast_session::host::parse_key;
+use ballast_session::parse_key;
 use ballast_session::{Aid, Client, Condition, SessionConfig};
 
 enum Step {

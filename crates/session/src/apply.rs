@@ -1,5 +1,7 @@
 //! Applying host writes (W, EW, EWA, EAU and WSF's Outbound 3270DS) to a
-//! [`Screen`], every order included.
+//! [`Screen`], every order included. Free functions over the screen's own
+//! methods: the screen keeps its invariants, this module only walks the
+//! orders.
 
 use ballast_codec::tn3270::{
     Command, ExtendedAttribute, FieldAttribute, Order, Orders, ScreenChar, Wcc,
@@ -17,8 +19,9 @@ pub(crate) struct WriteEffect {
     pub(crate) alarm: bool,
 }
 
-/// The state of one write while its orders are applied.
-struct Writer {
+/// One write in progress: the screen and where the orders are.
+struct Writer<'s> {
+    screen: &'s mut Screen,
     address: u16,
     /// Packed color and highlight from SA.
     ext: u8,
@@ -26,233 +29,202 @@ struct Writer {
     after_text: bool,
 }
 
-impl Screen {
-    /// Applies a W/EW/EWA: the screen is erased first for EW/EWA. On an
-    /// error (a bad order) the orders before it stay applied and the field
-    /// table is consistent.
-    pub(crate) fn apply_write(
-        &mut self,
-        command: Command,
-        wcc: Wcc,
-        orders: Orders<'_>,
-    ) -> Result<WriteEffect> {
-        match command {
-            Command::EraseWrite => self.reset(self.primary_size()),
-            Command::EraseWriteAlternate => self.reset(self.alternate_size()),
-            _ => {}
+/// Applies a W/EW/EWA: the screen is erased first for EW/EWA. On an error
+/// (a bad order) the orders before it stay applied and the field table is
+/// consistent.
+pub(crate) fn apply_write(
+    screen: &mut Screen,
+    command: Command,
+    wcc: Wcc,
+    orders: Orders<'_>,
+) -> Result<WriteEffect> {
+    match command {
+        Command::EraseWrite => screen.reset(screen.primary_size()),
+        Command::EraseWriteAlternate => screen.reset(screen.alternate_size()),
+        _ => {}
+    }
+    if wcc.has(Wcc::RESET_MDT) {
+        screen.reset_mdts();
+    }
+    let mut w = Writer {
+        // W starts at the cursor; EW/EWA reset it to 0 above.
+        address: screen.cursor(),
+        screen,
+        ext: 0,
+        after_text: false,
+    };
+    let mut result: Result<()> = Ok(());
+    for order in orders {
+        match order {
+            Ok(o) => w.apply_order(o),
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
         }
-        if wcc.has(Wcc::RESET_MDT) {
-            self.reset_mdts();
-        }
-        let mut w = Writer {
-            // W starts at the cursor; EW/EWA reset it to 0 above.
-            address: self.cursor,
-            ext: 0,
-            after_text: false,
-        };
-        let mut result: Result<()> = Ok(());
-        for order in orders {
-            match order {
-                Ok(o) => self.apply_order(&mut w, o),
-                Err(e) => {
-                    result = Err(e.into());
-                    break;
+    }
+    w.screen.rebuild_fields();
+    result?;
+    let effect = WriteEffect {
+        unlocked: wcc.has(Wcc::KEYBOARD_RESTORE),
+        alarm: wcc.has(Wcc::SOUND_ALARM),
+    };
+    if effect.unlocked {
+        w.screen.unlock_keyboard();
+    }
+    Ok(effect)
+}
+
+/// EAU: nulls every unprotected cell, resets the MDTs, unlocks the
+/// keyboard and puts the cursor in the first input field.
+pub(crate) fn erase_all_unprotected(screen: &mut Screen) {
+    if screen.fields().is_empty() {
+        let size = screen.size();
+        screen.reset(size);
+    } else {
+        for f in screen.fields().to_vec() {
+            if f.is_input() {
+                for k in 0..f.len {
+                    let a = screen.wrap(u32::from(f.start) + u32::from(k));
+                    screen.erase_char(a);
                 }
             }
         }
-        self.rebuild_fields();
-        result?;
-        let effect = WriteEffect {
-            unlocked: wcc.has(Wcc::KEYBOARD_RESTORE),
-            alarm: wcc.has(Wcc::SOUND_ALARM),
-        };
-        if effect.unlocked {
-            self.locked = false;
-        }
-        Ok(effect)
+        screen.reset_mdts();
+        screen.home();
+    }
+    screen.unlock_keyboard();
+}
+
+impl Writer<'_> {
+    fn advance(&mut self) {
+        self.address = self.screen.wrap(u32::from(self.address) + 1);
     }
 
-    fn advance(&self, w: &mut Writer) {
-        w.address = self.wrap(u32::from(w.address) + 1);
-    }
-
-    fn apply_order(&mut self, w: &mut Writer, order: Order<'_>) {
-        let was_text = std::mem::replace(&mut w.after_text, false);
+    fn apply_order(&mut self, order: Order<'_>) {
+        let was_text = std::mem::replace(&mut self.after_text, false);
         match order {
             Order::Text(bytes) => {
-                self.put_text(w, bytes);
-                w.after_text = true;
+                self.address = self.screen.put_text(self.address, bytes, self.ext);
+                self.after_text = true;
             }
             Order::GraphicEscape(b) => {
-                self.put_char(w.address, b, w.ext);
-                self.advance(w);
-                w.after_text = true;
+                self.screen.put_char(self.address, b, self.ext);
+                self.advance();
+                self.after_text = true;
             }
-            Order::StartField(attr) => self.start_field(w, attr, std::iter::empty()),
+            Order::StartField(attr) => self.start_field(attr, std::iter::empty()),
             Order::StartFieldExtended(pairs) => {
                 let attr = pairs.field().unwrap_or_default();
-                self.start_field(w, attr, pairs.iter());
+                self.start_field(attr, pairs.iter());
             }
-            Order::SetBufferAddress(a) => w.address = a,
-            Order::SetAttribute(ext) => match ext {
-                ExtendedAttribute::Reset => w.ext = 0,
-                ExtendedAttribute::Foreground(c) => w.ext = (w.ext & 0xF0) | pack_color(c.0),
-                ExtendedAttribute::Highlight(h) => w.ext = (w.ext & 0x0F) | pack_highlight(h.0),
-                _ => {}
-            },
+            Order::SetBufferAddress(a) => self.address = a,
+            Order::SetAttribute(ext) => self.set_attribute(ext),
             Order::ModifyField(pairs) => {
-                if let Some(old) = self.attribute_at(w.address) {
+                if let Some(old) = self.screen.attribute_at(self.address) {
                     let attr = pairs.field().unwrap_or(old);
-                    self.put_attribute(w.address, attr);
-                    self.put_extended(w.address, pairs.iter());
-                    self.advance(w);
+                    self.screen.modify_field(self.address, attr, pairs.iter());
+                    self.advance();
                 }
             }
-            Order::InsertCursor => self.cursor = w.address,
-            Order::ProgramTab => self.program_tab(w, was_text),
-            Order::RepeatToAddress { address, ch } => {
-                let b = match ch {
-                    ScreenChar::Base(b) | ScreenChar::GraphicEscape(b) => b,
-                };
-                // At most one lap: RA to the current address fills the
-                // whole buffer.
-                for _ in 0..self.len() {
-                    self.put_char(w.address, b, w.ext);
-                    self.advance(w);
-                    if w.address == address {
-                        break;
-                    }
-                }
-                w.after_text = true;
-            }
-            Order::EraseUnprotectedToAddress(stop) => self.erase_unprotected_to(w, stop),
+            Order::InsertCursor => self.screen.set_cursor(self.address),
+            Order::ProgramTab => self.program_tab(was_text),
+            Order::RepeatToAddress { address, ch } => self.repeat_to(address, ch),
+            Order::EraseUnprotectedToAddress(stop) => self.erase_unprotected_to(stop),
         }
     }
 
-    /// Writes a text run in slices up to the end of the buffer, wrapping.
-    fn put_text(&mut self, w: &mut Writer, mut bytes: &[u8]) {
-        let n = self.len();
-        while !bytes.is_empty() && n > 0 {
-            let at = usize::from(w.address);
-            let take = bytes.len().min(n - at);
-            self.chars[at..at + take].copy_from_slice(&bytes[..take]);
-            self.attrs[at..at + take].fill(0);
-            self.ext[at..at + take].fill(w.ext);
-            w.address = ((at + take) % n) as u16;
-            bytes = &bytes[take..];
+    /// SA: the extended attributes of the characters that follow.
+    fn set_attribute(&mut self, ext: ExtendedAttribute) {
+        match ext {
+            ExtendedAttribute::Reset => self.ext = 0,
+            ExtendedAttribute::Foreground(c) => self.ext = (self.ext & 0xF0) | pack_color(c.0),
+            ExtendedAttribute::Highlight(h) => self.ext = (self.ext & 0x0F) | pack_highlight(h.0),
+            _ => {}
         }
     }
 
-    fn start_field(
-        &mut self,
-        w: &mut Writer,
-        attr: FieldAttribute,
-        ext: impl Iterator<Item = ExtendedAttribute>,
-    ) {
-        self.put_attribute(w.address, attr);
-        let i = usize::from(w.address);
-        self.ext[i] = 0;
-        self.put_extended(w.address, ext);
-        self.advance(w);
-    }
-
-    fn put_extended(&mut self, address: u16, ext: impl Iterator<Item = ExtendedAttribute>) {
-        let i = usize::from(address);
-        for e in ext {
-            match e {
-                ExtendedAttribute::Foreground(c) => {
-                    self.ext[i] = (self.ext[i] & 0xF0) | pack_color(c.0);
-                }
-                ExtendedAttribute::Highlight(h) => {
-                    self.ext[i] = (self.ext[i] & 0x0F) | pack_highlight(h.0);
-                }
-                ExtendedAttribute::Reset => self.ext[i] = 0,
-                _ => {}
+    /// RA: `ch` up to (not including) `address`.
+    fn repeat_to(&mut self, address: u16, ch: ScreenChar) {
+        let b = match ch {
+            ScreenChar::Base(b) | ScreenChar::GraphicEscape(b) => b,
+        };
+        // At most one lap: RA to the current address fills the whole buffer.
+        for _ in 0..self.screen.len() {
+            self.screen.put_char(self.address, b, self.ext);
+            self.advance();
+            if self.address == address {
+                break;
             }
         }
+        self.after_text = true;
+    }
+
+    fn start_field(&mut self, attr: FieldAttribute, ext: impl Iterator<Item = ExtendedAttribute>) {
+        self.screen.start_field(self.address, attr, ext);
+        self.advance();
     }
 
     /// PT: after text, nulls to the end of the field; then to the first
     /// data cell of the next unprotected field (0 when none follows).
-    fn program_tab(&mut self, w: &mut Writer, after_text: bool) {
+    fn program_tab(&mut self, after_text: bool) {
         // The field table is stale during a write; look at attribute cells.
-        let n = self.len();
+        let n = self.screen.len();
         if after_text {
-            let mut a = w.address;
+            let mut a = self.address;
             for _ in 0..n {
-                if self.is_attribute(a) {
+                if self.screen.is_attribute(a) {
                     break;
                 }
-                self.put_char(a, 0, 0);
-                a = self.wrap(u32::from(a) + 1);
+                self.screen.put_char(a, 0, 0);
+                a = self.screen.wrap(u32::from(a) + 1);
             }
         }
-        let mut a = w.address;
+        let mut a = self.address;
         for _ in 0..n {
-            if let Some(attr) = self.attribute_at(a) {
-                let next = self.wrap(u32::from(a) + 1);
-                if !attr.is_protected() && !self.is_attribute(next) {
-                    w.address = next;
+            if let Some(attr) = self.screen.attribute_at(a) {
+                let next = self.screen.wrap(u32::from(a) + 1);
+                if !attr.is_protected() && !self.screen.is_attribute(next) {
+                    self.address = next;
                     return;
                 }
             }
-            a = self.wrap(u32::from(a) + 1);
+            a = self.screen.wrap(u32::from(a) + 1);
             if a == 0 {
                 break;
             }
         }
-        w.address = 0;
+        self.address = 0;
     }
 
     /// EUA: nulls in unprotected cells from the current address up to (not
     /// including) `stop`; the address becomes `stop`.
-    fn erase_unprotected_to(&mut self, w: &mut Writer, stop: u16) {
-        let n = self.len();
+    fn erase_unprotected_to(&mut self, stop: u16) {
+        let n = self.screen.len();
         // Protection of the field in force at the start address.
-        let mut protected = self.protection_before(w.address);
-        let mut a = w.address;
+        let mut protected = protection_before(self.screen, self.address);
+        let mut a = self.address;
         for _ in 0..n {
-            if let Some(attr) = self.attribute_at(a) {
+            if let Some(attr) = self.screen.attribute_at(a) {
                 protected = attr.is_protected();
             } else if !protected {
-                self.chars[usize::from(a)] = 0;
+                self.screen.erase_char(a);
             }
-            a = self.wrap(u32::from(a) + 1);
+            a = self.screen.wrap(u32::from(a) + 1);
             if a == stop {
                 break;
             }
         }
-        w.address = stop;
+        self.address = stop;
     }
+}
 
-    /// Whether the cell at `address` lies in a protected field, looking
-    /// back for the nearest attribute cell (false when unformatted).
-    fn protection_before(&self, address: u16) -> bool {
-        let n = self.len() as u32;
-        (0..n)
-            .map(|k| self.wrap(u32::from(address) + n - k))
-            .find_map(|a| self.attribute_at(a))
-            .is_some_and(|attr| attr.is_protected())
-    }
-
-    /// EAU: nulls every unprotected cell, resets the MDTs, unlocks the
-    /// keyboard and puts the cursor in the first input field.
-    pub(crate) fn erase_all_unprotected(&mut self) {
-        if self.fields().is_empty() {
-            let size = self.size();
-            self.reset(size);
-        } else {
-            for f in self.fields().to_vec() {
-                if f.is_input() {
-                    for k in 0..f.len {
-                        let a = self.wrap(u32::from(f.start) + u32::from(k));
-                        self.chars[usize::from(a)] = 0;
-                    }
-                }
-            }
-            self.reset_mdts();
-            self.home();
-        }
-        self.locked = false;
-    }
+/// Whether the cell at `address` lies in a protected field, looking
+/// back for the nearest attribute cell (false when unformatted).
+fn protection_before(screen: &Screen, address: u16) -> bool {
+    let n = screen.len() as u32;
+    (0..n)
+        .map(|k| screen.wrap(u32::from(address) + n - k))
+        .find_map(|a| screen.attribute_at(a))
+        .is_some_and(|attr| attr.is_protected())
 }

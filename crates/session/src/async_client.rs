@@ -1,110 +1,77 @@
-//! `AsyncClient`: the tokio twin of [`crate::Client`], a thin shell over
-//! [`Session`] (feature `tokio`).
+//! `AsyncClient<S>`: the tokio twin of [`crate::Client`] over any
+//! `AsyncRead + AsyncWrite` stream (feature `tokio`), a thin I/O shell over
+//! the same [`Terminal`]. Every wait is bounded by
+//! `tokio::time::timeout_at`, so no stream needs a read timeout.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use ballast_codec::tn3270::Aid;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::time::{Instant, timeout_at};
 
-use crate::client::Condition;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
-use crate::screen::Screen;
-use crate::session::{Event, Session};
+use crate::session::Session;
+use crate::terminal::{Condition, Terminal, WaitState, first_screen};
 
-/// Size of the socket read buffer: 2 KiB (reads are bounded by it). A full
-/// model-2 screen (~4 KB) takes two reads; an idle client stays under 16 KiB.
-const READ_CHUNK: usize = 2 << 10;
+/// The stream under an [`AsyncClient::connect_tls`] client (features
+/// `tokio` and `tls`).
+#[cfg(feature = "tls")]
+pub type AsyncTlsStream = tokio_rustls::client::TlsStream<TcpStream>;
 
-/// The byte stream under an [`AsyncClient`]: plain TCP or TLS over it.
-enum AsyncStream {
-    Plain(TcpStream),
-    #[cfg(feature = "tls")]
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+/// A TN3270 terminal on tokio over the stream `S` (TCP by default).
+///
+/// It dereferences to its [`Terminal`] (`screen()`, `type_text()`, `tab()`,
+/// `fill_input()`, `poll_event()` …); the client adds keys and waits.
+pub struct AsyncClient<S = TcpStream> {
+    stream: S,
+    terminal: Terminal,
 }
 
-impl AsyncRead for AsyncStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            AsyncStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "tls")]
-            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for AsyncStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            AsyncStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(feature = "tls")]
-            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            AsyncStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(feature = "tls")]
-            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            AsyncStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(feature = "tls")]
-            AsyncStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
-/// A connected TN3270 terminal on tokio.
-pub struct AsyncClient {
-    stream: AsyncStream,
-    session: Session,
-    buf: Box<[u8]>,
-}
-
-impl std::fmt::Debug for AsyncClient {
+impl<S> std::fmt::Debug for AsyncClient<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The read buffer may hold screen data: the session's redacted
-        // Debug is all that is shown.
         f.debug_struct("AsyncClient")
-            .field("session", &self.session)
+            .field("terminal", &self.terminal)
             .finish_non_exhaustive()
     }
 }
 
-impl AsyncClient {
-    /// Connects, negotiates and waits for the first screen, all within
-    /// `timeout`.
+impl<S> Deref for AsyncClient<S> {
+    type Target = Terminal;
+
+    fn deref(&self) -> &Terminal {
+        &self.terminal
+    }
+}
+
+impl<S> DerefMut for AsyncClient<S> {
+    fn deref_mut(&mut self) -> &mut Terminal {
+        &mut self.terminal
+    }
+}
+
+impl AsyncClient<TcpStream> {
+    /// Connects over TCP, negotiates and waits for the first screen, all
+    /// within `timeout`.
     pub async fn connect(
         addr: impl ToSocketAddrs,
         config: SessionConfig,
         timeout: Duration,
     ) -> Result<Self> {
+        let terminal = Terminal::new(config)?;
         let deadline = Instant::now() + timeout;
-        let tcp = Self::tcp(addr, deadline, timeout).await?;
-        Self::start(AsyncStream::Plain(tcp), config, deadline).await
+        let tcp = connect_tcp(addr, deadline, timeout).await?;
+        Self::start(tcp, terminal, deadline).await
     }
+}
 
+#[cfg(feature = "tls")]
+impl AsyncClient<AsyncTlsStream> {
     /// Like [`AsyncClient::connect`] over TLS (features `tokio` and `tls`):
     /// `server_name` is checked against the host's certificate; see
     /// [`crate::tls`] for configs. The handshake counts against `timeout`.
-    #[cfg(feature = "tls")]
     pub async fn connect_tls(
         addr: impl ToSocketAddrs,
         server_name: &str,
@@ -114,8 +81,9 @@ impl AsyncClient {
     ) -> Result<Self> {
         let name = rustls::pki_types::ServerName::try_from(server_name.to_owned())
             .map_err(|e| Error::Tls(format!("server name {server_name:?}: {e}")))?;
+        let terminal = Terminal::new(config)?;
         let deadline = Instant::now() + timeout;
-        let tcp = Self::tcp(addr, deadline, timeout).await?;
+        let tcp = connect_tcp(addr, deadline, timeout).await?;
         let handshake = tokio_rustls::TlsConnector::from(tls).connect(name, tcp);
         let stream = timeout_at(deadline, handshake)
             .await
@@ -124,66 +92,71 @@ impl AsyncClient {
                 elapsed: timeout,
             })?
             .map_err(|e| Error::Tls(e.to_string()))?;
-        Self::start(AsyncStream::Tls(Box::new(stream)), config, deadline).await
+        Self::start(stream, terminal, deadline).await
     }
+}
 
-    async fn tcp(
-        addr: impl ToSocketAddrs,
-        deadline: Instant,
-        timeout: Duration,
-    ) -> Result<TcpStream> {
-        let stream = timeout_at(deadline, TcpStream::connect(addr))
-            .await
-            .map_err(|_| Error::Timeout {
-                what: "tcp connect".into(),
-                elapsed: timeout,
-            })??;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
+async fn connect_tcp(
+    addr: impl ToSocketAddrs,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<TcpStream> {
+    let stream = timeout_at(deadline, TcpStream::connect(addr))
+        .await
+        .map_err(|_| Error::Timeout {
+            what: "tcp connect".into(),
+            elapsed: timeout,
+        })??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
 
-    /// Negotiates over `stream` until the first screen arrives.
-    async fn start(stream: AsyncStream, config: SessionConfig, deadline: Instant) -> Result<Self> {
-        let mut c = Self {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
+    /// A client over `stream`, which must already be connected to the host.
+    /// Nothing is read or sent yet: call [`AsyncClient::handshake`] next.
+    pub fn new(stream: S, config: SessionConfig) -> Result<Self> {
+        Ok(Self {
             stream,
-            session: Session::new(config)?,
-            buf: vec![0; READ_CHUNK].into_boxed_slice(),
-        };
-        c.wait_until("the first screen", deadline, |s| {
-            s.is_connected() && s.writes() > 0
+            terminal: Terminal::new(config)?,
         })
-        .await?;
+    }
+
+    async fn start(stream: S, terminal: Terminal, deadline: Instant) -> Result<Self> {
+        let mut c = Self { stream, terminal };
+        c.wait_until("the first screen", deadline, first_screen)
+            .await?;
         Ok(c)
     }
 
-    /// The session (screen, events, negotiated mode).
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// Negotiates and waits for the first screen, at most `timeout`.
+    pub async fn handshake(&mut self, timeout: Duration) -> Result<()> {
+        self.wait_until("the first screen", Instant::now() + timeout, first_screen)
+            .await
     }
 
-    /// The screen.
-    pub fn screen(&self) -> &Screen {
-        self.session.screen()
+    /// The terminal (also reachable through `Deref`).
+    pub fn terminal(&self) -> &Terminal {
+        &self.terminal
     }
 
-    /// The screen, for cursor moves and typing.
-    pub fn screen_mut(&mut self) -> &mut Screen {
-        self.session.screen_mut()
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
     }
 
-    /// Types text at the cursor (see [`Screen::type_text`]).
-    pub fn type_text(&mut self, text: &str) -> Result<()> {
-        self.session.screen_mut().type_text(text)
+    /// The stream, mutably (bytes read or written here bypass the session).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
     }
 
-    /// Moves to the next input field.
-    pub fn tab(&mut self) {
-        self.session.screen_mut().tab();
+    /// The stream, dropping the terminal.
+    pub fn into_inner(self) -> S {
+        self.stream
     }
 
     /// Presses an AID key and sends the answer.
     pub async fn press(&mut self, aid: Aid) -> Result<()> {
-        self.session.press(aid)?;
+        self.terminal.press(aid)?;
         self.flush().await
     }
 
@@ -195,13 +168,13 @@ impl AsyncClient {
 
     /// Attn (telnet IAC IP).
     pub async fn attn(&mut self) -> Result<()> {
-        self.session.attn()?;
+        self.terminal.attn()?;
         self.flush().await
     }
 
     /// Sends a telnet NOP.
     pub async fn keepalive(&mut self) -> Result<()> {
-        self.session.keepalive();
+        self.terminal.keepalive();
         self.flush().await
     }
 
@@ -214,11 +187,6 @@ impl AsyncClient {
         .await
     }
 
-    /// The next session event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.session.poll_event()
-    }
-
     async fn wait_until(
         &mut self,
         what: &str,
@@ -228,13 +196,10 @@ impl AsyncClient {
         let start = Instant::now();
         loop {
             self.flush().await?;
-            if done(&self.session) {
+            if self.terminal.wait_state(&done)? == WaitState::Done {
                 return Ok(());
             }
-            if self.session.is_closed() {
-                return Err(Error::Closed);
-            }
-            let read = timeout_at(deadline, self.stream.read(&mut self.buf)).await;
+            let read = timeout_at(deadline, self.stream.read(self.terminal.read_buf())).await;
             match read {
                 Err(_) => {
                     return Err(Error::Timeout {
@@ -243,22 +208,23 @@ impl AsyncClient {
                     });
                 }
                 Ok(Ok(0)) => return Err(Error::Closed),
-                Ok(Ok(n)) => self.session.receive(&self.buf[..n])?,
+                Ok(Ok(n)) => self.terminal.received(n)?,
                 Ok(Err(e)) => return Err(e.into()),
             }
         }
     }
 
     async fn flush(&mut self) -> Result<()> {
-        let n = self.session.output().len();
+        let n = self.terminal.output().len();
         if n > 0 {
-            self.stream.write_all(self.session.output()).await?;
-            self.session.consume_output(n);
+            self.stream.write_all(self.terminal.output()).await?;
+            self.terminal.consume_output(n);
+            self.stream.flush().await?;
         }
         Ok(())
     }
 
-    /// Closes the connection cleanly.
+    /// Closes the connection cleanly (shuts the stream down).
     pub async fn disconnect(mut self) -> Result<()> {
         self.stream.shutdown().await?;
         Ok(())

@@ -1,86 +1,108 @@
-//! `Client`: a blocking TN3270 client over `std::net`, a thin shell over
-//! [`Session`].
+//! `Client<S>`: a blocking TN3270 client over any `Read + Write` stream, a
+//! thin I/O shell over a [`Terminal`] in the style of tokio-util's
+//! `Framed<T, U>`.
+//!
+//! [`Client::connect`] (TCP) and `Client::connect_tls` (feature `tls`) open
+//! the stream for you; [`Client::new`] plus [`Client::handshake`] run the
+//! terminal over a stream you bring: an in-memory pipe, a
+//! `ballast_chaos::FaultyStream` around a socket, a serial line.
+//!
+//! # Deadlines
+//!
+//! A generic blocking stream cannot be told a timeout, so every wait reads
+//! and checks its deadline between reads: a read that fails with
+//! `WouldBlock`, `TimedOut` or `Interrupted` means "nothing yet". A wait
+//! therefore ends at most one read after its deadline. The TCP and TLS
+//! helpers set the socket's read timeout to [`MAX_READ_WAIT`] (250 ms), so
+//! their waits overshoot a deadline by at most that. A stream you bring
+//! should do the same (give it a read timeout, or make it non-blocking):
+//! one whose reads block forever makes waits block forever too.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
 use ballast_codec::tn3270::Aid;
 
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
-use crate::screen::Screen;
-use crate::session::{Event, Session};
-use crate::stream::{SharedTcp, Stream};
+use crate::session::Session;
+pub use crate::terminal::Condition;
+use crate::terminal::{Terminal, WaitState, first_screen};
 
-/// Size of the socket read buffer: 2 KiB (reads are bounded by it). A full
-/// model-2 screen (~4 KB) takes two reads; an idle client stays under 16 KiB.
-const READ_CHUNK: usize = 2 << 10;
-/// Longest single blocking read; waits poll their deadline this often.
-const MAX_READ_WAIT: Duration = Duration::from_millis(250);
+/// Read timeout the TCP and TLS helpers give their socket: waits poll
+/// their deadline at least this often.
+pub const MAX_READ_WAIT: Duration = Duration::from_millis(250);
 
-/// What [`Client::wait_for`] waits for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
-    /// The text appears on the screen (within one row).
-    Text(String),
-    /// The keyboard is unlocked.
-    Unlocked,
-    /// The keyboard is unlocked and the cursor is in an input field.
-    InputField,
-    /// The keyboard is unlocked and the cursor is at (row, column).
-    Cursor(u16, u16),
+/// The stream under a [`Client::connect_tls`] client: rustls over TCP.
+#[cfg(feature = "tls")]
+pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// A TN3270 terminal over the blocking stream `S` (TCP by default).
+///
+/// It dereferences to its [`Terminal`], which holds the operator surface:
+/// `screen()`, `type_text()`, `tab()`, `fill_input()`, `poll_event()` ….
+/// The client adds what needs the stream: keys, waits and polling.
+pub struct Client<S = TcpStream> {
+    stream: S,
+    terminal: Terminal,
 }
 
-impl Condition {
-    /// True when `screen` satisfies the condition.
-    pub fn holds(&self, screen: &Screen) -> bool {
-        match self {
-            Condition::Text(t) => screen.contains(t),
-            Condition::Unlocked => !screen.is_locked(),
-            Condition::InputField => {
-                !screen.is_locked()
-                    && screen.field_at(screen.cursor()).is_some_and(|f| {
-                        f.field().is_input() && !screen.is_attribute(screen.cursor())
-                    })
-            }
-            Condition::Cursor(r, c) => !screen.is_locked() && screen.cursor_position() == (*r, *c),
-        }
-    }
-}
-
-/// A connected TN3270 terminal.
-pub struct Client {
-    stream: Stream,
-    session: Session,
-    buf: Box<[u8]>,
-}
-
-impl std::fmt::Debug for Client {
+impl<S> std::fmt::Debug for Client<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The read buffer may hold screen data: the session's redacted
-        // Debug is all that is shown.
         f.debug_struct("Client")
-            .field("session", &self.session)
+            .field("terminal", &self.terminal)
             .finish_non_exhaustive()
     }
 }
 
-impl Client {
-    /// Connects, negotiates and waits for the first screen, all within
-    /// `timeout`.
+impl<S> Deref for Client<S> {
+    type Target = Terminal;
+
+    fn deref(&self) -> &Terminal {
+        &self.terminal
+    }
+}
+
+impl<S> DerefMut for Client<S> {
+    fn deref_mut(&mut self) -> &mut Terminal {
+        &mut self.terminal
+    }
+}
+
+impl Client<TcpStream> {
+    /// Connects over TCP, negotiates and waits for the first screen, all
+    /// within `timeout`. The socket gets `TCP_NODELAY` and a read timeout of
+    /// [`MAX_READ_WAIT`].
     pub fn connect(
         addr: impl ToSocketAddrs,
         config: SessionConfig,
         timeout: Duration,
     ) -> Result<Self> {
-        Self::connect_with(addr, config, timeout, |tcp, _| Ok(Stream::Plain(tcp)))
+        let terminal = Terminal::new(config)?;
+        let deadline = Instant::now() + timeout;
+        let tcp = connect_tcp(addr, deadline)?;
+        let mut c = Self {
+            stream: tcp,
+            terminal,
+        };
+        c.handshake_until(deadline)?;
+        Ok(c)
     }
 
+    /// Closes the connection cleanly (TCP shutdown both ways).
+    pub fn disconnect(self) -> Result<()> {
+        self.stream.shutdown(std::net::Shutdown::Both)?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Client<TlsStream> {
     /// Like [`Client::connect`] over TLS (feature `tls`): `server_name` is
     /// checked against the host's certificate; see [`crate::tls`] for
-    /// configs. The handshake counts against `timeout`.
-    #[cfg(feature = "tls")]
+    /// configs. The TLS handshake counts against `timeout`.
     pub fn connect_tls(
         addr: impl ToSocketAddrs,
         server_name: &str,
@@ -90,108 +112,107 @@ impl Client {
     ) -> Result<Self> {
         let name = rustls::pki_types::ServerName::try_from(server_name.to_owned())
             .map_err(|e| Error::Tls(format!("server name {server_name:?}: {e}")))?;
-        Self::connect_with(addr, config, timeout, move |mut tcp, deadline| {
-            let mut conn = rustls::ClientConnection::new(tls.clone(), name.clone())
-                .map_err(|e| Error::Tls(e.to_string()))?;
-            crate::tls::handshake(&mut conn, &mut tcp, deadline)?;
-            Ok(Stream::ClientTls(Box::new(rustls::StreamOwned::new(
-                conn, tcp,
-            ))))
+        let terminal = Terminal::new(config)?;
+        let deadline = Instant::now() + timeout;
+        let mut tcp = connect_tcp(addr, deadline)?;
+        let mut conn =
+            rustls::ClientConnection::new(tls, name).map_err(|e| Error::Tls(e.to_string()))?;
+        crate::tls::handshake(&mut conn, &mut tcp, deadline)?;
+        tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
+        let mut c = Self {
+            stream: rustls::StreamOwned::new(conn, tcp),
+            terminal,
+        };
+        c.handshake_until(deadline)?;
+        Ok(c)
+    }
+
+    /// Closes the connection (TCP shutdown both ways).
+    pub fn disconnect(self) -> Result<()> {
+        self.stream.sock.shutdown(std::net::Shutdown::Both)?;
+        Ok(())
+    }
+}
+
+/// Connects to the first address of `addr` that answers before
+/// `deadline`, with `TCP_NODELAY` and a read timeout of [`MAX_READ_WAIT`].
+fn connect_tcp(addr: impl ToSocketAddrs, deadline: Instant) -> Result<TcpStream> {
+    let mut last = Error::Config {
+        field: "addr",
+        reason: "resolves to no address",
+    };
+    for a in addr.to_socket_addrs()? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(&a, left) {
+            Ok(tcp) => {
+                tcp.set_nodelay(true)?;
+                tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
+                return Ok(tcp);
+            }
+            Err(e) => last = e.into(),
+        }
+    }
+    Err(last)
+}
+
+impl<S: Read + Write> Client<S> {
+    /// A client over `stream`, which must already be connected to the host.
+    /// Nothing is read or sent yet: call [`Client::handshake`] next. See
+    /// the module docs for how deadlines work on `stream`.
+    pub fn new(stream: S, config: SessionConfig) -> Result<Self> {
+        Ok(Self {
+            stream,
+            terminal: Terminal::new(config)?,
         })
     }
 
-    fn connect_with(
-        addr: impl ToSocketAddrs,
-        config: SessionConfig,
-        timeout: Duration,
-        wrap: impl Fn(SharedTcp, Instant) -> Result<Stream>,
-    ) -> Result<Self> {
-        let session = Session::new(config)?;
-        let deadline = Instant::now() + timeout;
-        let mut last = Error::Config {
-            field: "addr",
-            reason: "resolves to no address",
-        };
-        for a in addr.to_socket_addrs()? {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            let tcp = match TcpStream::connect_timeout(&a, left) {
-                Ok(tcp) => tcp,
-                Err(e) => {
-                    last = e.into();
-                    continue;
-                }
-            };
-            tcp.set_nodelay(true)?;
-            let mut c = Self {
-                stream: wrap(SharedTcp(std::sync::Arc::new(tcp)), deadline)?,
-                session,
-                buf: vec![0; READ_CHUNK].into_boxed_slice(),
-            };
-            c.wait_until("the first screen", deadline, |s| {
-                s.is_connected() && s.writes() > 0
-            })?;
-            return Ok(c);
-        }
-        Err(last)
+    /// Negotiates and waits for the first screen, at most `timeout`.
+    pub fn handshake(&mut self, timeout: Duration) -> Result<()> {
+        self.handshake_until(Instant::now() + timeout)
     }
 
-    /// The session (screen, events, negotiated mode).
-    pub fn session(&self) -> &Session {
-        &self.session
+    fn handshake_until(&mut self, deadline: Instant) -> Result<()> {
+        self.wait_until("the first screen", deadline, first_screen)
     }
 
-    /// The screen.
-    pub fn screen(&self) -> &Screen {
-        self.session.screen()
+    /// The terminal (also reachable through `Deref`).
+    pub fn terminal(&self) -> &Terminal {
+        &self.terminal
     }
 
-    /// The screen, for cursor moves and typing.
-    pub fn screen_mut(&mut self) -> &mut Screen {
-        self.session.screen_mut()
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
     }
 
-    /// Types text at the cursor (see [`Screen::type_text`]).
-    pub fn type_text(&mut self, text: &str) -> Result<()> {
-        self.session.screen_mut().type_text(text)
+    /// The stream, mutably (bytes read or written here bypass the session).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
     }
 
-    /// Moves to the next input field.
-    pub fn tab(&mut self) {
-        self.session.screen_mut().tab();
-    }
-
-    /// Fills input field number `n` (0-based among input fields).
-    pub fn fill_input(&mut self, n: usize, text: &str) -> Result<()> {
-        let screen = self.session.screen();
-        let i = screen
-            .input_fields()
-            .nth(n)
-            .map(|f| f.index())
-            .ok_or(Error::OutOfScreen {
-                what: "field",
-                value: n,
-            })?;
-        self.session.screen_mut().fill_field(i, text)
+    /// The stream, dropping the terminal.
+    pub fn into_inner(self) -> S {
+        self.stream
     }
 
     /// Presses an AID key and sends the answer.
     pub fn press(&mut self, aid: Aid) -> Result<()> {
-        self.session.press(aid)?;
+        self.terminal.press(aid)?;
         self.flush()
     }
 
     /// Attn (telnet IAC IP).
     pub fn attn(&mut self) -> Result<()> {
-        self.session.attn()?;
+        self.terminal.attn()?;
         self.flush()
     }
 
     /// Sends a telnet NOP so idle middleboxes keep the connection.
     pub fn keepalive(&mut self) -> Result<()> {
-        self.session.keepalive();
+        self.terminal.keepalive();
         self.flush()
     }
 
@@ -209,29 +230,23 @@ impl Client {
         self.wait_for(Condition::Unlocked, timeout)
     }
 
-    /// Reads once (at most until `deadline`) and processes what came; true
-    /// when anything arrived.
+    /// Reads once and processes what came; true when anything arrived.
+    /// Returns `Ok(false)` at once when `deadline` has passed; the read
+    /// itself is bounded by the stream (see the module docs).
     pub fn poll(&mut self, deadline: Instant) -> Result<bool> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if Instant::now() >= deadline {
             return Ok(false);
         }
-        self.stream
-            .tcp()
-            .set_read_timeout(Some(left.min(MAX_READ_WAIT)))?;
-        match self.stream.read(&mut self.buf) {
+        match self.stream.read(self.terminal.read_buf()) {
             Ok(0) => Err(Error::Closed),
             Ok(n) => {
-                self.session.receive(&self.buf[..n])?;
+                self.terminal.received(n)?;
                 self.flush()?;
                 Ok(true)
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if is_nothing_yet(e.kind()) => {
+                // A non-blocking stream with nothing to read: let others run.
+                std::thread::yield_now();
                 Ok(false)
             }
             Err(e) => Err(e.into()),
@@ -247,11 +262,8 @@ impl Client {
         let start = Instant::now();
         loop {
             self.flush()?;
-            if done(&self.session) {
+            if self.terminal.wait_state(&done)? == WaitState::Done {
                 return Ok(());
-            }
-            if self.session.is_closed() {
-                return Err(Error::Closed);
             }
             if Instant::now() >= deadline {
                 return Err(Error::Timeout {
@@ -263,24 +275,22 @@ impl Client {
         }
     }
 
-    /// The next session event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.session.poll_event()
-    }
-
     fn flush(&mut self) -> Result<()> {
-        let out = self.session.output();
+        let out = self.terminal.output();
         if !out.is_empty() {
             self.stream.write_all(out)?;
             let n = out.len();
-            self.session.consume_output(n);
+            self.terminal.consume_output(n);
+            self.stream.flush()?;
         }
         Ok(())
     }
+}
 
-    /// Closes the connection cleanly (TCP shutdown both ways).
-    pub fn disconnect(self) -> Result<()> {
-        self.stream.tcp().shutdown(std::net::Shutdown::Both)?;
-        Ok(())
-    }
+/// True for read errors that mean "nothing to read yet".
+pub(crate) fn is_nothing_yet(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    )
 }

@@ -12,18 +12,24 @@
 //!   table; text views; input that obeys protected and numeric fields and
 //!   sets the MDT. Non-display fields are blank in every text view and in
 //!   `Debug` unless you ask ([`Screen::text_with_hidden`]).
-//! - [`Client`]: a blocking `std::net` shell: connect with a timeout,
-//!   [`Client::wait_for`] a [`Condition`], type, press keys, disconnect.
-//!   Every wait has a deadline and every read is bounded. `AsyncClient`
-//!   (feature `tokio`) is the same on tokio.
-//! - [`host::HostSimulator`]: a TN3270/TN3270E server running a scripted
-//!   application ([`host::Application`] in Rust, [`host::ScriptApp`] from
-//!   TOML/JSON, or the built-in [`host::DemoApp`]) with per-session limits
-//!   and graceful stop.
+//! - [`Client`]: a blocking client generic over its stream
+//!   (`Client<S: Read + Write>`, TCP by default), in the style of
+//!   tokio-util's `Framed`: [`Client::connect`] for TCP, `connect_tls` for
+//!   TLS, or [`Client::new`] + [`Client::handshake`] over any stream (an
+//!   in-memory pipe, a `ballast_chaos::FaultyStream`). [`Client::wait_for`]
+//!   a [`Condition`], type, press keys, disconnect. Every wait has a
+//!   deadline and every read is bounded. `AsyncClient<S>` (feature
+//!   `tokio`) is the same on tokio. Both dereference to one [`Terminal`],
+//!   which holds the operator surface (screen, fields, typing, events).
+//! - `host::HostSimulator` (feature `host`): a TN3270/TN3270E server
+//!   running a scripted application (`host::Application` in Rust,
+//!   `host::ScriptApp` from TOML/JSON, or the built-in `host::DemoApp`)
+//!   with per-session limits and graceful stop; `host::InMemoryHost` is the
+//!   same host as an in-memory stream, for deterministic tests.
 //!
 //! # Example
 //!
-//! Sign on to the demo host and store a record:
+//! Sign on to the demo host (feature `host`) and store a record:
 //!
 //! ```
 //! use std::time::Duration;
@@ -65,6 +71,10 @@
 //!
 //! # Feature flags
 //!
+//! - `host` (off by default): the `host` module: the
+//!   simulator, its applications and scripts. It brings `mio`, `socket2`,
+//!   `serde`, `serde_json` and `toml`; a client-only build has none of them.
+//!
 //! - `tokio` (off by default): `async_client::AsyncClient`,
 //!   the same client on `tokio::net`, every wait bounded by
 //!   `tokio::time::timeout_at`.
@@ -72,6 +82,7 @@
 //! - `tls` (off by default): `Client::connect_tls`, `AsyncClient::connect_tls`
 //!   (with `tokio`) and `HostConfig::tls` with rustls (ring provider);
 //!   `tls::client_config` and `tls::server_config` build configs from PEM.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
@@ -81,24 +92,27 @@ pub mod async_client;
 pub mod client;
 pub mod config;
 pub mod error;
+#[cfg(feature = "host")]
 pub mod host;
 pub mod screen;
 pub mod session;
-mod stream;
+pub mod terminal;
 #[cfg(feature = "tls")]
 pub mod tls;
 
 #[cfg(feature = "tokio")]
 pub use async_client::AsyncClient;
 pub use ballast_codec::tn3270::{Aid, ScreenSize};
-pub use client::{Client, Condition};
+pub use client::Client;
 pub use config::{Limits, Model, SessionConfig};
 pub use error::{Error, Result};
-pub use host::{DemoApp, HostConfig, HostSimulator, ScriptApp};
+#[cfg(feature = "host")]
+pub use host::{DemoApp, HostConfig, HostSimulator, InMemoryHost, ScriptApp};
 pub use screen::{Field, FieldRef, Screen};
 pub use session::{Event, Session};
+pub use terminal::{Condition, Terminal, parse_key};
 
 /// The user guide's examples compile (`docs/tn3270.md`).
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "host"))]
 #[doc = include_str!("../../../docs/tn3270.md")]
 mod guide {}

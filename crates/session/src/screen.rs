@@ -13,7 +13,9 @@
 
 use std::fmt;
 
-use ballast_codec::tn3270::{AddressMode, CodePage, Display, FieldAttribute, ScreenSize};
+use ballast_codec::tn3270::{
+    AddressMode, CodePage, Display, ExtendedAttribute, FieldAttribute, ScreenSize,
+};
 
 use crate::error::{Error, Result};
 
@@ -124,25 +126,31 @@ impl fmt::Debug for FieldRef<'_> {
 }
 
 /// The 3270 presentation space.
+///
+/// Invariants (checked by `debug_assert!`s in the mutating methods): the
+/// cell buffers hold exactly `size` cells and the cursor lies inside them;
+/// outside a host write, the field table has one field per attribute cell,
+/// in address order, with that cell's attribute, and every cell's owner is
+/// its field ([`Screen::field_at`]).
 #[derive(Clone)]
 pub struct Screen {
     primary: ScreenSize,
     alternate: ScreenSize,
     size: ScreenSize,
-    pub(crate) code_page: CodePage,
-    pub(crate) address_mode: AddressMode,
+    code_page: CodePage,
+    address_mode: AddressMode,
     /// EBCDIC byte per cell (0 = null).
-    pub(crate) chars: Vec<u8>,
+    chars: Vec<u8>,
     /// `FA_FLAG | bits` on field attribute cells, 0 elsewhere.
-    pub(crate) attrs: Vec<u8>,
+    attrs: Vec<u8>,
     /// Foreground color (bits 0–3) and highlight (bits 4–6) per cell,
     /// packed by [`pack_color`] and [`pack_highlight`]; 0 = defaults.
-    pub(crate) ext: Vec<u8>,
+    ext: Vec<u8>,
     /// Field index per cell; `NO_FIELD` when unformatted.
     owner: Vec<u16>,
     fields: Vec<Field>,
-    pub(crate) cursor: u16,
-    pub(crate) locked: bool,
+    cursor: u16,
+    locked: bool,
 }
 
 impl fmt::Debug for Screen {
@@ -191,6 +199,55 @@ impl Screen {
         self.owner.resize(n, NO_FIELD);
         self.fields.clear();
         self.cursor = 0;
+        self.debug_check();
+    }
+
+    /// Checks the invariants in debug builds: cells and cursor always, the
+    /// field table too (it is stale during a host write, see
+    /// [`Screen::debug_check_cells`]).
+    fn debug_check(&self) {
+        self.debug_check_cells();
+        debug_assert!(
+            self.fields_consistent(),
+            "field table out of step with the attribute cells"
+        );
+    }
+
+    /// Checks in debug builds that the buffers hold `size` cells and the
+    /// cursor lies inside them.
+    fn debug_check_cells(&self) {
+        let n = self.size.buffer_len() as usize;
+        debug_assert!(
+            [
+                self.chars.len(),
+                self.attrs.len(),
+                self.ext.len(),
+                self.owner.len()
+            ]
+            .iter()
+            .all(|&l| l == n),
+            "cell buffers differ from the screen size"
+        );
+        debug_assert!(
+            usize::from(self.cursor) < n.max(1),
+            "cursor {} outside a {n}-cell screen",
+            self.cursor
+        );
+    }
+
+    /// True when the field table matches the attribute cells: one field
+    /// per attribute cell, in address order, with that cell's attribute,
+    /// owning its attribute cell; no owner at all when unformatted.
+    fn fields_consistent(&self) -> bool {
+        let mut cells = (0..self.attrs.len()).filter(|&i| self.attrs[i] & FA_FLAG != 0);
+        let table = self.fields.iter().enumerate().all(|(k, f)| {
+            let at = usize::from(f.attribute_address);
+            cells.next() == Some(at)
+                && self.attrs[at] & 0x3F == f.attribute.bits() & 0x3F
+                && self.owner[at] == k as u16
+        });
+        let unformatted = self.fields.is_empty() && self.owner.iter().all(|&o| o == NO_FIELD);
+        table && cells.next().is_none() && (!self.fields.is_empty() || unformatted)
     }
 
     /// The size in use (primary or alternate).
@@ -226,6 +283,27 @@ impl Screen {
     /// Cursor address.
     pub fn cursor(&self) -> u16 {
         self.cursor
+    }
+
+    /// The address mode of the addresses this terminal sends (12/14-bit).
+    pub fn address_mode(&self) -> AddressMode {
+        self.address_mode
+    }
+
+    /// Moves the cursor to `address` (a host write's Insert Cursor).
+    pub(crate) fn set_cursor(&mut self, address: u16) {
+        self.cursor = address;
+        self.debug_check_cells();
+    }
+
+    /// Locks the keyboard (an AID was sent).
+    pub(crate) fn lock_keyboard(&mut self) {
+        self.locked = true;
+    }
+
+    /// Unlocks the keyboard (the host restored it).
+    pub(crate) fn unlock_keyboard(&mut self) {
+        self.locked = false;
     }
 
     /// Cursor row and column.
@@ -425,6 +503,7 @@ impl Screen {
         }
         let Some(last) = previous else {
             self.owner.iter_mut().for_each(|o| *o = NO_FIELD);
+            self.debug_check();
             return;
         };
         let first = usize::from(
@@ -442,6 +521,7 @@ impl Screen {
             }
             self.owner[i] = current;
         }
+        self.debug_check();
     }
 
     fn push_field(&mut self, fa: usize, len: usize) {
@@ -462,8 +542,10 @@ impl Screen {
         }
     }
 
+    // ----- host writes (the field table is stale until `rebuild_fields`) -----
+
     /// Stores a field attribute at `address`.
-    pub(crate) fn put_attribute(&mut self, address: u16, attr: FieldAttribute) {
+    fn put_attribute(&mut self, address: u16, attr: FieldAttribute) {
         let i = usize::from(address);
         self.attrs[i] = FA_FLAG | attr.bits();
         self.chars[i] = 0;
@@ -477,6 +559,68 @@ impl Screen {
         self.ext[i] = ext;
     }
 
+    /// Nulls the character at `address`, leaving an attribute there alone.
+    pub(crate) fn erase_char(&mut self, address: u16) {
+        self.chars[usize::from(address)] = 0;
+    }
+
+    /// Writes a text run from `address` in slices up to the end of the
+    /// buffer, wrapping; returns the address after it.
+    pub(crate) fn put_text(&mut self, address: u16, mut bytes: &[u8], ext: u8) -> u16 {
+        let n = self.len();
+        let mut at = usize::from(address);
+        while !bytes.is_empty() && n > 0 {
+            let take = bytes.len().min(n - at);
+            self.chars[at..at + take].copy_from_slice(&bytes[..take]);
+            self.attrs[at..at + take].fill(0);
+            self.ext[at..at + take].fill(ext);
+            at = (at + take) % n;
+            bytes = &bytes[take..];
+        }
+        at as u16
+    }
+
+    /// SF / SFE: a field attribute at `address` with default extended
+    /// attributes, then `ext`.
+    pub(crate) fn start_field(
+        &mut self,
+        address: u16,
+        attr: FieldAttribute,
+        ext: impl Iterator<Item = ExtendedAttribute>,
+    ) {
+        self.put_attribute(address, attr);
+        self.ext[usize::from(address)] = 0;
+        self.put_extended(address, ext);
+    }
+
+    /// MF: replaces the attribute at `address` and applies `ext` on top of
+    /// its extended attributes.
+    pub(crate) fn modify_field(
+        &mut self,
+        address: u16,
+        attr: FieldAttribute,
+        ext: impl Iterator<Item = ExtendedAttribute>,
+    ) {
+        self.put_attribute(address, attr);
+        self.put_extended(address, ext);
+    }
+
+    fn put_extended(&mut self, address: u16, ext: impl Iterator<Item = ExtendedAttribute>) {
+        let i = usize::from(address);
+        for e in ext {
+            match e {
+                ExtendedAttribute::Foreground(c) => {
+                    self.ext[i] = (self.ext[i] & 0xF0) | pack_color(c.0);
+                }
+                ExtendedAttribute::Highlight(h) => {
+                    self.ext[i] = (self.ext[i] & 0x0F) | pack_highlight(h.0);
+                }
+                ExtendedAttribute::Reset => self.ext[i] = 0,
+                _ => {}
+            }
+        }
+    }
+
     /// Clears the MDT of every field.
     pub(crate) fn reset_mdts(&mut self) {
         for i in 0..self.fields.len() {
@@ -488,6 +632,7 @@ impl Screen {
                 );
             }
         }
+        self.debug_check();
     }
 
     /// True when the cell at `address` may be typed over.
@@ -512,6 +657,7 @@ impl Screen {
     /// Moves the cursor to `row`, `col`.
     pub fn move_cursor(&mut self, row: u16, col: u16) -> Result<()> {
         self.cursor = self.address(row, col)?;
+        self.debug_check_cells();
         Ok(())
     }
 
@@ -519,6 +665,7 @@ impl Screen {
     fn shift_cursor(&mut self, delta: i64) {
         let n = self.len().max(1) as i64;
         self.cursor = (i64::from(self.cursor) + delta).rem_euclid(n) as u16;
+        self.debug_check_cells();
     }
 
     /// Cursor one cell right.
@@ -564,6 +711,7 @@ impl Screen {
     /// is none).
     pub fn tab(&mut self) {
         self.cursor = self.next_input_start(self.cursor).unwrap_or(0);
+        self.debug_check();
     }
 
     /// Back tab: cursor to the start of the current input field, or of the
@@ -587,6 +735,7 @@ impl Screen {
             .map(|k| self.fields[(cur + n - k) % n])
             .find(|f| f.is_input() && f.len > 0);
         self.cursor = found.map_or(0, |f| f.start);
+        self.debug_check();
     }
 
     /// Home: cursor to the first input field (address 0 when unformatted).
@@ -597,6 +746,7 @@ impl Screen {
         } else {
             self.next_input_start(last).unwrap_or(0)
         };
+        self.debug_check();
     }
 
     /// Types `text` at the cursor: every character goes into an
@@ -606,10 +756,9 @@ impl Screen {
     /// error; the characters before it stay typed.
     pub fn type_text(&mut self, text: &str) -> Result<()> {
         self.check_unlocked()?;
-        for ch in text.chars() {
-            self.type_char(ch)?;
-        }
-        Ok(())
+        let typed = text.chars().try_for_each(|ch| self.type_char(ch));
+        self.debug_check();
+        typed
     }
 
     fn type_char(&mut self, ch: char) -> Result<()> {
@@ -661,6 +810,7 @@ impl Screen {
         }
         let attr = self.fields[i].attribute.modified();
         self.set_field_attribute(i, attr);
+        self.debug_check();
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use ballast_codec::tn3270::tn3270e::{
 };
 use ballast_codec::tn3270::{Aid, Command, Outbound, OutboundParser, encode_address};
 
+use crate::apply;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::screen::Screen;
@@ -452,7 +453,7 @@ impl Session {
             primary: self.screen.primary_size(),
             alternate: alt,
             alternate_active: self.screen.size() == alt,
-            address_mode: self.screen.address_mode,
+            address_mode: self.screen.address_mode(),
         }
     }
 
@@ -467,7 +468,7 @@ impl Session {
                 orders,
             } => {
                 let was_locked = self.screen.is_locked();
-                let effect = self.screen.apply_write(command, wcc, orders);
+                let effect = apply::apply_write(&mut self.screen, command, wcc, orders);
                 self.writes += 1;
                 self.push_event(Event::ScreenChanged);
                 let effect = effect?;
@@ -484,7 +485,7 @@ impl Session {
             }
             Outbound::EraseAllUnprotected => {
                 let was_locked = self.screen.is_locked();
-                self.screen.erase_all_unprotected();
+                apply::erase_all_unprotected(&mut self.screen);
                 self.writes += 1;
                 self.push_event(Event::ScreenChanged);
                 if was_locked {
@@ -560,12 +561,12 @@ impl Session {
         out.push(self.last_aid.byte().unwrap_or(0x60));
         out.extend_from_slice(&encode_address(
             self.screen.cursor(),
-            self.screen.address_mode,
+            self.screen.address_mode(),
         )?);
         for a in 0..self.screen.len() as u16 {
             match self.screen.attribute_at(a) {
                 Some(attr) => out.extend_from_slice(&[ORDER_SF, attr.to_byte()]),
-                None => out.push(self.screen.chars[usize::from(a)]),
+                None => out.push(self.screen.byte_at(a)),
             }
         }
         Ok(())
@@ -575,7 +576,7 @@ impl Session {
     /// Clear/PA keys unless `all` (Read Modified All), else AID, cursor and
     /// the modified fields (SBA + data, nulls removed).
     pub fn encode_read_modified(&self, aid: Aid, all: bool, out: &mut Vec<u8>) -> Result<()> {
-        let mode = self.screen.address_mode;
+        let mode = self.screen.address_mode();
         let aid_byte = aid.byte().ok_or(Error::Config {
             field: "aid",
             reason: "is out of range",
@@ -642,7 +643,7 @@ impl Session {
         }
         self.send_record(&body);
         self.last_aid = aid;
-        self.screen.locked = true;
+        self.screen.lock_keyboard();
         Ok(())
     }
 

@@ -8,7 +8,6 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::error::{Error, Result};
-use crate::stream::SharedTcp;
 
 /// A client config trusting the certificates in `roots_pem` (PEM).
 pub fn client_config(roots_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>> {
@@ -49,7 +48,11 @@ pub fn server_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::Serv
 }
 
 /// Drives a handshake to completion before `deadline`.
-pub(crate) fn handshake<C, D>(conn: &mut C, tcp: &mut SharedTcp, deadline: Instant) -> Result<()>
+pub(crate) fn handshake<C, D>(
+    conn: &mut C,
+    tcp: &mut std::net::TcpStream,
+    deadline: Instant,
+) -> Result<()>
 where
     C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>,
     D: rustls::SideData,
@@ -63,8 +66,7 @@ where
                 elapsed: start.elapsed(),
             });
         }
-        tcp.0
-            .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        tcp.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
         conn.complete_io(tcp).map_err(|e| match e.kind() {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Error::Timeout {
                 what: "tls handshake".into(),

@@ -1,5 +1,5 @@
 //! `AsyncClient` walks the demo app on the simulator (feature `tokio`).
-#![cfg(feature = "tokio")]
+#![cfg(all(feature = "host", feature = "tokio"))]
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Our `Client` drives the `HostSimulator` demo app through every screen,
 //! in plain TN3270 and in TN3270E.
+#![cfg(feature = "host")]
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 //! The `screen` example works as its docs say, against the simulator.
+#![cfg(feature = "host")]
 
 mod common;
 
@@ -99,6 +100,8 @@ fn host_sim_example_listens_and_serves_the_demo_app() {
             "-q",
             "-p",
             "ballast-session",
+            "--features",
+            "host",
             "--example",
             "host-sim",
             "--",

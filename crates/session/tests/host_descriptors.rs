@@ -1,7 +1,7 @@
 //! The host simulator gives back every file descriptor it opened. This
 //! binary holds one test only: it counts the whole process's descriptors,
 //! which other tests running beside it would disturb.
-#![cfg(target_os = "linux")]
+#![cfg(all(feature = "host", target_os = "linux"))]
 
 mod common;
 

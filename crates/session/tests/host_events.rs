@@ -1,5 +1,6 @@
 //! The host simulator's negotiation and event loop seen from a raw
 //! client: what a peer may send, in which order.
+#![cfg(feature = "host")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! s3270 (the scripted x3270) drives the host simulator through the whole
 //! demo app, in TN3270E and in plain TN3270 (`N:` prefix); the test
 //! checks s3270's `Ascii()` text and the records the simulator stored.
+#![cfg(feature = "host")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Screen scripts load from TOML and JSON and drive the simulator.
+#![cfg(feature = "host")]
 
 use std::time::Duration;
 

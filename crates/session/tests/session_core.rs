@@ -1,5 +1,6 @@
 //! The sans-IO session: negotiation bytes, answers to reads, keys, and
 //! typed errors on bad input.
+#![cfg(feature = "host")]
 
 mod common;
 

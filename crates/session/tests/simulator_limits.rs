@@ -1,5 +1,6 @@
 //! Per-session limits of the host simulator: idle timeout, record size,
 //! pending input and output, session cap; and what an idle session costs.
+#![cfg(feature = "host")]
 
 mod common;
 

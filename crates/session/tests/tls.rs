@@ -1,6 +1,6 @@
 //! `Client` over TLS against a TLS `HostSimulator` (feature `tls`), with a
 //! committed self-signed test certificate for `localhost` / 127.0.0.1.
-#![cfg(feature = "tls")]
+#![cfg(all(feature = "host", feature = "tls"))]
 
 mod common;
 

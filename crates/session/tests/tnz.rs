@@ -4,6 +4,7 @@
 //!
 //! The tnz venv is created on first use (`common/venv.rs`): in
 //! `$BALLAST_SESSION_PEERS` when set, else in `<target>/session-peers`.
+#![cfg(feature = "host")]
 
 mod common;
 

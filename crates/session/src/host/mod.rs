@@ -1,4 +1,5 @@
-//! `HostSimulator`: a scripted TN3270 / TN3270E host over TCP.
+//! `HostSimulator`: a scripted TN3270 / TN3270E host over TCP (feature
+//! `host`), and [`InMemoryHost`], the same host as an in-memory stream.
 //!
 //! ```
 //! use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
@@ -35,6 +36,7 @@ mod conn;
 mod demo;
 mod event_loop;
 mod idle;
+mod memory;
 mod peer;
 mod script;
 
@@ -49,7 +51,11 @@ pub use app::{
     StoredRecord, color_by_name,
 };
 pub use demo::DemoApp;
-pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition, parse_key};
+pub use memory::InMemoryHost;
+pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition};
+
+/// The AID for a key name; the same function as [`crate::parse_key`].
+pub use crate::terminal::parse_key;
 
 use crate::error::{Error, Result};
 use event_loop::EventLoop;

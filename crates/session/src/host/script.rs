@@ -26,11 +26,12 @@
 
 use std::collections::HashMap;
 
-use ballast_codec::tn3270::{Aid, ScreenSize};
+use ballast_codec::tn3270::ScreenSize;
 use serde::Deserialize;
 
 use super::app::{AppContext, Application, Input, Reply, ScreenDef};
 use crate::error::{Error, Result};
+use crate::terminal::parse_key;
 
 /// Most screens a script may hold: 1000.
 pub const MAX_SCRIPT_SCREENS: usize = 1000;
@@ -59,25 +60,6 @@ pub struct ScriptApp {
     /// The transitions.
     #[serde(default)]
     pub transitions: Vec<Transition>,
-}
-
-/// The AID for a key name (`enter`, `clear`, `pf1`–`pf24`, `pa1`–`pa3`,
-/// `sysreq`), case-insensitive.
-pub fn parse_key(name: &str) -> Option<Aid> {
-    let n = name.to_ascii_lowercase();
-    let numbered = |prefix: &str, max: u8| {
-        n.strip_prefix(prefix)
-            .and_then(|d| d.parse::<u8>().ok())
-            .filter(|d| (1..=max).contains(d))
-    };
-    match n.as_str() {
-        "enter" => Some(Aid::Enter),
-        "clear" => Some(Aid::Clear),
-        "sysreq" => Some(Aid::SysReq),
-        _ => numbered("pf", 24)
-            .map(Aid::Pf)
-            .or_else(|| numbered("pa", 3).map(Aid::Pa)),
-    }
 }
 
 impl ScriptApp {

@@ -21,7 +21,7 @@ fn apply(s: &mut Screen, record: &[u8]) {
     else {
         panic!("test records are writes")
     };
-    s.apply_write(command, wcc, orders).unwrap();
+    crate::apply::apply_write(s, command, wcc, orders).unwrap();
 }
 
 fn logon() -> Vec<u8> {
@@ -246,4 +246,36 @@ fn colors_and_highlights_from_sfe_and_sa_are_kept_per_cell() {
         "SA applies to text"
     );
     assert_eq!((s.color_at(2), s.highlight_at(2)), (0, 0), "SA reset");
+}
+
+#[test]
+fn field_table_matches_attribute_cells_after_writes_and_input() {
+    let mut s = screen_from(&logon());
+    assert!(s.fields_consistent());
+    s.type_text("DEMO").unwrap();
+    s.tab();
+    s.erase_eof().unwrap();
+    assert!(s.fields_consistent());
+    s.reset_mdts();
+    assert!(s.fields_consistent());
+}
+
+/// The invariant checks catch a field table out of step with the cells
+/// (debug builds, where they run).
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "field table out of step")]
+fn an_attribute_cell_the_table_does_not_know_trips_the_check() {
+    let mut s = screen_from(&logon());
+    let last = s.len() - 1;
+    s.attrs[last] = FA_FLAG; // an attribute cell no host write made
+    s.home();
+}
+
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "outside")]
+fn a_cursor_outside_the_screen_trips_the_check() {
+    let mut s = screen_from(&logon());
+    s.set_cursor(s.len() as u16);
 }
