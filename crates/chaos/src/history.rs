@@ -43,6 +43,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::clock::{Clock, SharedClock, SystemClock};
+
 /// What a client asked the system to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op<K, V> {
@@ -102,9 +104,14 @@ struct Inner<K, V> {
 
 /// A bounded, thread-safe operation history.
 ///
+/// Times are read from a [`Clock`] (wall time by default; a
+/// [`ManualClock`](crate::ManualClock) through [`History::with_clock`]) and
+/// counted from the clock's reading when the history was made.
 /// Cloning gives another handle to the same history.
 pub struct History<K, V> {
     inner: Arc<Mutex<Inner<K, V>>>,
+    clock: SharedClock,
+    origin: Duration,
     start: Instant,
     max_entries: usize,
 }
@@ -113,6 +120,8 @@ impl<K, V> Clone for History<K, V> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
+            clock: Arc::clone(&self.clock),
+            origin: self.origin,
             start: self.start,
             max_entries: self.max_entries,
         }
@@ -161,7 +170,7 @@ impl<K, V> Pending<K, V> {
         let Some(index) = self.index.take() else {
             return;
         };
-        let at = self.history.start.elapsed();
+        let at = self.history.elapsed();
         let mut inner = lock(&self.history.inner);
         if let Some(entry) = inner.entries.get_mut(index) {
             entry.completed = Some((at, outcome));
@@ -195,24 +204,48 @@ impl<K, V> History<K, V> {
     /// ones are counted in [`CheckReport::dropped`] and make the check
     /// incomplete, never unbounded memory.
     pub fn new(max_entries: usize) -> Self {
+        let clock = SystemClock::new();
+        // Times count from the clock's epoch, exactly `start`.
+        let start = clock.epoch();
+        Self::on_clock(max_entries, Arc::new(clock), start, Duration::ZERO)
+    }
+
+    /// An empty history like [`History::new`] whose times come from
+    /// `clock`, counted from its reading now: with a
+    /// [`ManualClock`](crate::ManualClock) an operation's times are the
+    /// virtual times it was invoked and completed at.
+    pub fn with_clock(max_entries: usize, clock: impl Clock + 'static) -> Self {
+        let origin = clock.now();
+        Self::on_clock(max_entries, Arc::new(clock), Instant::now(), origin)
+    }
+
+    fn on_clock(max_entries: usize, clock: SharedClock, start: Instant, origin: Duration) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 entries: Vec::new(),
                 dropped: 0,
             })),
-            start: Instant::now(),
+            clock,
+            origin,
+            start,
             max_entries,
         }
     }
 
-    /// The instant the history's times count from.
+    /// The wall-clock instant the history was made at; on the default
+    /// clock, the instant its times count from.
     pub fn start(&self) -> Instant {
         self.start
     }
 
+    /// Time since the history was made, on its clock.
+    pub fn elapsed(&self) -> Duration {
+        self.clock.now().saturating_sub(self.origin)
+    }
+
     /// Records that `process` invoked `op`, now.
     pub fn invoke(&self, process: u64, op: Op<K, V>) -> Pending<K, V> {
-        let invoked = self.start.elapsed();
+        let invoked = self.elapsed();
         let mut inner = lock(&self.inner);
         let index = if inner.entries.len() < self.max_entries {
             let id = inner.entries.len() as u64;

@@ -93,12 +93,12 @@ pub mod sla;
 pub mod stream;
 pub mod toxic;
 
-pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock, TokioClock};
 pub use engine::{DirectionEngine, EngineContext, Piece, ToxicEntry};
 pub use error::{Error, Result};
 #[cfg(feature = "proxy")]
 pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
-pub use seed::SeedGuard;
+pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
 pub use toxic::{Condition, Stream, Toxic, ToxicKind};
 

@@ -59,6 +59,7 @@
 //!   `/health/live`, `/health/ready`, `/health` and `/metrics`.
 //! - `metrics`: `metrics::emit_metrics`, emission through the `metrics` facade.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod backoff;
