@@ -23,6 +23,13 @@
 //! stream, connection ordinal, toxic name) — see [`seed`] — so a run replays
 //! exactly from its seed, and a toxic with toxicity 0 changes nothing at all.
 //!
+//! Time and randomness come from ballast-clock, the crate's one ballast
+//! dependency: [`Clock`], [`ManualClock`], [`SystemClock`], [`SeededRng`]
+//! and [`SeedGuard`] are its types, re-exported here ([`TokioClock`] is this
+//! crate's). So the `ManualClock` that drives a [`FaultyStream`] or a
+//! [`history::History`] (through `History::with_clock`) can drive
+//! ballast-resilience's breaker and retry in the same test.
+//!
 //! # Example: a client under faults, on virtual time
 //!
 //! ```
