@@ -549,6 +549,32 @@ mod tests {
     use super::*;
 
     type H = History<u32, u32>;
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn times_come_from_the_history_clock_and_decide_staleness() {
+        let clock = crate::ManualClock::new();
+        clock.advance(Duration::from_secs(100));
+        let h = H::with_clock(100, clock.clone());
+        let w = h.invoke(1, Op::Write { key: 1, value: 10 });
+        clock.advance(Duration::from_millis(5));
+        w.ok(None);
+        // Begun 1 ms after the write was acknowledged, on the history's
+        // clock: a read that misses it is stale.
+        clock.advance(Duration::from_millis(1));
+        h.invoke(2, Op::Read { key: 1 }).ok(None);
+        let e = h.entries();
+        assert_eq!(e[0].invoked, Duration::ZERO, "times count from creation");
+        assert_eq!(e[0].completed.as_ref().map(|c| c.0), Some(MS * 5));
+        assert_eq!(e[1].invoked, MS * 6);
+        assert_eq!(h.elapsed(), MS * 6);
+        let report = h.check(&state(&[(1, 10)]));
+        assert_eq!(
+            report.violations,
+            vec![Violation::StaleRead { op: 1, key: 1 }],
+            "{report:?}"
+        );
+    }
 
     fn state(pairs: &[(u32, u32)]) -> HashMap<u32, u32> {
         pairs.iter().copied().collect()
