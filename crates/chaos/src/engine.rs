@@ -13,10 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 
-use crate::seed::toxic_rng;
+use crate::seed::{SeededRng, toxic_rng};
 use crate::toxic::{Stream, Toxic, ToxicKind};
 
 /// Default bound on the bytes held by one direction's schedule.
@@ -108,7 +106,7 @@ struct Slot {
     id: u64,
     toxic: Arc<Toxic>,
     active: bool,
-    rng: ChaCha8Rng,
+    rng: SeededRng,
     started: Duration,
     matched: bool,
     tail: Vec<u8>,
@@ -123,8 +121,7 @@ impl Slot {
         let conn_ok = ctx.ordinal >= c.after_connections
             && c.first_connections.is_none_or(|n| ctx.ordinal < n);
         // Toxicity is decided once per connection; 0 draws nothing at all.
-        let active = conn_ok
-            && (t.toxicity >= 1.0 || (t.toxicity > 0.0 && rng.random::<f64>() < t.toxicity));
+        let active = conn_ok && (t.toxicity >= 1.0 || (t.toxicity > 0.0 && rng.chance(t.toxicity)));
         Self {
             id: entry.id,
             toxic: Arc::clone(t),
@@ -169,7 +166,7 @@ impl Slot {
             }
         }
         match (c.probability, chunk) {
-            (Some(p), Some(_)) => self.rng.random::<f64>() < p,
+            (Some(p), Some(_)) => self.rng.chance(p),
             _ => true,
         }
     }
@@ -336,7 +333,7 @@ impl DirectionEngine {
         for slot in &mut self.slots {
             if let ToxicKind::ZeroWrite { probability } = slot.toxic.kind
                 && slot.armed(now, None, bytes, reads)
-                && slot.rng.random::<f64>() < probability
+                && slot.rng.chance(probability)
             {
                 hit = true;
             }
@@ -490,7 +487,7 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
             let delay = if jitter_ms == 0 {
                 base
             } else {
-                let j = rng.random_range(0..=2 * jitter_ms);
+                let j = rng.below_inclusive(2 * jitter_ms);
                 (base + ms(j)).saturating_sub(ms(jitter_ms))
             };
             push_clamped(st, at + delay, Piece::Data(d), out);
@@ -519,20 +516,20 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
             retransmit_ms,
             drop,
         } => {
-            let lost = rng.random::<f64>() < probability;
+            let lost = rng.chance(probability);
             loss(st, lost, (retransmit_ms, drop), at, d, out);
         }
         ToxicKind::Corrupt { bit_flip_rate } => {
             push_clamped(st, at, Piece::Data(corrupt(rng, bit_flip_rate, d)), out);
         }
         ToxicKind::Duplicate { probability } => {
-            if rng.random::<f64>() < probability {
+            if rng.chance(probability) {
                 push_clamped(st, at, Piece::Data(d.clone()), out);
             }
             push_clamped(st, at, Piece::Data(d), out);
         }
         ToxicKind::Reorder { window_ms } => {
-            let at = at + ms(rng.random_range(0..=window_ms));
+            let at = at + ms(rng.below_inclusive(window_ms));
             st.last = st.last.max(at);
             out.push(Item {
                 at,
@@ -595,7 +592,7 @@ fn bandwidth(st: &mut StageState, rate_kb: u64, at: Duration, mut d: Bytes, out:
 
 fn slicer(
     st: &mut StageState,
-    rng: &mut ChaCha8Rng,
+    rng: &mut SeededRng,
     (avg, var, delay_us): (u64, u64, u64),
     at: Duration,
     mut d: Bytes,
@@ -608,7 +605,7 @@ fn slicer(
         let size = if var == 0 {
             avg
         } else {
-            avg - var + rng.random_range(0..=2 * var)
+            avg - var + rng.below_inclusive(2 * var)
         };
         let size = usize::try_from(size)
             .unwrap_or(usize::MAX)
@@ -640,7 +637,7 @@ fn limit(st: &mut StageState, bytes: u64, at: Duration, mut d: Bytes, out: &mut 
     }
 }
 
-fn corrupt(rng: &mut ChaCha8Rng, rate: f64, d: Bytes) -> Bytes {
+fn corrupt(rng: &mut SeededRng, rate: f64, d: Bytes) -> Bytes {
     if rate <= 0.0 {
         return d;
     }
@@ -654,7 +651,7 @@ fn corrupt(rng: &mut ChaCha8Rng, rate: f64, d: Bytes) -> Bytes {
     let log_keep = (1.0 - rate).ln();
     let mut pos: u64 = 0;
     loop {
-        let u: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
+        let u = rng.next_f64().max(f64::MIN_POSITIVE);
         let skip = (u.ln() / log_keep).floor();
         if !skip.is_finite() || skip >= (bits - pos) as f64 {
             break;

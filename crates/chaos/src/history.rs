@@ -43,6 +43,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::clock::{Clock, SharedClock, SystemClock};
+
 /// What a client asked the system to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op<K, V> {
@@ -102,9 +104,14 @@ struct Inner<K, V> {
 
 /// A bounded, thread-safe operation history.
 ///
+/// Times are read from a [`Clock`] (wall time by default; a
+/// [`ManualClock`](crate::ManualClock) through [`History::with_clock`]) and
+/// counted from the clock's reading when the history was made.
 /// Cloning gives another handle to the same history.
 pub struct History<K, V> {
     inner: Arc<Mutex<Inner<K, V>>>,
+    clock: SharedClock,
+    origin: Duration,
     start: Instant,
     max_entries: usize,
 }
@@ -113,6 +120,8 @@ impl<K, V> Clone for History<K, V> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
+            clock: Arc::clone(&self.clock),
+            origin: self.origin,
             start: self.start,
             max_entries: self.max_entries,
         }
@@ -161,7 +170,7 @@ impl<K, V> Pending<K, V> {
         let Some(index) = self.index.take() else {
             return;
         };
-        let at = self.history.start.elapsed();
+        let at = self.history.elapsed();
         let mut inner = lock(&self.history.inner);
         if let Some(entry) = inner.entries.get_mut(index) {
             entry.completed = Some((at, outcome));
@@ -195,24 +204,48 @@ impl<K, V> History<K, V> {
     /// ones are counted in [`CheckReport::dropped`] and make the check
     /// incomplete, never unbounded memory.
     pub fn new(max_entries: usize) -> Self {
+        let clock = SystemClock::new();
+        // Times count from the clock's epoch, exactly `start`.
+        let start = clock.epoch();
+        Self::on_clock(max_entries, Arc::new(clock), start, Duration::ZERO)
+    }
+
+    /// An empty history like [`History::new`] whose times come from
+    /// `clock`, counted from its reading now: with a
+    /// [`ManualClock`](crate::ManualClock) an operation's times are the
+    /// virtual times it was invoked and completed at.
+    pub fn with_clock(max_entries: usize, clock: impl Clock + 'static) -> Self {
+        let origin = clock.now();
+        Self::on_clock(max_entries, Arc::new(clock), Instant::now(), origin)
+    }
+
+    fn on_clock(max_entries: usize, clock: SharedClock, start: Instant, origin: Duration) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 entries: Vec::new(),
                 dropped: 0,
             })),
-            start: Instant::now(),
+            clock,
+            origin,
+            start,
             max_entries,
         }
     }
 
-    /// The instant the history's times count from.
+    /// The wall-clock instant the history was made at; on the default
+    /// clock, the instant its times count from.
     pub fn start(&self) -> Instant {
         self.start
     }
 
+    /// Time since the history was made, on its clock.
+    pub fn elapsed(&self) -> Duration {
+        self.clock.now().saturating_sub(self.origin)
+    }
+
     /// Records that `process` invoked `op`, now.
     pub fn invoke(&self, process: u64, op: Op<K, V>) -> Pending<K, V> {
-        let invoked = self.start.elapsed();
+        let invoked = self.elapsed();
         let mut inner = lock(&self.inner);
         let index = if inner.entries.len() < self.max_entries {
             let id = inner.entries.len() as u64;
@@ -516,6 +549,32 @@ mod tests {
     use super::*;
 
     type H = History<u32, u32>;
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn times_come_from_the_history_clock_and_decide_staleness() {
+        let clock = crate::ManualClock::new();
+        clock.advance(Duration::from_secs(100));
+        let h = H::with_clock(100, clock.clone());
+        let w = h.invoke(1, Op::Write { key: 1, value: 10 });
+        clock.advance(Duration::from_millis(5));
+        w.ok(None);
+        // Begun 1 ms after the write was acknowledged, on the history's
+        // clock: a read that misses it is stale.
+        clock.advance(Duration::from_millis(1));
+        h.invoke(2, Op::Read { key: 1 }).ok(None);
+        let e = h.entries();
+        assert_eq!(e[0].invoked, Duration::ZERO, "times count from creation");
+        assert_eq!(e[0].completed.as_ref().map(|c| c.0), Some(MS * 5));
+        assert_eq!(e[1].invoked, MS * 6);
+        assert_eq!(h.elapsed(), MS * 6);
+        let report = h.check(&state(&[(1, 10)]));
+        assert_eq!(
+            report.violations,
+            vec![Violation::StaleRead { op: 1, key: 1 }],
+            "{report:?}"
+        );
+    }
 
     fn state(pairs: &[(u32, u32)]) -> HashMap<u32, u32> {
         pairs.iter().copied().collect()

@@ -23,6 +23,13 @@
 //! stream, connection ordinal, toxic name) — see [`seed`] — so a run replays
 //! exactly from its seed, and a toxic with toxicity 0 changes nothing at all.
 //!
+//! Time and randomness come from ballast-clock, the crate's one ballast
+//! dependency: [`Clock`], [`ManualClock`], [`SystemClock`], [`SeededRng`]
+//! and [`SeedGuard`] are its types, re-exported here ([`TokioClock`] is this
+//! crate's). So the `ManualClock` that drives a [`FaultyStream`] or a
+//! [`history::History`] (through `History::with_clock`) can drive
+//! ballast-resilience's breaker and retry in the same test.
+//!
 //! # Example: a client under faults, on virtual time
 //!
 //! ```
@@ -93,12 +100,12 @@ pub mod sla;
 pub mod stream;
 pub mod toxic;
 
-pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock, TokioClock};
 pub use engine::{DirectionEngine, EngineContext, Piece, ToxicEntry};
 pub use error::{Error, Result};
 #[cfg(feature = "proxy")]
 pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
-pub use seed::SeedGuard;
+pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
 pub use toxic::{Condition, Stream, Toxic, ToxicKind};
 

@@ -4,14 +4,14 @@
 //! (seed, proxy name, stream, connection ordinal, toxic name), so adding,
 //! removing or reordering toxics never changes another toxic's decisions,
 //! and a run replays exactly from its seed.
+//!
+//! The generator ([`SeededRng`], SplitMix64) and [`SeedGuard`] (seed from
+//! `BALLAST_SEED`, printed when a test fails) are ballast-clock's,
+//! re-exported here.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+pub use ballast_clock::{SEED_ENV, SeedGuard, SeededRng, mix64};
 
 use crate::toxic::Stream;
-
-/// Environment variable read by [`SeedGuard::from_env`].
-pub const SEED_ENV: &str = "BALLAST_CHAOS_SEED";
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -26,13 +26,6 @@ fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
     hash.wrapping_mul(FNV_PRIME)
 }
 
-/// SplitMix64 finaliser: spreads every input bit over the output.
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 /// The seed of one toxic's RNG on one connection. Stable across releases.
 pub fn derive_seed(seed: u64, proxy: &str, stream: Stream, ordinal: u64, toxic: &str) -> u64 {
     let mut h = fnv(FNV_OFFSET, &seed.to_le_bytes());
@@ -43,52 +36,10 @@ pub fn derive_seed(seed: u64, proxy: &str, stream: Stream, ordinal: u64, toxic: 
     mix64(h)
 }
 
-/// The RNG of one toxic on one connection.
-pub fn toxic_rng(seed: u64, proxy: &str, stream: Stream, ordinal: u64, toxic: &str) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(derive_seed(seed, proxy, stream, ordinal, toxic))
-}
-
-/// Holds a test's seed and prints it if the test panics, so the failing run
-/// can be replayed with `BALLAST_CHAOS_SEED=<seed>`.
-#[derive(Debug)]
-pub struct SeedGuard {
-    seed: u64,
-}
-
-impl SeedGuard {
-    /// Uses `BALLAST_CHAOS_SEED` when set and valid, else a seed from the
-    /// system time.
-    pub fn from_env() -> Self {
-        let seed = std::env::var(SEED_ENV)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or_else(|| {
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos());
-                mix64(nanos as u64)
-            });
-        Self { seed }
-    }
-    /// A guard for a fixed seed.
-    pub fn new(seed: u64) -> Self {
-        Self { seed }
-    }
-    /// The seed.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-}
-
-impl Drop for SeedGuard {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "ballast-chaos seed: {} (replay with {SEED_ENV}={})",
-                self.seed, self.seed
-            );
-        }
-    }
+/// The RNG of one toxic on one connection: ballast-clock's [`SeededRng`]
+/// seeded with [`derive_seed`].
+pub fn toxic_rng(seed: u64, proxy: &str, stream: Stream, ordinal: u64, toxic: &str) -> SeededRng {
+    SeededRng::new(derive_seed(seed, proxy, stream, ordinal, toxic))
 }
 
 #[cfg(test)]

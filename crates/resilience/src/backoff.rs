@@ -5,35 +5,10 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 
-/// A small seeded pseudo-random generator (SplitMix64); the same seed gives
-/// the same jitter on every platform, so retry schedules replay in tests.
-#[derive(Debug, Clone)]
-pub struct SeededRng(u64);
-
-impl SeededRng {
-    /// Creates a generator from `seed`.
-    pub const fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// Returns the next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Returns a uniformly distributed value in `0..=max`.
-    pub fn below_inclusive(&mut self, max: u64) -> u64 {
-        if max == u64::MAX {
-            return self.next_u64();
-        }
-        // Multiply-shift reduction; the bias is below 2^-64 per draw.
-        ((u128::from(self.next_u64()) * u128::from(max + 1)) >> 64) as u64
-    }
-}
+/// The seeded generator behind every jitter (SplitMix64), ballast-clock's
+/// one RNG: the same seed gives the same jitter on every platform, so retry
+/// schedules replay in tests.
+pub use ballast_clock::SeededRng;
 
 /// The shape of a backoff schedule.
 #[derive(Debug, Clone, Copy, PartialEq)]

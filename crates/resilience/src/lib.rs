@@ -1,7 +1,8 @@
 //! Resilience primitives for services that call flaky peers.
 //!
 //! `ballast-resilience` keeps calls alive when the network and the peers
-//! misbehave. It depends on no other ballast crate, and its core is
+//! misbehave. It depends only on ballast-clock (time and seeded
+//! randomness) among the ballast crates, and its core is
 //! runtime-agnostic: every primitive has a blocking and an async API.
 //!
 //! | primitive | what it does |
@@ -16,7 +17,10 @@
 //! | [`Shutdown`] | draining → closing → cleanup with deadlines, signals, a report |
 //!
 //! Time comes through a [`Clock`] (default: [`FastClock`]); tests pass a
-//! [`ManualClock`] and never sleep. Every config has a `Default` and a
+//! [`ManualClock`] and never sleep. These and [`SeededRng`] are
+//! ballast-clock's, re-exported under their old paths (`clock::ManualClock`
+//! too): the `ManualClock` a breaker takes is the one ballast-chaos's
+//! `FaultyStream` and `History` take, so one clock drives them all. Every config has a `Default` and a
 //! `validate()` returning a [`ConfigError`] that names the field. The guide
 //! is `docs/resilience.md`.
 //!
@@ -59,6 +63,7 @@
 //!   `/health/live`, `/health/ready`, `/health` and `/metrics`.
 //! - `metrics`: `metrics::emit_metrics`, emission through the `metrics` facade.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod backoff;

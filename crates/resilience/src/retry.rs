@@ -495,7 +495,7 @@ impl Retry {
     fn run_rng(&self) -> SeededRng {
         // Runs that need jitter are numbered, so a sequential test replays.
         let n = self.inner.counters.runs_with_retry.load(Ordering::Relaxed);
-        SeededRng::new(self.inner.config.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        SeededRng::new(self.inner.config.seed ^ n.wrapping_mul(ballast_clock::GOLDEN_GAMMA))
     }
 
     fn count_stop(&self, run: &Run, stop: StopReason) {

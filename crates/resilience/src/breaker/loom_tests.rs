@@ -2,7 +2,8 @@
 //! counters stay equal to its slot contents, the time window keeps every
 //! outcome recorded across a bucket rollover and never shows a reader the
 //! previous round's counts, concurrent failures trip exactly once, and
-//! concurrent probes never exceed the half-open limit.
+//! concurrent probes never exceed the half-open limit, and no view of the
+//! count window shows more marks than the window holds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -272,5 +273,30 @@ fn loom_count_window_view_never_has_more_failures_than_calls() {
             c.failures <= c.calls,
             "more failures than calls in one view: {c:?}"
         );
+    });
+}
+
+#[test]
+fn loom_count_window_view_stays_within_the_window_while_a_slot_is_overwritten() {
+    model(|| {
+        // A full one-slot window holding a failure: a success overwriting
+        // it races a new failure on the same slot, so one writer's counter
+        // update can land between the other's swap and update.
+        let w = Arc::new(CountWindow::new(1));
+        w.record(FAILED);
+        let success = {
+            let w = Arc::clone(&w);
+            thread::spawn(move || {
+                w.record(0);
+            })
+        };
+        let c = w.record(FAILED).expect("a failure returns the counts");
+        success.join().unwrap();
+        assert!(
+            c.failures <= c.calls && c.calls <= 1,
+            "a view beyond the window: {c:?}"
+        );
+        let (failed, _) = w.marked_slots();
+        assert_eq!(w.counts().failures, u64::from(failed));
     });
 }

@@ -87,6 +87,10 @@ impl BreakerState {
     }
 
     fn from_word(word: u64) -> Self {
+        debug_assert!(
+            ((word & STATE_MASK) as usize) < Self::ALL.len(),
+            "breaker state word {word:#x} holds no state code"
+        );
         Self::ALL[(word & STATE_MASK) as usize]
     }
 }
@@ -100,6 +104,10 @@ impl fmt::Display for BreakerState {
 // State word: generation in the high bits, state code in the low byte.
 const STATE_MASK: u64 = 0xFF;
 const fn pack(state: BreakerState, generation: u64) -> u64 {
+    debug_assert!(
+        generation < 1 << 56,
+        "breaker generation overflows the state word"
+    );
     (generation << 8) | state.code()
 }
 

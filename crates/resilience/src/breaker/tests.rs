@@ -117,6 +117,10 @@ impl Clock for RealTimeManual {
     fn follows_real_time(&self) -> bool {
         true
     }
+
+    fn sleep_until(&self, deadline: Duration) {
+        self.0.sleep_until(deadline);
+    }
 }
 
 #[test]

@@ -128,13 +128,19 @@ impl CountWindow {
         // in the head read after it (the acquire loads synchronize with
         // the counters' release updates). The other order let a window
         // that is not yet full show more failures than calls.
-        let failures = u64::from(self.failures.0.load(Ordering::Acquire));
-        let slow = u64::from(self.slow.load(Ordering::Acquire));
-        WindowCounts {
-            calls: self.head.0.load(Ordering::Acquire).min(len),
-            failures,
-            slow,
-        }
+        let failures = self.failures.0.load(Ordering::Acquire);
+        let slow = self.slow.load(Ordering::Acquire);
+        let calls = self.head.0.load(Ordering::Acquire).min(len);
+        let c = WindowCounts {
+            calls,
+            failures: within_window(failures, calls),
+            slow: within_window(slow, calls),
+        };
+        debug_assert!(
+            c.failures <= c.calls && c.slow <= c.calls && c.calls <= len,
+            "count window view beyond the window: {c:?} of {len}"
+        );
+        c
     }
 
     /// Total outcomes recorded since the last reset.
@@ -171,6 +177,26 @@ impl CountWindow {
             slow += (v & u32::from(SLOW)) >> 1;
         }
         (failed, slow)
+    }
+}
+
+/// A count-window counter as a view may show it: at most `calls`, and 0
+/// when it has wrapped below zero.
+///
+/// A counter follows its slots one step behind: a writer swaps its slot,
+/// then updates the counter. While one writer is between the two, another
+/// that overwrote the same slot may already have applied its own update, so
+/// the counter can briefly run ahead of the slots (a failure counted twice:
+/// more failures than calls) or below zero (a decrement before the
+/// increment it undoes). Real counts never reach 2^31 (the window holds at
+/// most `MAX_WINDOW_SIZE` slots), so a set sign bit can only mean the
+/// latter. The counter itself is exact again once both writers are done.
+fn within_window(counter: u32, calls: u64) -> u64 {
+    const _: () = assert!(super::MAX_WINDOW_SIZE <= i32::MAX as u32);
+    if counter > i32::MAX as u32 {
+        0
+    } else {
+        u64::from(counter).min(calls)
     }
 }
 
@@ -327,6 +353,10 @@ impl TimeWindow {
             c.slow += slow.min(calls);
             c.calls += calls;
         }
+        debug_assert!(
+            c.failures <= c.calls && c.slow <= c.calls,
+            "time window view with more marks than calls: {c:?}"
+        );
         c
     }
 

@@ -44,6 +44,26 @@ struct State<T> {
     wakers: VecDeque<(u64, Waker)>,
 }
 
+impl<T> State<T> {
+    /// The size invariants, checked in debug builds wherever they change:
+    /// every idle object counts in `size`, and `size` never passes
+    /// `max_size` (a `min_idle` refill still creating is the one object
+    /// outside it, so the pool holds at most `max_size + 1`).
+    fn debug_check(&self, max_size: usize) {
+        debug_assert!(
+            self.idle.len() <= self.size,
+            "{} idle objects but a size of {}",
+            self.idle.len(),
+            self.size
+        );
+        debug_assert!(
+            self.size <= max_size,
+            "pool size {} over max_size {max_size}",
+            self.size
+        );
+    }
+}
+
 struct Inner<M: Manager> {
     manager: M,
     config: PoolConfig,
@@ -292,6 +312,7 @@ impl<M: Manager> Pool<M> {
             }
             if state.size < self.inner.config.max_size {
                 state.size += 1;
+                state.debug_check(self.inner.config.max_size);
                 let expires_at = self.expires_at(&mut state, now);
                 drop(state);
                 let pool = self.clone();
@@ -339,7 +360,9 @@ impl<M: Manager> Pool<M> {
 
     fn shrink(&self) {
         let mut state = self.inner.state.lock();
+        debug_assert!(state.size > 0, "an object left a pool of size 0");
         state.size -= 1;
+        state.debug_check(self.inner.config.max_size);
         self.wake_one(&mut state);
     }
 
@@ -360,6 +383,7 @@ impl<M: Manager> Pool<M> {
         }
         entry.idle_since = now;
         state.idle.push_front(entry);
+        state.debug_check(self.inner.config.max_size);
         self.wake_one(&mut state);
     }
 
@@ -547,6 +571,7 @@ impl<M: Manager> Pool<M> {
                 expires_at,
                 idle_since: now,
             });
+            state.debug_check(self.inner.config.max_size);
             self.wake_one(&mut state);
         }
     }
