@@ -19,6 +19,8 @@ mod stability;
 mod util;
 
 #[cfg(test)]
+mod map;
+#[cfg(test)]
 mod tidy;
 
 use std::process::ExitCode;

@@ -9,50 +9,40 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ballast_alloc::{SpscRing, SyncPool};
+use ballast_clock::{SeedGuard, SeededRng};
 
-fn seed() -> u64 {
-    let seed = std::env::var("BALLAST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
-    eprintln!("stress seed: {seed} (replay with BALLAST_SEED={seed})");
-    seed
+/// The run's seed from `BALLAST_SEED` (else the time), printed now and
+/// again by the guard if the test fails.
+fn seed() -> SeedGuard {
+    let guard = SeedGuard::from_env();
+    eprintln!(
+        "stress seed: {} (replay with BALLAST_SEED={})",
+        guard.seed(),
+        guard.seed()
+    );
+    guard
 }
 
-/// SplitMix64: enough randomness for batch sizes and pauses.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+/// Batch sizes and pauses: `0..n`.
+fn below(rng: &mut SeededRng, n: u64) -> u64 {
+    rng.below_inclusive(n - 1)
 }
 
 const SPSC_ITEMS: u64 = 2_000_000;
 
 #[test]
 fn spsc_ring_delivers_every_item_once_in_order_across_threads() {
-    let seed = seed();
+    let guard = seed();
+    let seed = guard.seed();
     for capacity in [1usize, 7, 64, 1024] {
         let (mut tx, mut rx) = SpscRing::<u64>::new(capacity).unwrap();
         let producer = std::thread::spawn(move || {
-            let mut rng = Rng(seed);
+            let mut rng = SeededRng::new(seed);
             let mut next = 0u64;
             let mut sum = 0u64;
             while next < SPSC_ITEMS {
-                if rng.below(4) == 0 {
-                    let n = 1 + rng.below(32);
+                if below(&mut rng, 4) == 0 {
+                    let n = 1 + below(&mut rng, 32);
                     let end = (next + n).min(SPSC_ITEMS);
                     let mut items = next..end;
                     let pushed = tx.push_iter(&mut items) as u64;
@@ -69,12 +59,12 @@ fn spsc_ring_delivers_every_item_once_in_order_across_threads() {
             }
             sum
         });
-        let mut rng = Rng(seed ^ 0xC0FFEE);
+        let mut rng = SeededRng::new(seed ^ 0xC0FFEE);
         let mut expected = 0u64;
         let mut sum = 0u64;
         while expected < SPSC_ITEMS {
-            if rng.below(4) == 0 {
-                rx.pop_batch(1 + rng.below(64) as usize, |v| {
+            if below(&mut rng, 4) == 0 {
+                rx.pop_batch(1 + below(&mut rng, 64) as usize, |v| {
                     assert_eq!(v, expected, "seed {seed} capacity {capacity}: order broken");
                     sum = sum.wrapping_add(v.wrapping_mul(0x9E37));
                     expected += 1;
@@ -100,7 +90,8 @@ const POOL_OPS_PER_THREAD: u64 = 200_000;
 
 #[test]
 fn sync_pool_never_lends_a_slot_twice_and_loses_none() {
-    let seed = seed();
+    let guard = seed();
+    let seed = guard.seed();
     for threads in [2u64, 4, 8] {
         let pool = Arc::new(SyncPool::<[u64; 4]>::new(16).unwrap());
         let allocated = Arc::new(AtomicU64::new(0));
@@ -109,12 +100,12 @@ fn sync_pool_never_lends_a_slot_twice_and_loses_none() {
                 let pool = pool.clone();
                 let allocated = allocated.clone();
                 std::thread::spawn(move || {
-                    let mut rng = Rng(seed ^ t);
+                    let mut rng = SeededRng::new(seed ^ t);
                     let mut held = Vec::new();
                     let mut checksum = 0u64;
                     for i in 0..POOL_OPS_PER_THREAD {
                         let stamp = (t << 48) | i;
-                        if held.len() < 4 && rng.below(2) == 0 {
+                        if held.len() < 4 && below(&mut rng, 2) == 0 {
                             if let Ok(h) = pool.alloc([stamp, !stamp, stamp, t]) {
                                 allocated.fetch_add(1, Ordering::Relaxed);
                                 checksum = checksum.wrapping_add(stamp);

@@ -17,13 +17,17 @@
 //! # Feature flags
 //!
 //! The defaults are the libraries a protocol client needs and nothing that
-//! starts a runtime or a server: `alloc`, `codec`, `session`, `resilience`.
+//! starts a runtime or a server: `alloc`, `clock`, `codec`, `session`,
+//! `resilience`.
 //!
 //! Crates:
 //!
 //! - `alloc` (default): [`ballast_alloc`] as `ballast::alloc`: byte ring
 //!   buffer, SPSC ring, fixed-block pools, scratch arena, counting global
 //!   allocator.
+//! - `clock` (default): [`ballast_clock`] as `ballast::clock`: the one
+//!   `Clock` (system, fast, manual) that resilience, chaos and session take
+//!   time from, the coarse tick, the seeded RNG and `SeedGuard`.
 //! - `codec` (default): [`ballast_codec`] as `ballast::codec`: telnet, 3270,
 //!   TN3270E, EBCDIC, MudMode and length-prefixed frames.
 //! - `session` (default): [`ballast_session`] as `ballast::session`: the
@@ -57,6 +61,10 @@ pub use ballast_alloc as alloc;
 #[cfg_attr(docsrs, doc(cfg(feature = "chaos")))]
 #[doc(inline)]
 pub use ballast_chaos as chaos;
+#[cfg(feature = "clock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "clock")))]
+#[doc(inline)]
+pub use ballast_clock as clock;
 #[cfg(feature = "codec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
 #[doc(inline)]

@@ -1,7 +1,7 @@
 //! One `ManualClock` drives a circuit breaker, a retry schedule, a faulty
 //! stream and an operation history together: time spent in one of them is
 //! time the others see, and nothing sleeps.
-#![cfg(all(feature = "resilience", feature = "chaos"))]
+#![cfg(all(feature = "resilience", feature = "chaos", feature = "clock"))]
 
 use std::io::{Cursor, Read, Write};
 use std::sync::{Arc, Mutex};
@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use ballast::chaos::history::{History, Op, Outcome};
 use ballast::chaos::{FaultConfig, Toxic, ToxicKind};
+use ballast::clock::{Clock, ManualClock, SharedClock};
 use ballast::resilience::{
     Backoff, BreakerConfig, BreakerState, CallError, CircuitBreaker, Error, ManualSleeper, Retry,
     RetryConfig,
 };
-use ballast_clock::{Clock, ManualClock, SharedClock};
 
 const SEC: Duration = Duration::from_secs(1);
 const MS: Duration = Duration::from_millis(1);

@@ -44,7 +44,7 @@ use clap::Parser;
 )]
 struct Args {
     /// Seed for every random choice (faults, jitter); default: from
-    /// BALLAST_CHAOS_SEED or the clock, printed either way.
+    /// BALLAST_SEED or the clock, printed either way.
     #[arg(long)]
     seed: Option<u64>,
     /// Run only these scenarios (repeatable); default: the whole catalog.
