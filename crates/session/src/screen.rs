@@ -14,7 +14,8 @@
 use std::fmt;
 
 use ballast_codec::tn3270::{
-    AddressMode, CodePage, Display, ExtendedAttribute, FieldAttribute, ScreenSize,
+    AddressMode, CodePage, Display, ExtendedAttribute, FieldAttribute, FieldStart, InboundScreen,
+    ScreenSize,
 };
 
 use crate::error::{Error, Result};
@@ -826,27 +827,34 @@ impl Screen {
         let fits: String = text.chars().take(usize::from(f.len)).collect();
         self.type_text(&fits)
     }
+}
 
-    // ----- answers -----
+/// What the codec's inbound encoders read: the cells (attribute cells
+/// hold 0), the field table and the cursor. The session answers reads and
+/// key presses with `ballast_codec::tn3270::encode_read_modified` and its
+/// siblings over this.
+impl InboundScreen for Screen {
+    fn address_mode(&self) -> AddressMode {
+        self.address_mode
+    }
 
-    /// The modified input: (address of the first data cell, bytes with
-    /// nulls removed) for each field with the MDT set, or every non-null
-    /// byte of an unformatted screen as one run at address 0.
-    pub(crate) fn modified_fields(&self, out: &mut Vec<(u16, Vec<u8>)>) {
-        if self.fields.is_empty() {
-            let data: Vec<u8> = self.chars.iter().copied().filter(|&b| b != 0).collect();
-            if !data.is_empty() {
-                out.push((0, data));
-            }
-            return;
-        }
-        for f in self.fields.iter().filter(|f| f.attribute.is_modified()) {
-            let data: Vec<u8> = (0..f.len)
-                .map(|k| self.chars[usize::from(self.wrap(u32::from(f.start) + u32::from(k)))])
-                .filter(|&b| b != 0)
-                .collect();
-            out.push((f.start, data));
-        }
+    fn cursor(&self) -> u16 {
+        self.cursor
+    }
+
+    fn cells(&self) -> &[u8] {
+        &self.chars
+    }
+
+    fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    fn field(&self, index: usize) -> Option<FieldStart> {
+        self.fields.get(index).map(|f| FieldStart {
+            address: f.attribute_address,
+            attribute: f.attribute,
+        })
     }
 }
 
