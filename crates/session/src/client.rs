@@ -12,11 +12,15 @@
 //! A generic blocking stream cannot be told a timeout, so every wait reads
 //! and checks its deadline between reads: a read that fails with
 //! `WouldBlock`, `TimedOut` or `Interrupted` means "nothing yet". A wait
-//! therefore ends at most one read after its deadline. The TCP and TLS
-//! helpers set the socket's read timeout to [`MAX_READ_WAIT`] (250 ms), so
-//! their waits overshoot a deadline by at most that. A stream you bring
-//! should do the same (give it a read timeout, or make it non-blocking):
-//! one whose reads block forever makes waits block forever too.
+//! therefore ends at most one read after its deadline. A stream you bring
+//! should bound its reads (give it a read timeout, or make it
+//! non-blocking): one whose reads block forever makes waits block forever
+//! too.
+//!
+//! The TCP and TLS helpers keep a duplicate handle of their socket (the
+//! read timeout belongs to the socket, so it is shared) and set the read
+//! timeout before each read to the time left, at most [`MAX_READ_WAIT`]:
+//! their waits end on their deadline.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -47,6 +51,41 @@ pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 pub struct Client<S = TcpStream> {
     stream: S,
     terminal: Terminal,
+    /// The socket under `stream` when a connect helper opened it: its read
+    /// timeout is fitted to each wait's deadline.
+    timer: Option<ReadTimer>,
+}
+
+/// A duplicate handle of a client's socket, to set its read timeout (a
+/// per-socket option, shared by every handle) before each read.
+struct ReadTimer {
+    socket: TcpStream,
+    /// The read timeout set last.
+    current: Duration,
+}
+
+impl ReadTimer {
+    /// A timer for `socket`, whose read timeout is [`MAX_READ_WAIT`].
+    fn new(socket: &TcpStream) -> Result<Self> {
+        Ok(Self {
+            socket: socket.try_clone()?,
+            current: MAX_READ_WAIT,
+        })
+    }
+
+    /// Makes the next read end by `deadline` (or after [`MAX_READ_WAIT`]):
+    /// a system call only when the timeout changes, i.e. in a wait's last
+    /// quarter second.
+    fn fit(&mut self, deadline: Instant) -> Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // A zero timeout would mean "block forever".
+        let want = left.clamp(Duration::from_millis(1), MAX_READ_WAIT);
+        if want != self.current {
+            self.socket.set_read_timeout(Some(want))?;
+            self.current = want;
+        }
+        Ok(())
+    }
 }
 
 impl<S> std::fmt::Debug for Client<S> {
@@ -73,8 +112,8 @@ impl<S> DerefMut for Client<S> {
 
 impl Client<TcpStream> {
     /// Connects over TCP, negotiates and waits for the first screen, all
-    /// within `timeout`. The socket gets `TCP_NODELAY` and a read timeout of
-    /// [`MAX_READ_WAIT`].
+    /// within `timeout`. The socket gets `TCP_NODELAY`; its read timeout
+    /// follows each wait's deadline (see the module docs).
     pub fn connect(
         addr: impl ToSocketAddrs,
         config: SessionConfig,
@@ -84,6 +123,7 @@ impl Client<TcpStream> {
         let deadline = Instant::now() + timeout;
         let tcp = connect_tcp(addr, deadline)?;
         let mut c = Self {
+            timer: Some(ReadTimer::new(&tcp)?),
             stream: tcp,
             terminal,
         };
@@ -120,6 +160,7 @@ impl Client<TlsStream> {
         crate::tls::handshake(&mut conn, &mut tcp, deadline)?;
         tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
         let mut c = Self {
+            timer: Some(ReadTimer::new(&tcp)?),
             stream: rustls::StreamOwned::new(conn, tcp),
             terminal,
         };
@@ -166,6 +207,7 @@ impl<S: Read + Write> Client<S> {
         Ok(Self {
             stream,
             terminal: Terminal::new(config)?,
+            timer: None,
         })
     }
 
@@ -193,8 +235,15 @@ impl<S: Read + Write> Client<S> {
         &mut self.stream
     }
 
-    /// The stream, dropping the terminal.
+    /// The stream, dropping the terminal. A connect helper's socket gets
+    /// its read timeout of [`MAX_READ_WAIT`] back.
     pub fn into_inner(self) -> S {
+        if let Some(timer) = self.timer {
+            // Best effort: the socket is the caller's now, and a failure
+            // here leaves a shorter timeout, which reads report as
+            // `WouldBlock`/`TimedOut`.
+            let _ = timer.socket.set_read_timeout(Some(MAX_READ_WAIT));
+        }
         self.stream
     }
 
@@ -232,10 +281,14 @@ impl<S: Read + Write> Client<S> {
 
     /// Reads once and processes what came; true when anything arrived.
     /// Returns `Ok(false)` at once when `deadline` has passed; the read
-    /// itself is bounded by the stream (see the module docs).
+    /// itself is bounded by the stream, or, on a connect helper's socket,
+    /// ends by `deadline` (see the module docs).
     pub fn poll(&mut self, deadline: Instant) -> Result<bool> {
         if Instant::now() >= deadline {
             return Ok(false);
+        }
+        if let Some(timer) = &mut self.timer {
+            timer.fit(deadline)?;
         }
         match self.stream.read(self.terminal.read_buf()) {
             Ok(0) => Err(Error::Closed),
