@@ -25,7 +25,13 @@
 //!   running a scripted application (`host::Application` in Rust,
 //!   `host::ScriptApp` from TOML/JSON, or the built-in `host::DemoApp`)
 //!   with per-session limits and graceful stop; `host::InMemoryHost` is the
-//!   same host as an in-memory stream, for deterministic tests.
+//!   same host as an in-memory stream, for deterministic tests (its idle
+//!   timeout runs on a `ballast_clock::Clock`, manual in tests).
+//!
+//! The wire both ways is `ballast-codec`'s: the session and the host are
+//! state machines over its record decoder and `StreamBuffer`, its inbound
+//! encoders (the [`Screen`] implements its `InboundScreen`) and its record
+//! framing.
 //!
 //! # Example
 //!

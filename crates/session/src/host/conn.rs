@@ -121,6 +121,15 @@ impl HostConn {
         self.phase == Phase::Closed
     }
 
+    /// Ends the session now (the idle timeout passed): pending output and
+    /// held input are dropped, no more input is decoded.
+    pub(crate) fn close(&mut self) {
+        self.phase = Phase::Closed;
+        self.out = Vec::new();
+        self.input.clear();
+        self.input.release_if_empty();
+    }
+
     /// True until telnet (and TN3270E) negotiation has finished.
     pub(crate) fn is_negotiating(&self) -> bool {
         self.phase == Phase::Negotiating
