@@ -17,10 +17,9 @@
 //! non-blocking): one whose reads block forever makes waits block forever
 //! too.
 //!
-//! The TCP and TLS helpers keep a duplicate handle of their socket (the
-//! read timeout belongs to the socket, so it is shared) and set the read
-//! timeout before each read to the time left, at most [`MAX_READ_WAIT`]:
-//! their waits end on their deadline.
+//! The TCP and TLS helpers know their stream's socket, so they set its
+//! read timeout before each read to the time left, at most
+//! [`MAX_READ_WAIT`]: their waits end on their deadline.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -51,37 +50,41 @@ pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 pub struct Client<S = TcpStream> {
     stream: S,
     terminal: Terminal,
-    /// The socket under `stream` when a connect helper opened it: its read
-    /// timeout is fitted to each wait's deadline.
-    timer: Option<ReadTimer>,
+    /// Set when a connect helper opened `stream`: how to reach its
+    /// socket's read timeout, fitted to each wait's deadline.
+    timer: Option<ReadTimer<S>>,
 }
 
-/// A duplicate handle of a client's socket, to set its read timeout (a
-/// per-socket option, shared by every handle) before each read.
-struct ReadTimer {
-    socket: TcpStream,
+/// Sets the read timeout of the socket under a stream.
+type SetReadTimeout<S> = fn(&S, Duration) -> std::io::Result<()>;
+
+/// The read timeout of a connect helper's socket, set before each read.
+/// A function pointer, not a duplicate socket handle: a client costs one
+/// descriptor.
+struct ReadTimer<S> {
+    set: SetReadTimeout<S>,
     /// The read timeout set last.
     current: Duration,
 }
 
-impl ReadTimer {
-    /// A timer for `socket`, whose read timeout is [`MAX_READ_WAIT`].
-    fn new(socket: &TcpStream) -> Result<Self> {
-        Ok(Self {
-            socket: socket.try_clone()?,
+impl<S> ReadTimer<S> {
+    /// A timer for a socket whose read timeout is [`MAX_READ_WAIT`].
+    fn new(set: SetReadTimeout<S>) -> Self {
+        Self {
+            set,
             current: MAX_READ_WAIT,
-        })
+        }
     }
 
-    /// Makes the next read end by `deadline` (or after [`MAX_READ_WAIT`]):
-    /// a system call only when the timeout changes, i.e. in a wait's last
-    /// quarter second.
-    fn fit(&mut self, deadline: Instant) -> Result<()> {
+    /// Makes the next read of `stream` end by `deadline` (or after
+    /// [`MAX_READ_WAIT`]): a system call only when the timeout changes,
+    /// i.e. in a wait's last quarter second.
+    fn fit(&mut self, stream: &S, deadline: Instant) -> Result<()> {
         let left = deadline.saturating_duration_since(Instant::now());
         // A zero timeout would mean "block forever".
         let want = left.clamp(Duration::from_millis(1), MAX_READ_WAIT);
         if want != self.current {
-            self.socket.set_read_timeout(Some(want))?;
+            (self.set)(stream, want)?;
             self.current = want;
         }
         Ok(())
@@ -123,7 +126,9 @@ impl Client<TcpStream> {
         let deadline = Instant::now() + timeout;
         let tcp = connect_tcp(addr, deadline)?;
         let mut c = Self {
-            timer: Some(ReadTimer::new(&tcp)?),
+            timer: Some(ReadTimer::new(|tcp: &TcpStream, t| {
+                tcp.set_read_timeout(Some(t))
+            })),
             stream: tcp,
             terminal,
         };
@@ -160,7 +165,9 @@ impl Client<TlsStream> {
         crate::tls::handshake(&mut conn, &mut tcp, deadline)?;
         tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
         let mut c = Self {
-            timer: Some(ReadTimer::new(&tcp)?),
+            timer: Some(ReadTimer::new(|tls: &TlsStream, t| {
+                tls.sock.set_read_timeout(Some(t))
+            })),
             stream: rustls::StreamOwned::new(conn, tcp),
             terminal,
         };
@@ -242,7 +249,7 @@ impl<S: Read + Write> Client<S> {
             // Best effort: the socket is the caller's now, and a failure
             // here leaves a shorter timeout, which reads report as
             // `WouldBlock`/`TimedOut`.
-            let _ = timer.socket.set_read_timeout(Some(MAX_READ_WAIT));
+            let _ = (timer.set)(&self.stream, MAX_READ_WAIT);
         }
         self.stream
     }
@@ -288,7 +295,7 @@ impl<S: Read + Write> Client<S> {
             return Ok(false);
         }
         if let Some(timer) = &mut self.timer {
-            timer.fit(deadline)?;
+            timer.fit(&self.stream, deadline)?;
         }
         match self.stream.read(self.terminal.read_buf()) {
             Ok(0) => Err(Error::Closed),
