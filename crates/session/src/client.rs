@@ -12,11 +12,14 @@
 //! A generic blocking stream cannot be told a timeout, so every wait reads
 //! and checks its deadline between reads: a read that fails with
 //! `WouldBlock`, `TimedOut` or `Interrupted` means "nothing yet". A wait
-//! therefore ends at most one read after its deadline. The TCP and TLS
-//! helpers set the socket's read timeout to [`MAX_READ_WAIT`] (250 ms), so
-//! their waits overshoot a deadline by at most that. A stream you bring
-//! should do the same (give it a read timeout, or make it non-blocking):
-//! one whose reads block forever makes waits block forever too.
+//! therefore ends at most one read after its deadline. A stream you bring
+//! should bound its reads (give it a read timeout, or make it
+//! non-blocking): one whose reads block forever makes waits block forever
+//! too.
+//!
+//! The TCP and TLS helpers know their stream's socket, so they set its
+//! read timeout before each read to the time left, at most
+//! [`MAX_READ_WAIT`]: their waits end on their deadline.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -47,6 +50,45 @@ pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 pub struct Client<S = TcpStream> {
     stream: S,
     terminal: Terminal,
+    /// Set when a connect helper opened `stream`: how to reach its
+    /// socket's read timeout, fitted to each wait's deadline.
+    timer: Option<ReadTimer<S>>,
+}
+
+/// Sets the read timeout of the socket under a stream.
+type SetReadTimeout<S> = fn(&S, Duration) -> std::io::Result<()>;
+
+/// The read timeout of a connect helper's socket, set before each read.
+/// A function pointer, not a duplicate socket handle: a client costs one
+/// descriptor.
+struct ReadTimer<S> {
+    set: SetReadTimeout<S>,
+    /// The read timeout set last.
+    current: Duration,
+}
+
+impl<S> ReadTimer<S> {
+    /// A timer for a socket whose read timeout is [`MAX_READ_WAIT`].
+    fn new(set: SetReadTimeout<S>) -> Self {
+        Self {
+            set,
+            current: MAX_READ_WAIT,
+        }
+    }
+
+    /// Makes the next read of `stream` end by `deadline` (or after
+    /// [`MAX_READ_WAIT`]): a system call only when the timeout changes,
+    /// i.e. in a wait's last quarter second.
+    fn fit(&mut self, stream: &S, deadline: Instant) -> Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // A zero timeout would mean "block forever".
+        let want = left.clamp(Duration::from_millis(1), MAX_READ_WAIT);
+        if want != self.current {
+            (self.set)(stream, want)?;
+            self.current = want;
+        }
+        Ok(())
+    }
 }
 
 impl<S> std::fmt::Debug for Client<S> {
@@ -73,8 +115,8 @@ impl<S> DerefMut for Client<S> {
 
 impl Client<TcpStream> {
     /// Connects over TCP, negotiates and waits for the first screen, all
-    /// within `timeout`. The socket gets `TCP_NODELAY` and a read timeout of
-    /// [`MAX_READ_WAIT`].
+    /// within `timeout`. The socket gets `TCP_NODELAY`; its read timeout
+    /// follows each wait's deadline (see the module docs).
     pub fn connect(
         addr: impl ToSocketAddrs,
         config: SessionConfig,
@@ -84,6 +126,9 @@ impl Client<TcpStream> {
         let deadline = Instant::now() + timeout;
         let tcp = connect_tcp(addr, deadline)?;
         let mut c = Self {
+            timer: Some(ReadTimer::new(|tcp: &TcpStream, t| {
+                tcp.set_read_timeout(Some(t))
+            })),
             stream: tcp,
             terminal,
         };
@@ -120,6 +165,9 @@ impl Client<TlsStream> {
         crate::tls::handshake(&mut conn, &mut tcp, deadline)?;
         tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
         let mut c = Self {
+            timer: Some(ReadTimer::new(|tls: &TlsStream, t| {
+                tls.sock.set_read_timeout(Some(t))
+            })),
             stream: rustls::StreamOwned::new(conn, tcp),
             terminal,
         };
@@ -166,6 +214,7 @@ impl<S: Read + Write> Client<S> {
         Ok(Self {
             stream,
             terminal: Terminal::new(config)?,
+            timer: None,
         })
     }
 
@@ -193,8 +242,15 @@ impl<S: Read + Write> Client<S> {
         &mut self.stream
     }
 
-    /// The stream, dropping the terminal.
+    /// The stream, dropping the terminal. A connect helper's socket gets
+    /// its read timeout of [`MAX_READ_WAIT`] back.
     pub fn into_inner(self) -> S {
+        if let Some(timer) = self.timer {
+            // Best effort: the socket is the caller's now, and a failure
+            // here leaves a shorter timeout, which reads report as
+            // `WouldBlock`/`TimedOut`.
+            let _ = (timer.set)(&self.stream, MAX_READ_WAIT);
+        }
         self.stream
     }
 
@@ -232,10 +288,14 @@ impl<S: Read + Write> Client<S> {
 
     /// Reads once and processes what came; true when anything arrived.
     /// Returns `Ok(false)` at once when `deadline` has passed; the read
-    /// itself is bounded by the stream (see the module docs).
+    /// itself is bounded by the stream, or, on a connect helper's socket,
+    /// ends by `deadline` (see the module docs).
     pub fn poll(&mut self, deadline: Instant) -> Result<bool> {
         if Instant::now() >= deadline {
             return Ok(false);
+        }
+        if let Some(timer) = &mut self.timer {
+            timer.fit(&self.stream, deadline)?;
         }
         match self.stream.read(self.terminal.read_buf()) {
             Ok(0) => Err(Error::Closed),

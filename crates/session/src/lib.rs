@@ -8,8 +8,8 @@
 //!   host writes to the [`Screen`], answers Read Buffer / Read Modified /
 //!   Read Modified All / Read Partition Query, and turns keys into inbound
 //!   records. Bytes in, [`Event`]s and bytes out.
-//! - [`Screen`]: cells, field attributes, colors, cursor; an O(1) field
-//!   table; text views; input that obeys protected and numeric fields and
+//! - [`Screen`]: cells, field attributes, colors, cursor (three bytes per
+//!   cell); a field table searched by address; text views; input that obeys protected and numeric fields and
 //!   sets the MDT. Non-display fields are blank in every text view and in
 //!   `Debug` unless you ask ([`Screen::text_with_hidden`]).
 //! - [`Client`]: a blocking client generic over its stream
@@ -25,7 +25,13 @@
 //!   running a scripted application (`host::Application` in Rust,
 //!   `host::ScriptApp` from TOML/JSON, or the built-in `host::DemoApp`)
 //!   with per-session limits and graceful stop; `host::InMemoryHost` is the
-//!   same host as an in-memory stream, for deterministic tests.
+//!   same host as an in-memory stream, for deterministic tests (its idle
+//!   timeout runs on a `ballast_clock::Clock`, manual in tests).
+//!
+//! The wire both ways is `ballast-codec`'s: the session and the host are
+//! state machines over its record decoder and `StreamBuffer`, its inbound
+//! encoders (the [`Screen`] implements its `InboundScreen`) and its record
+//! framing.
 //!
 //! # Example
 //!

@@ -2,8 +2,10 @@
 //!
 //! A [`Screen`] holds one EBCDIC byte per cell, a field attribute marker per
 //! cell, the extended attributes (foreground color and highlight) and the
-//! cursor. The field table maps every cell to its field in O(1)
-//! ([`Screen::field_at`]); it is rebuilt after each host write. Input
+//! cursor: three bytes per cell. The field table, in address order, is
+//! rebuilt after each host write; [`Screen::field_at`] finds a cell's
+//! field in it by binary search (O(log fields)), so no per-cell owner
+//! index is kept. Input
 //! methods ([`Screen::type_text`], [`Screen::tab`], …) obey protected and
 //! numeric fields and set the modified data tag (MDT) like a real terminal.
 //!
@@ -14,7 +16,8 @@
 use std::fmt;
 
 use ballast_codec::tn3270::{
-    AddressMode, CodePage, Display, ExtendedAttribute, FieldAttribute, ScreenSize,
+    AddressMode, CodePage, Display, ExtendedAttribute, FieldAttribute, FieldStart, InboundScreen,
+    ScreenSize,
 };
 
 use crate::error::{Error, Result};
@@ -22,8 +25,6 @@ use crate::error::{Error, Result};
 /// Marks a cell of [`Screen`]'s `attrs` as a field attribute; the low six
 /// bits then hold the attribute bits.
 const FA_FLAG: u8 = 0x80;
-/// The field index of cells on an unformatted screen.
-const NO_FIELD: u16 = u16::MAX;
 
 /// Highlight bytes by packed value (index 0 = default).
 const HIGHLIGHTS: [u8; 6] = [0x00, 0xF0, 0xF1, 0xF2, 0xF4, 0xF8];
@@ -130,8 +131,8 @@ impl fmt::Debug for FieldRef<'_> {
 /// Invariants (checked by `debug_assert!`s in the mutating methods): the
 /// cell buffers hold exactly `size` cells and the cursor lies inside them;
 /// outside a host write, the field table has one field per attribute cell,
-/// in address order, with that cell's attribute, and every cell's owner is
-/// its field ([`Screen::field_at`]).
+/// in address order (which [`Screen::field_at`]'s binary search relies
+/// on), with that cell's attribute.
 #[derive(Clone)]
 pub struct Screen {
     primary: ScreenSize,
@@ -146,8 +147,6 @@ pub struct Screen {
     /// Foreground color (bits 0–3) and highlight (bits 4–6) per cell,
     /// packed by [`pack_color`] and [`pack_highlight`]; 0 = defaults.
     ext: Vec<u8>,
-    /// Field index per cell; `NO_FIELD` when unformatted.
-    owner: Vec<u16>,
     fields: Vec<Field>,
     cursor: u16,
     locked: bool,
@@ -178,7 +177,6 @@ impl Screen {
             chars: Vec::with_capacity(n),
             attrs: Vec::with_capacity(n),
             ext: Vec::with_capacity(n),
-            owner: Vec::with_capacity(n),
             fields: Vec::new(),
             cursor: 0,
             locked: false,
@@ -195,8 +193,6 @@ impl Screen {
             v.clear();
             v.resize(n, 0);
         }
-        self.owner.clear();
-        self.owner.resize(n, NO_FIELD);
         self.fields.clear();
         self.cursor = 0;
         self.debug_check();
@@ -218,14 +214,9 @@ impl Screen {
     fn debug_check_cells(&self) {
         let n = self.size.buffer_len() as usize;
         debug_assert!(
-            [
-                self.chars.len(),
-                self.attrs.len(),
-                self.ext.len(),
-                self.owner.len()
-            ]
-            .iter()
-            .all(|&l| l == n),
+            [self.chars.len(), self.attrs.len(), self.ext.len()]
+                .iter()
+                .all(|&l| l == n),
             "cell buffers differ from the screen size"
         );
         debug_assert!(
@@ -237,17 +228,16 @@ impl Screen {
 
     /// True when the field table matches the attribute cells: one field
     /// per attribute cell, in address order, with that cell's attribute,
-    /// owning its attribute cell; no owner at all when unformatted.
+    /// owning its attribute cell.
     fn fields_consistent(&self) -> bool {
         let mut cells = (0..self.attrs.len()).filter(|&i| self.attrs[i] & FA_FLAG != 0);
         let table = self.fields.iter().enumerate().all(|(k, f)| {
             let at = usize::from(f.attribute_address);
             cells.next() == Some(at)
                 && self.attrs[at] & 0x3F == f.attribute.bits() & 0x3F
-                && self.owner[at] == k as u16
+                && self.owner_of(f.attribute_address) == Some(k)
         });
-        let unformatted = self.fields.is_empty() && self.owner.iter().all(|&o| o == NO_FIELD);
-        table && cells.next().is_none() && (!self.fields.is_empty() || unformatted)
+        table && cells.next().is_none()
     }
 
     /// The size in use (primary or alternate).
@@ -336,19 +326,23 @@ impl Screen {
         })
     }
 
-    /// The field the cell at `address` belongs to (O(1)); `None` on an
-    /// unformatted screen or outside it.
+    /// The field the cell at `address` belongs to (O(log fields)); `None`
+    /// on an unformatted screen or outside it.
     pub fn field_at(&self, address: u16) -> Option<FieldRef<'_>> {
-        let &i = self.owner.get(usize::from(address))?;
-        self.field(usize::from(i))
+        self.field(self.owner_of(address)?)
     }
 
-    /// Index into the field table of the cell at `address`.
+    /// Index into the field table of the cell at `address`: the last field
+    /// whose attribute is at or before it, or the last field of all for
+    /// cells before the first attribute (the last field wraps round).
     pub(crate) fn owner_of(&self, address: u16) -> Option<usize> {
-        match self.owner.get(usize::from(address)) {
-            Some(&i) if i != NO_FIELD => Some(usize::from(i)),
-            _ => None,
+        if self.fields.is_empty() || usize::from(address) >= self.len() {
+            return None;
         }
+        let after = self
+            .fields
+            .partition_point(|f| f.attribute_address <= address);
+        Some(after.checked_sub(1).unwrap_or(self.fields.len() - 1))
     }
 
     /// The input fields, in address order.
@@ -502,7 +496,6 @@ impl Screen {
             previous = Some(i);
         }
         let Some(last) = previous else {
-            self.owner.iter_mut().for_each(|o| *o = NO_FIELD);
             self.debug_check();
             return;
         };
@@ -512,15 +505,6 @@ impl Screen {
                 .map_or(last as u16, |f| f.attribute_address),
         );
         self.push_field(last, first + n - last - 1);
-        let mut current = (self.fields.len() - 1) as u16;
-        let mut next = 0usize;
-        for i in 0..n {
-            if self.attrs[i] & FA_FLAG != 0 {
-                current = next as u16;
-                next += 1;
-            }
-            self.owner[i] = current;
-        }
         self.debug_check();
     }
 
@@ -826,27 +810,34 @@ impl Screen {
         let fits: String = text.chars().take(usize::from(f.len)).collect();
         self.type_text(&fits)
     }
+}
 
-    // ----- answers -----
+/// What the codec's inbound encoders read: the cells (attribute cells
+/// hold 0), the field table and the cursor. The session answers reads and
+/// key presses with `ballast_codec::tn3270::encode_read_modified` and its
+/// siblings over this.
+impl InboundScreen for Screen {
+    fn address_mode(&self) -> AddressMode {
+        self.address_mode
+    }
 
-    /// The modified input: (address of the first data cell, bytes with
-    /// nulls removed) for each field with the MDT set, or every non-null
-    /// byte of an unformatted screen as one run at address 0.
-    pub(crate) fn modified_fields(&self, out: &mut Vec<(u16, Vec<u8>)>) {
-        if self.fields.is_empty() {
-            let data: Vec<u8> = self.chars.iter().copied().filter(|&b| b != 0).collect();
-            if !data.is_empty() {
-                out.push((0, data));
-            }
-            return;
-        }
-        for f in self.fields.iter().filter(|f| f.attribute.is_modified()) {
-            let data: Vec<u8> = (0..f.len)
-                .map(|k| self.chars[usize::from(self.wrap(u32::from(f.start) + u32::from(k)))])
-                .filter(|&b| b != 0)
-                .collect();
-            out.push((f.start, data));
-        }
+    fn cursor(&self) -> u16 {
+        self.cursor
+    }
+
+    fn cells(&self) -> &[u8] {
+        &self.chars
+    }
+
+    fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    fn field(&self, index: usize) -> Option<FieldStart> {
+        self.fields.get(index).map(|f| FieldStart {
+            address: f.attribute_address,
+            attribute: f.attribute,
+        })
     }
 }
 

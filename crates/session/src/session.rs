@@ -1,8 +1,9 @@
 //! The sans-IO terminal session: bytes in, events and bytes out.
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 
-use ballast_codec::stream::Decode;
+use ballast_codec::stream::StreamBuffer;
 use ballast_codec::telnet::negotiation::OptionTable;
 use ballast_codec::telnet::{
     self, Command as TelnetCommand, RecordDecoder, RecordItem, TelnetEvent, TelnetParser, option,
@@ -14,17 +15,16 @@ use ballast_codec::tn3270::tn3270e::{
     self, DataType, Header, Message, RESPONSE_ALWAYS, RESPONSE_ERROR_OR_NEGATIVE, Response,
     function,
 };
-use ballast_codec::tn3270::{Aid, Command, Outbound, OutboundParser, encode_address};
+use ballast_codec::tn3270::{
+    Aid, Command, Outbound, OutboundParser, encode_read_modified, encode_read_reply,
+    encode_short_read,
+};
 
 use crate::apply;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::screen::Screen;
 
-/// SF order byte, used in Read Buffer answers.
-const ORDER_SF: u8 = 0x1D;
-/// SBA order byte, used in Read Modified answers.
-const ORDER_SBA: u8 = 0x11;
 /// Functions this terminal agrees to (BIND-IMAGE is declined).
 const SUPPORTED_FUNCTIONS: [u8; 1] = [function::RESPONSES];
 /// Depth of Outbound 3270DS structured fields nested in a WSF.
@@ -69,13 +69,12 @@ enum Phase {
 /// [`Session::output`] holds (then [`Session::consume_output`]), read
 /// [`Session::poll_event`]. Operator actions go through
 /// [`Session::screen_mut`] and [`Session::press`].
-#[derive(Clone)]
 pub struct Session {
     config: SessionConfig,
     phase: Phase,
     options: OptionTable,
-    decoder: RecordDecoder,
-    input: Vec<u8>,
+    /// Received bytes not decoded yet (an unfinished record).
+    input: StreamBuffer<RecordDecoder>,
     out: Vec<u8>,
     scratch: Vec<u8>,
     events: VecDeque<Event>,
@@ -119,14 +118,16 @@ impl Session {
                 max_subnegotiation_len: config.limits.max_subnegotiation_len,
             },
         };
+        // The decoder already refuses records and subnegotiations over
+        // their limits; this bounds whatever else could be left waiting.
+        let max_input = config.limits.max_record_len + config.limits.max_subnegotiation_len;
         Ok(Self {
             screen: Screen::new(primary, alternate, config.code_page),
             replies: query::standard_replies(primary, alternate),
             config,
             phase: Phase::Negotiating,
             options,
-            decoder,
-            input: Vec::new(),
+            input: StreamBuffer::with_max_buffered(decoder, max_input),
             out: Vec::new(),
             scratch: Vec::new(),
             events: VecDeque::new(),
@@ -226,62 +227,36 @@ impl Session {
     fn close(&mut self, reason: String) {
         tracing::debug!(%reason, "tn3270 session closed");
         self.phase = Phase::Closed;
-        self.input = Vec::new();
+        self.input.clear();
+        self.input.release_if_empty();
         self.push_event(Event::Disconnected(reason));
     }
 
+    /// Decodes `bytes` after what was left of the last call and handles
+    /// every complete item; an unfinished record stays buffered within its
+    /// limit.
     fn receive_inner(&mut self, bytes: &[u8]) -> Result<()> {
-        let result = if self.input.is_empty() {
-            // Common case: decode straight from the caller's bytes and keep
-            // only an incomplete tail.
-            let (used, result) = self.process(bytes);
-            if self.phase != Phase::Closed {
-                self.input.extend_from_slice(&bytes[used..]);
-            }
-            result
-        } else {
-            let mut input = std::mem::take(&mut self.input);
-            input.extend_from_slice(bytes);
-            let (used, result) = self.process(&input);
-            input.drain(..used);
-            if self.phase != Phase::Closed {
-                self.input = input;
-            }
-            result
-        };
-        result?;
-        // The decoder already refuses records and subnegotiations over
-        // their limits; this bounds whatever else could be left waiting.
-        let limit = self.config.limits.max_record_len + self.config.limits.max_subnegotiation_len;
-        if self.input.len() > limit {
-            return Err(Error::Limit {
+        // The handler borrows `self`: lend it the buffer (an empty
+        // `StreamBuffer` allocates nothing).
+        let placeholder = StreamBuffer::with_max_buffered(RecordDecoder::default(), 0);
+        let mut input = std::mem::replace(&mut self.input, placeholder);
+        let result = input.receive(bytes, |item| {
+            self.handle_item(item)?;
+            Ok::<_, Error>(if self.phase == Phase::Closed {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        });
+        self.input = input;
+        result.map_err(|e| match e {
+            Error::Codec(ballast_codec::Error::BufferFull { len, limit }) => Error::Limit {
                 what: "buffered input bytes",
                 limit: limit as u64,
-                value: self.input.len() as u64,
-            });
-        }
-        Ok(())
-    }
-
-    /// Decodes and handles every complete item of `input`; returns the
-    /// bytes used.
-    fn process(&mut self, input: &[u8]) -> (usize, Result<()>) {
-        let mut pos = 0;
-        loop {
-            if pos >= input.len() || self.phase == Phase::Closed {
-                return (pos, Ok(()));
-            }
-            match self.decoder.decode_frame(&input[pos..]) {
-                Ok((item, used)) => {
-                    pos += used;
-                    if let Err(e) = self.handle_item(item) {
-                        return (pos, Err(e));
-                    }
-                }
-                Err(ballast_codec::Error::Incomplete { .. }) => return (pos, Ok(())),
-                Err(e) => return (pos, Err(e.into())),
-            }
-        }
+                value: len as u64,
+            },
+            e => e,
+        })
     }
 
     fn handle_item(&mut self, item: RecordItem<'_>) -> Result<()> {
@@ -442,7 +417,7 @@ impl Session {
             _ => None,
         };
         if let (true, Some(r)) = (wants_response, response) {
-            telnet::encode_record(&r.encode(header.seq_number), &mut self.out);
+            tn3270e::encode_record(r.header(header.seq_number), &[r.code()], &mut self.out);
         }
         result
     }
@@ -544,80 +519,15 @@ impl Session {
 
     fn answer_read(&mut self, command: Command) -> Result<()> {
         let mut body = Vec::new();
-        match command {
-            Command::ReadBuffer => self.encode_read_buffer(&mut body)?,
-            Command::ReadModifiedAll => {
-                self.encode_read_modified(self.last_aid, true, &mut body)?
-            }
-            _ => self.encode_read_modified(self.last_aid, false, &mut body)?,
-        }
+        encode_read_reply(command, self.last_aid, &self.screen, &mut body)?;
         self.send_record(&body);
         Ok(())
     }
 
-    /// The inbound record answering Read Buffer: AID, cursor, then every
-    /// cell (SF + attribute for attribute cells).
-    pub fn encode_read_buffer(&self, out: &mut Vec<u8>) -> Result<()> {
-        out.push(self.last_aid.byte().unwrap_or(0x60));
-        out.extend_from_slice(&encode_address(
-            self.screen.cursor(),
-            self.screen.address_mode(),
-        )?);
-        for a in 0..self.screen.len() as u16 {
-            match self.screen.attribute_at(a) {
-                Some(attr) => out.extend_from_slice(&[ORDER_SF, attr.to_byte()]),
-                None => out.push(self.screen.byte_at(a)),
-            }
-        }
-        Ok(())
-    }
-
-    /// The inbound record for `aid` (Read Modified): the AID alone for
-    /// Clear/PA keys unless `all` (Read Modified All), else AID, cursor and
-    /// the modified fields (SBA + data, nulls removed).
-    pub fn encode_read_modified(&self, aid: Aid, all: bool, out: &mut Vec<u8>) -> Result<()> {
-        let mode = self.screen.address_mode();
-        let aid_byte = aid.byte().ok_or(Error::Config {
-            field: "aid",
-            reason: "is out of range",
-        })?;
-        out.push(aid_byte);
-        if aid.is_short_read() && !all {
-            return Ok(());
-        }
-        out.extend_from_slice(&encode_address(self.screen.cursor(), mode)?);
-        let mut fields = Vec::new();
-        self.screen.modified_fields(&mut fields);
-        if !self.screen.is_formatted() {
-            // Unformatted: the data follows the cursor address, no SBA.
-            if let Some((_, data)) = fields.first() {
-                out.extend_from_slice(data);
-            }
-            return Ok(());
-        }
-        for (address, data) in &fields {
-            out.push(ORDER_SBA);
-            out.extend_from_slice(&encode_address(*address, mode)?);
-            out.extend_from_slice(data);
-        }
-        Ok(())
-    }
-
+    /// Frames a 3270 record for the host (with a TN3270E header in
+    /// TN3270E mode) and queues it.
     fn send_record(&mut self, body: &[u8]) {
-        if self.phase == Phase::Tn3270e {
-            let h = Header {
-                data_type: DataType::Data3270,
-                request_flag: 0,
-                response_flag: 0,
-                seq_number: 0,
-            };
-            let mut rec = Vec::with_capacity(body.len() + tn3270e::HEADER_LEN);
-            rec.extend_from_slice(&h.to_bytes());
-            rec.extend_from_slice(body);
-            telnet::encode_record(&rec, &mut self.out);
-        } else {
-            telnet::encode_record(body, &mut self.out);
-        }
+        frame(self.phase, body, &mut self.out);
     }
 
     /// Presses an AID key: sends the Read Modified answer (the AID alone
@@ -633,9 +543,9 @@ impl Session {
         }
         let mut body = Vec::new();
         if aid == Aid::SysReq {
-            body.push(aid.byte().unwrap_or(0xF0));
+            encode_short_read(aid, &mut body)?;
         } else {
-            self.encode_read_modified(aid, false, &mut body)?;
+            encode_read_modified(aid, &self.screen, &mut body)?;
         }
         if aid == Aid::Clear {
             let primary = self.screen.primary_size();
@@ -665,19 +575,17 @@ impl Session {
     /// by tests and tools that replay recorded exchanges).
     pub fn frame_record(&self, body: &[u8]) -> Vec<u8> {
         let mut s = Vec::new();
-        if self.phase == Phase::Tn3270e {
-            let h = Header {
-                data_type: DataType::Data3270,
-                request_flag: 0,
-                response_flag: 0,
-                seq_number: 0,
-            };
-            let mut rec = h.to_bytes().to_vec();
-            rec.extend_from_slice(body);
-            telnet::encode_record(&rec, &mut s);
-        } else {
-            telnet::encode_record(body, &mut s);
-        }
+        frame(self.phase, body, &mut s);
         s
+    }
+}
+
+/// Appends one 3270 record as the session sends it in `phase`: behind a
+/// 3270-DATA header in TN3270E mode, bare otherwise.
+fn frame(phase: Phase, body: &[u8], out: &mut Vec<u8>) {
+    if phase == Phase::Tn3270e {
+        tn3270e::encode_record(Header::data_3270(0), body, out);
+    } else {
+        telnet::encode_record(body, out);
     }
 }

@@ -31,9 +31,13 @@ fn faults(seed: u64) -> FaultConfig {
 
 type FaultyClient = Client<FaultyStream<InMemoryHost, ManualClock>>;
 
+/// A client over faults over an in-memory host; one manual clock times
+/// the faults and the host's idle timeout.
 fn connect(seed: u64, config: SessionConfig) -> (FaultyClient, ManualClock) {
-    let host = InMemoryHost::new(&HostConfig::default(), DemoApp::default()).unwrap();
     let clock = ManualClock::new();
+    let host = InMemoryHost::new(&HostConfig::default(), DemoApp::default())
+        .unwrap()
+        .with_clock(std::sync::Arc::new(clock.clone()));
     let stream = faults(seed).wrap_with_clock(host, clock.clone());
     let mut c = Client::new(stream, config).unwrap();
     c.handshake(T).unwrap();

@@ -1,11 +1,15 @@
 //! `InMemoryHost` keeps the stream contract its docs promise: the host
 //! speaks first, an empty read is `WouldBlock`, and a session the host
-//! ended reads as end of stream and refuses writes.
+//! ended reads as end of stream and refuses writes; its idle timeout runs
+//! on the clock it is given.
 #![cfg(feature = "host")]
 
 use std::io::{ErrorKind, Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
 
-use ballast_codec::telnet::{DO, IAC, option};
+use ballast_clock::ManualClock;
+use ballast_codec::telnet::{DO, IAC, NOP, option};
 use ballast_session::host::{DemoApp, HostConfig, InMemoryHost};
 use ballast_session::{Aid, Session, SessionConfig};
 
@@ -38,18 +42,7 @@ fn an_ended_session_reads_as_end_of_stream_and_refuses_writes() {
     };
     let mut host = InMemoryHost::new(&config, DemoApp::default()).unwrap();
     let mut session = Session::new(SessionConfig::default()).unwrap();
-    // Negotiate plain TN3270 until the sign-on screen arrives.
-    for _ in 0..16 {
-        let (bytes, _) = drain(&mut host);
-        session.receive(&bytes).unwrap();
-        host.write_all(session.output()).unwrap();
-        let n = session.output().len();
-        session.consume_output(n);
-        if session.writes() > 0 {
-            break;
-        }
-    }
-    assert!(session.screen().contains("PLEASE SIGN ON"));
+    sign_on_screen(&mut host, &mut session);
     assert_eq!(host.terminal_type(), "IBM-3278-2-E");
     // PF3 on the sign-on screen: the demo app ends the session.
     session.press(Aid::Pf(3)).unwrap();
@@ -59,4 +52,70 @@ fn an_ended_session_reads_as_end_of_stream_and_refuses_writes() {
     assert_eq!(last.unwrap(), 0, "end of stream");
     let e = host.write(b"more").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BrokenPipe);
+}
+
+/// Runs the plain TN3270 negotiation between `session` and `host` until
+/// the sign-on screen arrives.
+fn sign_on_screen(host: &mut InMemoryHost, session: &mut Session) {
+    for _ in 0..16 {
+        let (bytes, _) = drain(host);
+        session.receive(&bytes).unwrap();
+        host.write_all(session.output()).unwrap();
+        let n = session.output().len();
+        session.consume_output(n);
+        if session.writes() > 0 {
+            break;
+        }
+    }
+    assert!(session.screen().contains("PLEASE SIGN ON"));
+}
+
+#[test]
+fn a_session_idle_for_the_idle_timeout_on_the_hosts_clock_is_ended() {
+    let config = HostConfig {
+        tn3270e: false,
+        idle_timeout: Duration::from_secs(60),
+        ..HostConfig::default()
+    };
+    let clock = ManualClock::new();
+    let mut host = InMemoryHost::new(&config, DemoApp::default())
+        .unwrap()
+        .with_clock(Arc::new(clock.clone()));
+    let mut session = Session::new(SessionConfig::default()).unwrap();
+    sign_on_screen(&mut host, &mut session);
+
+    // Input re-arms the timer: 59 s, a keepalive, 59 s more is not idle.
+    clock.advance(Duration::from_secs(59));
+    session.keepalive();
+    host.write_all(session.output()).unwrap();
+    session.consume_output(usize::MAX);
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        drain(&mut host).1.unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
+    assert!(!host.is_closed());
+
+    // A full minute without input ends it.
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(drain(&mut host).1.unwrap(), 0, "end of stream");
+    assert!(host.is_closed());
+    let e = host.write(b"late").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BrokenPipe);
+}
+
+#[test]
+fn a_negotiation_that_never_finishes_is_ended_after_the_idle_timeout() {
+    let clock = ManualClock::new();
+    let mut host = InMemoryHost::new(&HostConfig::default(), DemoApp::default())
+        .unwrap()
+        .with_clock(Arc::new(clock.clone()));
+    let (opening, _) = drain(&mut host);
+    assert!(!opening.is_empty(), "the host opened the negotiation");
+    // Bytes that negotiate nothing do not re-arm the timer.
+    clock.advance(HostConfig::default().idle_timeout / 2);
+    host.write_all(&[IAC, NOP]).unwrap();
+    clock.advance(HostConfig::default().idle_timeout / 2);
+    assert_eq!(drain(&mut host).1.unwrap(), 0, "end of stream");
+    assert!(host.is_closed());
 }

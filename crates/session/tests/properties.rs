@@ -1,11 +1,14 @@
 //! Properties: random valid record sequences keep the screen consistent;
-//! arbitrary bytes never panic the session.
+//! what a key press sends reads back, on the host side, as the screen the
+//! operator saw; arbitrary bytes never panic the session.
 
 mod common;
 
-use ballast_codec::telnet;
+use ballast_codec::stream::Decode;
+use ballast_codec::telnet::{self, RecordDecoder, RecordItem};
 use ballast_codec::tn3270::{
-    Command, ExtendedAttribute, FieldAttribute, RecordBuilder, ScreenChar, ScreenSize, Wcc,
+    Aid, Command, ExtendedAttribute, FieldAttribute, Inbound, RecordBuilder, ScreenChar,
+    ScreenSize, Wcc,
 };
 use ballast_session::{Session, SessionConfig};
 use proptest::prelude::*;
@@ -108,8 +111,92 @@ fn check_screen(s: &Session) {
     }
 }
 
+/// The one record in the session's output, unframed.
+fn sent_record(s: &Session) -> Vec<u8> {
+    let out = s.output();
+    let (item, used) = RecordDecoder::default()
+        .decode_frame(out)
+        .expect("the session sent one whole record");
+    assert_eq!(used, out.len(), "exactly one record was sent");
+    match item {
+        RecordItem::Record(r) => r.into_owned(),
+        RecordItem::Telnet(ev) => panic!("a telnet event instead of a record: {ev:?}"),
+    }
+}
+
+/// The modified input as the host should read it: (first data cell,
+/// non-null bytes) per field with the MDT set.
+fn modified_fields(s: &Session) -> Vec<(u16, Vec<u8>)> {
+    let screen = s.screen();
+    let n = screen.len() as u32;
+    screen
+        .fields()
+        .iter()
+        .filter(|f| f.attribute.is_modified())
+        .map(|f| {
+            let data = (0..u32::from(f.len))
+                .map(|k| screen.byte_at(((u32::from(f.start) + k) % n) as u16))
+                .filter(|&b| b != 0)
+                .collect();
+            (f.start, data)
+        })
+        .collect()
+}
+
+/// The non-null cells of an unformatted screen, `None` when there are
+/// none.
+fn unformatted_text(s: &Session) -> Option<Vec<u8>> {
+    let screen = s.screen();
+    let data: Vec<u8> = (0..screen.len() as u16)
+        .map(|a| screen.byte_at(a))
+        .filter(|&b| b != 0)
+        .collect();
+    (!data.is_empty()).then_some(data)
+}
+
+fn aid() -> impl Strategy<Value = Aid> {
+    prop_oneof![Just(Aid::Enter), (1u8..=24).prop_map(Aid::Pf)]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_key_press_reads_back_as_the_aid_cursor_and_modified_fields_on_screen(
+        records in proptest::collection::vec((any::<bool>(), proptest::collection::vec(op(), 0..30)), 1..4),
+        typing in proptest::collection::vec((0u8..4, "[A-Z0-9]{0,12}"), 0..6),
+        key in aid(),
+    ) {
+        let mut s = connected();
+        for (erase, ops) in &records {
+            s.receive(&record(*erase, ops)).unwrap();
+        }
+        for (tabs, text) in &typing {
+            for _ in 0..*tabs {
+                s.screen_mut().tab();
+            }
+            // Typing into a protected field is refused; the screen stays.
+            let _ = s.screen_mut().type_text(text);
+        }
+        s.consume_output(usize::MAX);
+        let (fields, unformatted) = (modified_fields(&s), unformatted_text(&s));
+        let (cursor, mode) = (s.screen().cursor(), s.screen().address_mode());
+        s.press(key).unwrap();
+        let rec = sent_record(&s);
+        let inbound = Inbound::parse(&rec, ScreenSize::MODEL_2, mode).unwrap();
+        prop_assert_eq!(inbound.aid, key);
+        prop_assert_eq!(inbound.cursor, Some(cursor));
+        if s.screen().is_formatted() {
+            let got: Vec<(u16, Vec<u8>)> = inbound
+                .fields()
+                .map(|f| f.map(|(a, d)| (a, d.to_vec())))
+                .collect::<Result<_, _>>()
+                .unwrap();
+            prop_assert_eq!(got, fields);
+        } else {
+            prop_assert_eq!(inbound.unformatted_data().map(<[u8]>::to_vec), unformatted);
+        }
+    }
 
     #[test]
     fn random_valid_records_keep_the_screen_consistent(

@@ -2,9 +2,10 @@
 //! TN3270 and TN3270E), inbound records, and the application's screens.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use ballast_codec::stream::Decode;
+use ballast_codec::stream::StreamBuffer;
 use ballast_codec::telnet::negotiation::OptionTable;
 use ballast_codec::telnet::{
     self, RecordDecoder, RecordItem, TelnetEvent, TelnetParser, Verb, option,
@@ -37,14 +38,13 @@ pub(crate) struct HostConn {
     ctx: AppContext,
     phase: Phase,
     options: OptionTable,
-    decoder: RecordDecoder,
-    max_pending_input: usize,
     /// Output high-water mark: decoding stops while `out` holds this much.
     max_pending_output: usize,
-    /// Input not decoded yet: an unfinished record waiting for IAC EOR, or,
-    /// while `out` is at the high-water mark, records held back until the
-    /// client reads its answers.
-    input: Vec<u8>,
+    /// Input not decoded yet: an unfinished record waiting for IAC EOR
+    /// (at most `max_pending_input` bytes), or, while `out` is at the
+    /// high-water mark, records held back until the client reads its
+    /// answers.
+    input: StreamBuffer<RecordDecoder>,
     /// Bytes for the client; the owner takes them and drains what it sent.
     pub(crate) out: Vec<u8>,
     terminal_type: String,
@@ -78,15 +78,16 @@ impl HostConn {
             ctx,
             phase: Phase::Negotiating,
             options,
-            decoder: RecordDecoder {
-                max_record_len,
-                parser: TelnetParser {
-                    max_subnegotiation_len: MAX_HOST_SUBNEGOTIATION_LEN,
-                },
-            },
-            max_pending_input,
             max_pending_output,
-            input: Vec::new(),
+            input: StreamBuffer::with_max_buffered(
+                RecordDecoder {
+                    max_record_len,
+                    parser: TelnetParser {
+                        max_subnegotiation_len: MAX_HOST_SUBNEGOTIATION_LEN,
+                    },
+                },
+                max_pending_input,
+            ),
             out: Vec::new(),
             terminal_type: String::new(),
             screen: None,
@@ -120,6 +121,15 @@ impl HostConn {
         self.phase == Phase::Closed
     }
 
+    /// Ends the session now (the idle timeout passed): pending output and
+    /// held input are dropped, no more input is decoded.
+    pub(crate) fn close(&mut self) {
+        self.phase = Phase::Closed;
+        self.out = Vec::new();
+        self.input.clear();
+        self.input.release_if_empty();
+    }
+
     /// True until telnet (and TN3270E) negotiation has finished.
     pub(crate) fn is_negotiating(&self) -> bool {
         self.phase == Phase::Negotiating
@@ -132,56 +142,73 @@ impl HostConn {
 
     /// Processes received bytes; an error closes the connection.
     ///
-    /// Complete records are decoded straight from `bytes`; only what is
-    /// left is kept, and the buffer holding it is released once it is
-    /// decoded, so an idle connection holds no input buffer. Decoding stops
-    /// while `out` is at the high-water mark ([`HostConn::output_full`]):
-    /// the rest is held, and [`HostConn::resume`] decodes it once the owner
-    /// has sent enough. The owner reads no more input meanwhile, so held
-    /// input is at most one `bytes` plus an unfinished record. An
+    /// Complete records are decoded straight from `bytes` (by the codec's
+    /// `StreamBuffer`); only what is left is kept, and the buffer holding
+    /// it is released once it is decoded, so an idle connection holds no
+    /// input buffer. Decoding stops while `out` is at the high-water mark
+    /// ([`HostConn::output_full`]): the rest is held, and
+    /// [`HostConn::resume`] decodes it once the owner has sent enough. The
+    /// owner reads no more input meanwhile, so held input is at most one
+    /// `bytes` plus an unfinished record; bytes that still arrive while
+    /// the output is full are held only within `max_pending_input`. An
     /// unfinished record may not exceed `max_pending_input` (memory stays
     /// below it plus one `bytes`); complete records are never counted.
     pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<()> {
-        let result = if self.input.is_empty() {
-            let (used, result) = self.decode_all(bytes);
-            let tail = &bytes[used..];
-            match result {
-                Ok(()) if self.phase != Phase::Closed => self
-                    .pending_input(tail.len())
-                    .map(|()| self.input.extend_from_slice(tail)),
-                r => r,
-            }
-        } else {
-            let mut input = std::mem::take(&mut self.input);
-            input.extend_from_slice(bytes);
-            let (used, result) = self.decode_all(&input);
-            input.drain(..used);
-            // Input after the session ended (the application disconnected)
-            // is never decoded: drop it rather than count it as pending.
-            let result = match result {
-                Ok(()) if self.phase != Phase::Closed => self.pending_input(input.len()),
-                r => r.map(|()| input.clear()),
-            };
-            if !input.is_empty() && result.is_ok() {
-                self.input = input;
-            }
-            result
-        };
+        let result = self.receive_inner(bytes);
         if result.is_err() {
             self.phase = Phase::Closed;
         }
+        // Input after the session ended (the application disconnected) is
+        // never decoded: drop it rather than keep it.
+        if self.phase == Phase::Closed {
+            self.input.clear();
+        }
+        self.input.release_if_empty();
         result
+    }
+
+    fn receive_inner(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.phase == Phase::Closed {
+            return Ok(());
+        }
+        if self.output_full() {
+            // A writer that ignores the backpressure (the in-memory host's
+            // client): hold the bytes, within the input limit.
+            return self.input.feed(bytes).map_err(input_limit);
+        }
+        // The handler borrows `self`: lend it the buffer (an empty
+        // `StreamBuffer` allocates nothing).
+        let placeholder = StreamBuffer::with_max_buffered(RecordDecoder::default(), 0);
+        let mut input = std::mem::replace(&mut self.input, placeholder);
+        let result = input.receive(bytes, |item| {
+            let before = self.out.len();
+            match item {
+                RecordItem::Telnet(ev) => self.telnet(ev),
+                RecordItem::Record(rec) => self.record(&rec),
+            }?;
+            self.answer_fits(before)?;
+            Ok::<_, Error>(if self.phase == Phase::Closed || self.output_full() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        });
+        self.input = input;
+        result.map_err(|e| match e {
+            Error::Codec(e) => input_limit(e),
+            e => e,
+        })
     }
 
     /// Decodes input held back by [`HostConn::output_full`] (the owner has
     /// since sent some output, see `out`); true when some was decoded.
     pub(crate) fn resume(&mut self) -> Result<bool> {
-        let held = self.input.len();
+        let held = self.input.buffered();
         if held == 0 || self.output_full() {
             return Ok(false);
         }
         self.receive(&[])?;
-        Ok(self.input.len() < held)
+        Ok(self.input.buffered() < held)
     }
 
     /// True while `out` is at the high-water mark (`max_pending_output`):
@@ -193,45 +220,6 @@ impl HostConn {
     /// The output high-water mark, `max_pending_output`.
     pub(crate) fn high_water(&self) -> usize {
         self.max_pending_output
-    }
-
-    /// Errors when `buffered` bytes waiting for IAC EOR exceed the limit.
-    /// Input held while the output is full is not waiting for IAC EOR.
-    fn pending_input(&self, buffered: usize) -> Result<()> {
-        if buffered > self.max_pending_input && !self.output_full() {
-            return Err(Error::Limit {
-                what: "pending input bytes",
-                limit: self.max_pending_input as u64,
-                value: buffered as u64,
-            });
-        }
-        Ok(())
-    }
-
-    /// Handles complete items of `input` until it ends or the output is
-    /// full; returns the bytes used.
-    fn decode_all(&mut self, input: &[u8]) -> (usize, Result<()>) {
-        let mut pos = 0;
-        loop {
-            if pos >= input.len() || self.phase == Phase::Closed || self.output_full() {
-                return (pos, Ok(()));
-            }
-            match self.decoder.decode_frame(&input[pos..]) {
-                Ok((item, used)) => {
-                    pos += used;
-                    let before = self.out.len();
-                    let r = match item {
-                        RecordItem::Telnet(ev) => self.telnet(ev),
-                        RecordItem::Record(rec) => self.record(&rec),
-                    };
-                    if let Err(e) = r.and_then(|()| self.answer_fits(before)) {
-                        return (pos, Err(e));
-                    }
-                }
-                Err(ballast_codec::Error::Incomplete { .. }) => return (pos, Ok(())),
-                Err(e) => return (pos, Err(e.into())),
-            }
-        }
     }
 
     /// Errors when the answer to one item (what `out` gained past
@@ -411,16 +399,8 @@ impl HostConn {
 
     fn send_record(&mut self, body: &[u8]) {
         if self.phase == Phase::Extended {
-            let h = Header {
-                data_type: DataType::Data3270,
-                request_flag: 0,
-                response_flag: 0,
-                seq_number: self.seq,
-            };
+            tn3270e::encode_record(Header::data_3270(self.seq), body, &mut self.out);
             self.seq = self.seq.wrapping_add(1);
-            let mut rec = h.to_bytes().to_vec();
-            rec.extend_from_slice(body);
-            telnet::encode_record(&rec, &mut self.out);
         } else {
             telnet::encode_record(body, &mut self.out);
         }
@@ -476,5 +456,18 @@ impl HostConn {
             aid: inbound.aid,
             fields,
         })
+    }
+}
+
+/// The host's limit error for an unfinished record over
+/// `max_pending_input`; other codec errors as they are.
+fn input_limit(e: ballast_codec::Error) -> Error {
+    match e {
+        ballast_codec::Error::BufferFull { len, limit } => Error::Limit {
+            what: "pending input bytes",
+            limit: limit as u64,
+            value: len as u64,
+        },
+        e => Error::Codec(e),
     }
 }

@@ -3,6 +3,9 @@
 
 use std::io::{self, Read, Write};
 use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_clock::{Clock, SharedClock, SystemClock};
 
 use super::HostConfig;
 use super::app::{AppContext, Application, RecordStore};
@@ -23,12 +26,23 @@ const IN_MEMORY_LU: &str = "BLSTMEM1";
 /// application disconnected, or the client broke a limit or the protocol)
 /// and every answer was read, a read returns 0 (end of stream) and writes
 /// fail with `BrokenPipe`. The limits of [`HostConfig`] apply as on a
-/// socket, except `max_sessions` and `idle_timeout` (there is one session
-/// and no clock). Unlike the [`super::HostSimulator`], a panicking
-/// application panics the caller.
+/// socket, except `max_sessions` (there is one session).
+///
+/// `idle_timeout` is measured on a [`Clock`] ([`SystemClock`] unless
+/// [`InMemoryHost::with_clock`] sets one): like the simulator, the host
+/// ends a session that sent nothing for that long once negotiated, or
+/// that has not finished negotiating that long after it began. It looks
+/// at the clock on each read and write, so with a
+/// [`ballast_clock::ManualClock`] a test drives the timeout without
+/// sleeping. Unlike the [`super::HostSimulator`], a panicking application
+/// panics the caller.
 pub struct InMemoryHost {
     conn: HostConn,
     store: RecordStore,
+    clock: SharedClock,
+    idle_timeout: Duration,
+    /// Clock time of the last input once negotiated (of the start before).
+    last_input: Duration,
 }
 
 impl std::fmt::Debug for InMemoryHost {
@@ -67,7 +81,36 @@ impl InMemoryHost {
             config.max_pending_output,
             IN_MEMORY_LU.to_owned(),
         );
-        Ok(Self { conn, store })
+        let clock: SharedClock = Arc::new(SystemClock::new());
+        Ok(Self {
+            conn,
+            store,
+            last_input: clock.now(),
+            clock,
+            idle_timeout: config.idle_timeout,
+        })
+    }
+
+    /// Measures the idle timeout on `clock` from now on (the session
+    /// counts as having just begun).
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.last_input = clock.now();
+        self.clock = clock;
+        self
+    }
+
+    /// Ends the session if it has been idle for the idle timeout; true
+    /// when it is closed (now or before).
+    fn expire_if_idle(&mut self) -> bool {
+        if !self.conn.is_closed() {
+            let idle = self.clock.now().saturating_sub(self.last_input);
+            if idle >= self.idle_timeout {
+                tracing::debug!("in-memory host session idle, closed");
+                self.conn.close();
+            }
+        }
+        self.conn.is_closed()
     }
 
     /// The record store (records the application acknowledged).
@@ -92,6 +135,7 @@ impl InMemoryHost {
 
 impl Read for InMemoryHost {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.expire_if_idle();
         if self.pending() == 0 {
             if self.conn.is_closed() {
                 return Ok(0);
@@ -111,13 +155,18 @@ impl Read for InMemoryHost {
 
 impl Write for InMemoryHost {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.conn.is_closed() {
+        if self.expire_if_idle() {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
         // An error closes the session (as on a socket): the client reads
         // the answers sent before it, then the end of the stream.
         if let Err(e) = self.conn.receive(buf) {
             tracing::debug!(error = %e, "in-memory host session ended");
+        }
+        // Input re-arms the idle timer only once negotiation is done (as
+        // in the simulator's event loop).
+        if !buf.is_empty() && !self.conn.is_negotiating() {
+            self.last_input = self.clock.now();
         }
         Ok(buf.len())
     }

@@ -146,12 +146,25 @@ fn erase_eof_nulls_the_rest_of_the_field_and_sets_mdt() {
 }
 
 #[test]
-fn modified_fields_are_reported_with_nulls_removed() {
+fn modified_fields_are_read_with_nulls_removed() {
     let mut s = screen_from(&logon());
     s.type_text("AB").unwrap();
     let mut out = Vec::new();
-    s.modified_fields(&mut out);
-    assert_eq!(out, vec![(10, vec![0xC1, 0xC2])]);
+    ballast_codec::tn3270::encode_read_modified(ballast_codec::tn3270::Aid::Enter, &s, &mut out)
+        .unwrap();
+    let cursor = ballast_codec::tn3270::encode_address(s.cursor(), s.address_mode()).unwrap();
+    let sba = ballast_codec::tn3270::encode_address(10, s.address_mode()).unwrap();
+    assert_eq!(
+        out,
+        [
+            &[0x7D][..],
+            &cursor,
+            &[ballast_codec::tn3270::codes::order::SBA],
+            &sba,
+            &[0xC1, 0xC2]
+        ]
+        .concat()
+    );
 }
 
 #[test]
