@@ -88,6 +88,7 @@
 
 #[cfg(feature = "proxy")]
 pub mod api;
+mod chunk;
 pub mod clock;
 pub mod engine;
 pub mod error;
