@@ -56,6 +56,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), ballast_chaos::Error> {
+//! # #[cfg(feature = "proxy")] {
 //! use ballast_chaos::{ChaosProxy, ProxyConfig, Toxic, ToxicKind};
 //!
 //! let chaos = ChaosProxy::new(7);
@@ -64,6 +65,7 @@
 //! chaos.add_toxic("db", flaky).await?;
 //! // Point the client under test at `db.listen` (the resolved 127.0.0.1 port).
 //! assert!(db.listen_addr().is_some_and(|a| a.port() != 0));
+//! # }
 //! # Ok(())
 //! # }
 //! ```
@@ -83,16 +85,20 @@
 //! - `proxy` (default): [`ChaosProxy`], the Toxiproxy-compatible [`api`] and
 //!   the `ballast-proxy` binary (tokio net, axum, hyper, socket2, clap).
 //!   Without it the crate is the fault engine and [`FaultyStream`] only.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 #[cfg(feature = "proxy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub mod api;
+mod chunk;
 pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod history;
 #[cfg(feature = "proxy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub mod proxy;
 pub mod scenario;
 pub mod seed;
@@ -104,6 +110,7 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock, TokioClock};
 pub use engine::{DirectionEngine, EngineContext, Piece, ToxicEntry};
 pub use error::{Error, Result};
 #[cfg(feature = "proxy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
 pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};

@@ -153,6 +153,7 @@ mod coordinator {
     use crate::sla::FaultWindow;
     use crate::{ChaosProxy, Result};
 
+    #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
     impl Scenario {
         /// Waits until `fault_after` past `start`, applies the scenario's
         /// toxics to proxy `proxy_name` (replacing any there), waits

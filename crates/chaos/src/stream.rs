@@ -21,14 +21,19 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
+use crate::chunk::ChunkSlab;
 use crate::clock::{Clock, SystemClock, TokioClock};
 use crate::engine::{DEFAULT_MAX_QUEUED_BYTES, DirectionEngine, EngineContext, Piece, ToxicEntry};
 use crate::toxic::{Stream, Toxic};
 
 /// Size of the buffer used to read from the inner stream.
 pub const READ_CHUNK: usize = 16 * 1024;
+
+/// Size of the slab each direction cuts its chunks from (see
+/// `crate::chunk`): chunks share it instead of allocating one each.
+const SLAB_BYTES: usize = 4 * READ_CHUNK;
 
 /// Seed, identity and toxics of [`FaultyStream`]s; cheap to reuse across
 /// iterations (vary [`FaultConfig::ordinal`] or the seed).
@@ -108,6 +113,8 @@ impl FaultConfig {
             clock,
             read_buf: Bytes::new(),
             scratch: vec![0; READ_CHUNK],
+            read_slab: ChunkSlab::new(SLAB_BYTES),
+            write_slab: ChunkSlab::new(SLAB_BYTES),
             inner_eof: false,
             eof_delivered: false,
             write_eof_sent: false,
@@ -142,7 +149,10 @@ pub struct FaultyStream<S, C = SystemClock> {
     writes: DirectionEngine,
     reads: DirectionEngine,
     read_buf: Bytes,
+    /// Blocking reads land here first (`Read` needs initialised memory).
     scratch: Vec<u8>,
+    read_slab: ChunkSlab,
+    write_slab: ChunkSlab,
     inner_eof: bool,
     eof_delivered: bool,
     write_eof_sent: bool,
@@ -194,6 +204,10 @@ impl<S, C: Clock> FaultyStream<S, C> {
             .min(self.reads.max_op_size());
         buf[..n].copy_from_slice(&self.read_buf[..n]);
         self.read_buf.advance(n);
+        if self.read_buf.is_empty() {
+            // Let go of the slab this chunk was cut from, so it can be reclaimed.
+            self.read_buf = Bytes::new();
+        }
         n
     }
 
@@ -262,8 +276,8 @@ impl<S: Read + Write, C: Clock> Read for FaultyStream<S, C> {
                 self.inner_eof = true;
                 self.reads.on_eof(now);
             } else {
-                self.reads
-                    .on_data(now, Bytes::copy_from_slice(&self.scratch[..n]));
+                let chunk = self.read_slab.copy(&self.scratch[..n]);
+                self.reads.on_data(now, chunk);
             }
         }
     }
@@ -280,7 +294,8 @@ impl<S: Write, C: Clock> Write for FaultyStream<S, C> {
             return Ok(0);
         }
         let n = buf.len().min(self.writes.max_op_size());
-        self.writes.on_data(now, Bytes::copy_from_slice(&buf[..n]));
+        let chunk = self.write_slab.copy(&buf[..n]);
+        self.writes.on_data(now, chunk);
         self.drain_writes()?;
         Ok(n)
     }
@@ -391,17 +406,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for FaultyStream<S, TokioClock
             if this.inner_eof {
                 return Poll::Pending;
             }
-            let max = this.scratch.len().min(this.reads.max_op_size());
-            let mut rb = ReadBuf::new(&mut this.scratch[..max]);
-            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
-            let n = rb.filled().len();
+            let max = READ_CHUNK.min(this.reads.max_op_size());
+            this.read_slab.reserve(max);
+            // Straight into the slab: no scratch copy, no zeroing.
+            let n = {
+                let mut room = this.read_slab.room(max);
+                let read = std::pin::pin!(this.inner.read_buf(&mut room));
+                ready!(read.poll(cx))?
+            };
             let now = this.clock.now();
             if n == 0 {
                 this.inner_eof = true;
                 this.reads.on_eof(now);
             } else {
-                this.reads
-                    .on_data(now, Bytes::copy_from_slice(&this.scratch[..n]));
+                let chunk = this.read_slab.cut();
+                this.reads.on_data(now, chunk);
             }
         }
     }
@@ -429,7 +448,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S, TokioClock> {
             return Poll::Ready(Ok(0));
         }
         let n = buf.len().min(this.writes.max_op_size());
-        this.writes.on_data(now, Bytes::copy_from_slice(&buf[..n]));
+        let chunk = this.write_slab.copy(&buf[..n]);
+        this.writes.on_data(now, chunk);
         if let Poll::Ready(Err(e)) = this.poll_drive_writes(cx) {
             return Poll::Ready(Err(e));
         }

@@ -1,5 +1,6 @@
 //! The Toxiproxy-compatible API of the `ballast-proxy` binary: routes,
 //! status codes, JSON shapes, defaults and bad input.
+#![cfg(feature = "proxy")]
 
 mod common;
 

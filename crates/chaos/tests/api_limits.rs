@@ -1,5 +1,6 @@
 //! The API stays bounded under abusive clients: slowloris headers, slow
 //! bodies and oversized bodies. Runs the API in-process.
+#![cfg(feature = "proxy")]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

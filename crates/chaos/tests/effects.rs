@@ -1,5 +1,6 @@
 //! Real effects of toxics on a loopback echo server through the binary.
 //! Margins are generous: this machine is shared and noisy.
+#![cfg(feature = "proxy")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The proxy embedded in a tokio test: toxics reach live connections and
 //! timed toxics remove themselves.
+#![cfg(feature = "proxy")]
 
 use std::time::{Duration, Instant};
 

@@ -6,6 +6,7 @@
 //! The clients are installed by `.ci/run` into `target/chaos-clients/`
 //! (override with `BALLAST_CHAOS_CLIENTS`). When they are missing the tests
 //! are skipped, unless `CI` is set: then a missing client is a failure.
+#![cfg(feature = "proxy")]
 
 mod common;
 

@@ -186,6 +186,7 @@ impl Clock for ManualClock {
 /// paths (rate limiter, open-state rejection). It is the default clock of
 /// ballast-resilience.
 #[cfg(feature = "quanta")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
 #[derive(Debug, Clone)]
 pub struct FastClock {
     clock: quanta::Clock,
@@ -193,6 +194,7 @@ pub struct FastClock {
 }
 
 #[cfg(feature = "quanta")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
 impl FastClock {
     /// Creates a fast clock whose epoch is now (the first one calibrates
     /// the counter, which takes a few milliseconds once per process).
@@ -204,6 +206,7 @@ impl FastClock {
 }
 
 #[cfg(feature = "quanta")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
 impl Default for FastClock {
     fn default() -> Self {
         Self::new()
@@ -211,6 +214,7 @@ impl Default for FastClock {
 }
 
 #[cfg(feature = "quanta")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
 impl Clock for FastClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.now_nanos())

@@ -44,6 +44,7 @@
 //!
 //! The crate is loom-agnostic: its atomics are std's, which loom models
 //! may read (as they read a `ManualClock`) but do not explore.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -54,6 +55,7 @@ mod rng;
 mod seed;
 
 #[cfg(feature = "quanta")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
 pub use clock::FastClock;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, duration_nanos, system_clock};
 pub use coarse::COARSE_TICK;

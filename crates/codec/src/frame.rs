@@ -303,6 +303,7 @@ impl Decode for FrameDecoder {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 mod tokio_codec {
     use bytes::{Buf, Bytes, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};

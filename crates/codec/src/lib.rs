@@ -112,6 +112,7 @@
 //!   `tn3270::tn3270e::Tn3270eCodec` (TN3270E records split into header
 //!   and data) and [`mudmode::MudModeDecoder`] (owned
 //!   [`mudmode::lpc::Value`]s).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]

@@ -62,6 +62,7 @@
 //! - `http`: `http::serve` / `http::router`, an axum endpoint for
 //!   `/health/live`, `/health/ready`, `/health` and `/metrics`.
 //! - `metrics`: `metrics::emit_metrics`, emission through the `metrics` facade.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -74,6 +75,7 @@ pub mod clock;
 mod error;
 pub mod health;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod loom;
 pub mod metrics;
@@ -109,6 +111,7 @@ pub use retry::{
 };
 pub use shutdown::{InFlightGuard, Phase, Shutdown, ShutdownConfig, ShutdownReport, TaskOutcome};
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use sleep::TokioSleeper;
 pub use sleep::{AsyncSleeper, ManualSleeper, Sleeper, ThreadSleeper};
 pub use timeout::{Timeout, run_with_timeout, timeout};

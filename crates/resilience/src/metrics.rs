@@ -494,6 +494,7 @@ fn render_bulkheads(all: &[BulkheadStats], out: &mut String) {
 /// Emits `snapshot` through the `metrics` facade (counters as absolute
 /// values, gauges set), under the same names as the Prometheus rendering.
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub fn emit_metrics(snapshot: &MetricsSnapshot) {
     for b in &snapshot.breakers {
         let name = b.name.clone();

@@ -35,10 +35,12 @@ impl Sleeper for ThreadSleeper {
 
 /// tokio's timer (`tokio::time::sleep`); needs a tokio runtime with time.
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioSleeper;
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl AsyncSleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> SleepFuture {
         Box::pin(tokio::time::sleep(duration))

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
 use super::{ListenCtx, ProxyState};
+use crate::chunk::ChunkSlab;
 use crate::clock::{Clock, TokioClock};
 use crate::engine::{DirectionEngine, EngineContext, Piece};
 use crate::toxic::Stream;
@@ -19,6 +19,11 @@ use crate::toxic::Stream;
 /// Largest read on the scheduled path: bounds what one chunk can expand to
 /// (a slicer turns each byte into a piece) before backpressure applies.
 const FAULTY_READ_MAX: usize = 64 * 1024;
+
+/// Largest read on the scheduled path under `limits`.
+fn faulty_read_max(limits: &super::ProxyLimits) -> usize {
+    FAULTY_READ_MAX.min(limits.buffer_size.max(1))
+}
 
 /// How a connection ends when a toxic or an error ends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,9 +99,12 @@ struct Pump<'a> {
     end_rx: watch::Receiver<Option<End>>,
     epoch: u64,
     clock: TokioClock,
-    /// Allocated on first use: the splice path never needs it.
+    /// Passthrough copy buffer, allocated on first use (the splice path
+    /// never needs it). A plain `Vec`: each read is written before the next.
     buf: Vec<u8>,
     buf_size: usize,
+    /// Scheduled path: chunks outlive the read, so they are cut from a slab.
+    slab: ChunkSlab,
     src_eof: bool,
     #[cfg(target_os = "linux")]
     pipe: Option<super::splice::Pipe>,
@@ -129,6 +137,7 @@ impl<'a> Pump<'a> {
             clock,
             buf: Vec::new(),
             buf_size: ctx.limits.buffer_size.max(1),
+            slab: ChunkSlab::new(ctx.limits.buffer_size.max(2 * faulty_read_max(&ctx.limits))),
             src_eof: false,
             #[cfg(target_os = "linux")]
             pipe: super::splice::Pipe::new().ok(),
@@ -233,9 +242,16 @@ impl<'a> Pump<'a> {
     }
 
     async fn faulty_step(&mut self, src: &mut OwnedReadHalf, dst: &mut OwnedWriteHalf) -> Step {
-        self.ensure_buf();
         let next = self.engine.next_at().map(|at| self.clock.instant_at(at));
         let can_read = !self.src_eof && self.engine.wants_input();
+        let read_max = FAULTY_READ_MAX.min(self.buf_size);
+        let slab = &mut self.slab;
+        // Room is made only when the read is polled, i.e. after every due
+        // piece went out: then the slab is usually free to be reclaimed.
+        let read = async move {
+            slab.reserve(read_max);
+            src.read_buf(&mut slab.room(read_max)).await
+        };
         let sleep = async move {
             match next {
                 Some(at) => sleep_precise(at).await,
@@ -247,7 +263,7 @@ impl<'a> Pump<'a> {
             _ = self.end_rx.changed() => Step::Continue,
             r = self.state.changed() => self.refresh(r),
             () = sleep => self.release_due(dst).await,
-            r = src.read(&mut self.buf[..FAULTY_READ_MAX.min(self.buf_size)]), if can_read => {
+            r = read, if can_read => {
                 let now = self.clock.now();
                 match r {
                     Ok(0) => {
@@ -255,8 +271,8 @@ impl<'a> Pump<'a> {
                         self.engine.on_eof(now);
                         Step::Continue
                     }
-                    Ok(n) => {
-                        self.engine.on_data(now, Bytes::copy_from_slice(&self.buf[..n]));
+                    Ok(_) => {
+                        self.engine.on_data(now, self.slab.cut());
                         Step::Continue
                     }
                     Err(_) => Step::End(End::Reset),

@@ -169,6 +169,7 @@ fn frame_body(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>) -> Result<()>)
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 mod tokio_codec {
     use bytes::{Buf, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};

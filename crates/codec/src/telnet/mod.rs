@@ -548,6 +548,7 @@ impl Decode for EventDecoder {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 mod tokio_codec {
     use bytes::{Buf, Bytes, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};
@@ -688,6 +689,7 @@ mod tokio_codec {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_codec::{OwnedRecordItem, OwnedTelnetEvent};
 
 #[cfg(test)]

@@ -404,9 +404,11 @@ fn name(bytes: &[u8], offset: usize) -> Result<&[u8]> {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_codec::{Tn3270eCodec, Tn3270eItem};
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 mod tokio_codec {
     use bytes::{Buf, Bytes, BytesMut};
     use tokio_util::codec::{Decoder, Encoder};
