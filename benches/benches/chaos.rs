@@ -170,6 +170,24 @@ fn api_p99_under_load(api: SocketAddr, proxied_sink: SocketAddr) -> Duration {
     samples[samples.len() * 99 / 100]
 }
 
+/// A proxy named `name` in front of `upstream`, with a noop toxic on both
+/// directions when asked (without a toxic a direction is spliced); returns
+/// its listen address.
+async fn listen(proxy: &ChaosProxy, name: &str, upstream: SocketAddr, noop: bool) -> SocketAddr {
+    let mut config = ProxyConfig::new(name, upstream.to_string());
+    if noop {
+        config = config
+            .toxic(Toxic::new(ToxicKind::Noop).name("noop_down"))
+            .toxic(
+                Toxic::new(ToxicKind::Noop)
+                    .stream(ballast_chaos::Stream::Upstream)
+                    .name("noop_up"),
+            );
+    }
+    let p = proxy.create(config).await.expect("proxy");
+    p.listen_addr().expect("listen")
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -178,22 +196,11 @@ fn bench(c: &mut Criterion) {
         .expect("runtime");
     let (echo_addr, sink_addr) = (serve(echo), serve(sink));
     let proxy = ChaosProxy::new(1);
-    let listen = |name: &str, upstream: SocketAddr, noop: bool| {
-        let mut config = ProxyConfig::new(name, upstream.to_string());
-        if noop {
-            config = config.toxic(Toxic::new(ToxicKind::Noop).name("noop"));
-        }
-        let proxy = proxy.clone();
-        async move {
-            let p = proxy.create(config).await.expect("proxy");
-            p.listen_addr().expect("listen")
-        }
-    };
     let (p_echo, p_sink, n_echo, n_sink, api) = rt.block_on(async {
-        let e = listen("echo", echo_addr, false).await;
-        let s = listen("sink", sink_addr, false).await;
-        let ne = listen("echo_noop", echo_addr, true).await;
-        let ns = listen("sink_noop", sink_addr, true).await;
+        let e = listen(&proxy, "echo", echo_addr, false).await;
+        let s = listen(&proxy, "sink", sink_addr, false).await;
+        let ne = listen(&proxy, "echo_noop", echo_addr, true).await;
+        let ns = listen(&proxy, "sink_noop", sink_addr, true).await;
         let api = ApiServer::bind(
             "127.0.0.1:0".parse().expect("addr"),
             proxy.clone(),

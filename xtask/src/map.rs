@@ -354,7 +354,10 @@ fn client_only_builds_pull_no_server_crates() {
     // crate's direct dependencies are checked there.
     for (package, args) in [
         ("ballast-session", &[][..]),
-        ("ballast-session", &["--features", "tokio,tls", "--depth", "1"][..]),
+        (
+            "ballast-session",
+            &["--features", "tokio,tls", "--depth", "1"][..],
+        ),
         ("ballast", &[][..]),
     ] {
         let tree = packages(&cargo_tree(package, args));
