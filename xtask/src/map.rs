@@ -89,7 +89,8 @@ fn expand_braces(token: &str) -> Vec<String> {
         .collect()
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every file and folder below `dir` (not `target/`, not hidden ones).
+pub(crate) fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
