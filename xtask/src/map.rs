@@ -57,6 +57,25 @@ fn sections(doc: &str) -> BTreeMap<PathBuf, String> {
     out
 }
 
+/// The map's text that belongs to no folder's section: the overview, the
+/// layout, the dependency rule and its invariants.
+fn text_outside_sections(doc: &str) -> String {
+    let mut out = String::new();
+    let mut in_section = false;
+    for line in doc.lines() {
+        if line.starts_with("### ") {
+            in_section = true;
+        } else if line.starts_with("## ") {
+            in_section = false;
+        }
+        if !in_section {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Every `code span` in `text`.
 fn backticked(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
@@ -140,6 +159,14 @@ fn every_path_the_map_names_exists() {
             if !names_something(&base, &all, &token) {
                 missing.push(format!("{}: `{token}`", dir.display()));
             }
+        }
+    }
+    // Outside the crate sections, a path is named from the root.
+    let outside = text_outside_sections(&doc);
+    for token in named_paths(&outside).into_iter().flat_map(expand_braces) {
+        let path = root().join(token.trim_end_matches('/'));
+        if !path.exists() || (token.ends_with('/') && !path.is_dir()) {
+            missing.push(format!("(from the root): `{token}`"));
         }
     }
     assert!(

@@ -142,9 +142,16 @@ impl ManualClock {
         Self::default()
     }
 
-    /// Moves time forward by `by`.
+    /// Moves time forward by `by`, stopping at the largest time the clock
+    /// holds (about 584 years) instead of wrapping back to zero.
     pub fn advance(&self, by: Duration) {
-        self.nanos.fetch_add(duration_nanos(by), Ordering::SeqCst);
+        let by = duration_nanos(by);
+        // The closure always returns `Some`, so the update cannot fail.
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(by))
+            });
     }
 
     /// Sets the absolute time.
@@ -154,9 +161,15 @@ impl ManualClock {
     /// If `to` is earlier than the current time: a monotonic clock never
     /// moves backwards, and a test that asks it to has a bug.
     pub fn set(&self, to: Duration) {
-        let prev = self.nanos.swap(duration_nanos(to), Ordering::SeqCst);
+        let to = duration_nanos(to);
+        // Refuse before writing, so no clone ever sees time go back.
+        let moved = self
+            .nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                (t <= to).then_some(to)
+            });
         assert!(
-            prev <= duration_nanos(to),
+            moved.is_ok(),
             "ManualClock::set must not move time backwards"
         );
     }
@@ -256,6 +269,25 @@ mod tests {
         let clock = ManualClock::new();
         clock.advance(Duration::from_secs(2));
         clock.set(Duration::from_secs(1));
+    }
+
+    #[test]
+    fn manual_clock_refused_set_leaves_time_where_it_was() {
+        let clock = ManualClock::new();
+        clock.advance(Duration::from_secs(2));
+        let other = clock.clone();
+        let refused = std::panic::catch_unwind(|| other.set(Duration::from_secs(1)));
+        assert!(refused.is_err(), "a backwards set panics");
+        assert_eq!(clock.now(), Duration::from_secs(2), "and changes nothing");
+    }
+
+    #[test]
+    fn manual_clock_advance_saturates_instead_of_wrapping() {
+        let clock = ManualClock::new();
+        clock.sleep_until(Duration::MAX);
+        let top = clock.now();
+        clock.advance(Duration::from_nanos(1));
+        assert_eq!(clock.now(), top, "time never wraps back to zero");
     }
 
     #[test]

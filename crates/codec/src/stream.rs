@@ -54,7 +54,7 @@ pub const DEFAULT_MAX_BUFFERED: usize = 4 << 20;
 /// stream.feed(b"llo").unwrap();
 /// assert_eq!(stream.next_frame().unwrap(), Some(&b"hello"[..]));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StreamBuffer<D> {
     decoder: D,
     buf: BytesMut,

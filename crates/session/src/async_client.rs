@@ -194,19 +194,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
         done: impl Fn(&Session) -> bool,
     ) -> Result<()> {
         let start = Instant::now();
+        let timed_out = |start: Instant| Error::Timeout {
+            what: what.to_owned(),
+            elapsed: start.elapsed(),
+        };
         loop {
-            self.flush().await?;
+            // A host that stops reading cannot hold the wait past its
+            // deadline: what was not sent stays queued.
+            timeout_at(deadline, self.flush())
+                .await
+                .map_err(|_| timed_out(start))??;
             if self.terminal.wait_state(&done)? == WaitState::Done {
                 return Ok(());
             }
             let read = timeout_at(deadline, self.stream.read(self.terminal.read_buf())).await;
             match read {
-                Err(_) => {
-                    return Err(Error::Timeout {
-                        what: what.to_owned(),
-                        elapsed: start.elapsed(),
-                    });
-                }
+                Err(_) => return Err(timed_out(start)),
                 Ok(Ok(0)) => return Err(Error::Closed),
                 Ok(Ok(n)) => self.terminal.received(n)?,
                 Ok(Err(e)) => return Err(e.into()),
@@ -214,13 +217,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
         }
     }
 
+    /// Sends what the session has queued. Each write's bytes leave the
+    /// queue as soon as the stream takes them, so a flush cancelled part
+    /// way (a timeout) never sends them twice.
     async fn flush(&mut self) -> Result<()> {
-        let n = self.terminal.output().len();
-        if n > 0 {
-            self.stream.write_all(self.terminal.output()).await?;
+        while !self.terminal.output().is_empty() {
+            let n = self.stream.write(self.terminal.output()).await?;
+            if n == 0 {
+                return Err(Error::Closed);
+            }
             self.terminal.consume_output(n);
-            self.stream.flush().await?;
         }
+        self.stream.flush().await?;
         Ok(())
     }
 

@@ -18,8 +18,16 @@
 //! too.
 //!
 //! The TCP and TLS helpers know their stream's socket, so they set its
-//! read timeout before each read to the time left, at most
-//! [`MAX_READ_WAIT`]: their waits end on their deadline.
+//! read and write timeouts before each wait's I/O to the time left, at most
+//! [`MAX_READ_WAIT`]: their waits end on their deadline, also when the host
+//! stops reading.
+//!
+//! # Partial writes
+//!
+//! Bytes the stream took are never sent again: a write that takes part of
+//! an answer, or a `WouldBlock`/`TimedOut` write, leaves the rest queued in
+//! the session, and the next key or wait sends it first. A write that
+//! takes nothing (`Ok(0)`) means the stream is closed: [`Error::Closed`].
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -38,6 +46,10 @@ use crate::terminal::{Terminal, WaitState, first_screen};
 /// their deadline at least this often.
 pub const MAX_READ_WAIT: Duration = Duration::from_millis(250);
 
+/// Pause after a read that found nothing, so a wait on a non-blocking
+/// stream does not spin a core.
+const IDLE_POLL_PAUSE: Duration = Duration::from_micros(200);
+
 /// The stream under a [`Client::connect_tls`] client: rustls over TCP.
 #[cfg(feature = "tls")]
 pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
@@ -55,15 +67,22 @@ pub struct Client<S = TcpStream> {
     timer: Option<ReadTimer<S>>,
 }
 
-/// Sets the read timeout of the socket under a stream.
+/// Sets the read and write timeouts of the socket under a stream.
 type SetReadTimeout<S> = fn(&S, Duration) -> std::io::Result<()>;
 
-/// The read timeout of a connect helper's socket, set before each read.
+/// Sets both timeouts of a TCP socket.
+fn set_tcp_timeouts(tcp: &TcpStream, t: Duration) -> std::io::Result<()> {
+    tcp.set_read_timeout(Some(t))?;
+    tcp.set_write_timeout(Some(t))
+}
+
+/// The read and write timeouts of a connect helper's socket, set before
+/// each wait's I/O.
 /// A function pointer, not a duplicate socket handle: a client costs one
 /// descriptor.
 struct ReadTimer<S> {
     set: SetReadTimeout<S>,
-    /// The read timeout set last.
+    /// The timeouts set last ([`Duration::ZERO`]: unknown, set them again).
     current: Duration,
 }
 
@@ -126,9 +145,7 @@ impl Client<TcpStream> {
         let deadline = Instant::now() + timeout;
         let tcp = connect_tcp(addr, deadline)?;
         let mut c = Self {
-            timer: Some(ReadTimer::new(|tcp: &TcpStream, t| {
-                tcp.set_read_timeout(Some(t))
-            })),
+            timer: Some(ReadTimer::new(set_tcp_timeouts)),
             stream: tcp,
             terminal,
         };
@@ -163,10 +180,10 @@ impl Client<TlsStream> {
         let mut conn =
             rustls::ClientConnection::new(tls, name).map_err(|e| Error::Tls(e.to_string()))?;
         crate::tls::handshake(&mut conn, &mut tcp, deadline)?;
-        tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
+        set_tcp_timeouts(&tcp, MAX_READ_WAIT)?;
         let mut c = Self {
             timer: Some(ReadTimer::new(|tls: &TlsStream, t| {
-                tls.sock.set_read_timeout(Some(t))
+                set_tcp_timeouts(&tls.sock, t)
             })),
             stream: rustls::StreamOwned::new(conn, tcp),
             terminal,
@@ -183,7 +200,8 @@ impl Client<TlsStream> {
 }
 
 /// Connects to the first address of `addr` that answers before
-/// `deadline`, with `TCP_NODELAY` and a read timeout of [`MAX_READ_WAIT`].
+/// `deadline`, with `TCP_NODELAY` and read and write timeouts of
+/// [`MAX_READ_WAIT`].
 fn connect_tcp(addr: impl ToSocketAddrs, deadline: Instant) -> Result<TcpStream> {
     let mut last = Error::Config {
         field: "addr",
@@ -197,7 +215,7 @@ fn connect_tcp(addr: impl ToSocketAddrs, deadline: Instant) -> Result<TcpStream>
         match TcpStream::connect_timeout(&a, left) {
             Ok(tcp) => {
                 tcp.set_nodelay(true)?;
-                tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
+                set_tcp_timeouts(&tcp, MAX_READ_WAIT)?;
                 return Ok(tcp);
             }
             Err(e) => last = e.into(),
@@ -238,12 +256,17 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// The stream, mutably (bytes read or written here bypass the session).
+    /// A connect helper's socket timeouts are set again before the next
+    /// wait, so changing them here lasts only until then.
     pub fn get_mut(&mut self) -> &mut S {
+        if let Some(timer) = &mut self.timer {
+            timer.current = Duration::ZERO;
+        }
         &mut self.stream
     }
 
     /// The stream, dropping the terminal. A connect helper's socket gets
-    /// its read timeout of [`MAX_READ_WAIT`] back.
+    /// its timeouts of [`MAX_READ_WAIT`] back.
     pub fn into_inner(self) -> S {
         if let Some(timer) = self.timer {
             // Best effort: the socket is the caller's now, and a failure
@@ -294,9 +317,7 @@ impl<S: Read + Write> Client<S> {
         if Instant::now() >= deadline {
             return Ok(false);
         }
-        if let Some(timer) = &mut self.timer {
-            timer.fit(&self.stream, deadline)?;
-        }
+        self.fit_timeouts(deadline)?;
         match self.stream.read(self.terminal.read_buf()) {
             Ok(0) => Err(Error::Closed),
             Ok(n) => {
@@ -305,12 +326,22 @@ impl<S: Read + Write> Client<S> {
                 Ok(true)
             }
             Err(e) if is_nothing_yet(e.kind()) => {
-                // A non-blocking stream with nothing to read: let others run.
-                std::thread::yield_now();
+                // A stream with nothing to read yet: pause briefly rather
+                // than spin on a non-blocking one.
+                let left = deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(left.min(IDLE_POLL_PAUSE));
                 Ok(false)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Bounds a connect helper's next reads and writes by `deadline`.
+    fn fit_timeouts(&mut self, deadline: Instant) -> Result<()> {
+        if let Some(timer) = &mut self.timer {
+            timer.fit(&self.stream, deadline)?;
+        }
+        Ok(())
     }
 
     fn wait_until(
@@ -321,6 +352,7 @@ impl<S: Read + Write> Client<S> {
     ) -> Result<()> {
         let start = Instant::now();
         loop {
+            self.fit_timeouts(deadline)?;
             self.flush()?;
             if self.terminal.wait_state(&done)? == WaitState::Done {
                 return Ok(());
@@ -335,15 +367,23 @@ impl<S: Read + Write> Client<S> {
         }
     }
 
+    /// Sends what the session has queued. Each write's bytes leave the
+    /// queue as soon as the stream takes them, so nothing is sent twice; a
+    /// stream that cannot take more now keeps the rest queued.
     fn flush(&mut self) -> Result<()> {
-        let out = self.terminal.output();
-        if !out.is_empty() {
-            self.stream.write_all(out)?;
-            let n = out.len();
-            self.terminal.consume_output(n);
-            self.stream.flush()?;
+        while !self.terminal.output().is_empty() {
+            match self.stream.write(self.terminal.output()) {
+                Ok(0) => return Err(Error::Closed),
+                Ok(n) => self.terminal.consume_output(n),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if is_nothing_yet(e.kind()) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
         }
-        Ok(())
+        match self.stream.flush() {
+            Err(e) if !is_nothing_yet(e.kind()) => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 }
 

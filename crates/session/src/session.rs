@@ -69,6 +69,10 @@ enum Phase {
 /// [`Session::output`] holds (then [`Session::consume_output`]), read
 /// [`Session::poll_event`]. Operator actions go through
 /// [`Session::screen_mut`] and [`Session::press`].
+///
+/// A `Session` is `Clone`: a clone is an independent snapshot (screen,
+/// negotiation state, queued output and any unfinished input).
+#[derive(Clone)]
 pub struct Session {
     config: SessionConfig,
     phase: Phase,
@@ -515,6 +519,36 @@ impl Session {
         self.send_record(&body);
         self.push_event(Event::QueryAnswered);
         Ok(())
+    }
+
+    /// The inbound record answering Read Buffer for the current screen:
+    /// the last AID, the cursor, then every cell (SF + attribute for
+    /// attribute cells), as the codec's
+    /// [`encode_read_buffer`](ballast_codec::tn3270::encode_read_buffer)
+    /// writes it.
+    pub fn encode_read_buffer(&self, out: &mut Vec<u8>) -> Result<()> {
+        ballast_codec::tn3270::encode_read_buffer(self.last_aid, &self.screen, out)?;
+        Ok(())
+    }
+
+    /// The inbound record for `aid`: Read Modified (the AID alone for
+    /// Clear/PA keys), or Read Modified All when `all`, as the codec's
+    /// [`encode_read_modified`] and
+    /// [`encode_read_modified_all`](ballast_codec::tn3270::encode_read_modified_all)
+    /// write them.
+    pub fn encode_read_modified(&self, aid: Aid, all: bool, out: &mut Vec<u8>) -> Result<()> {
+        if all {
+            ballast_codec::tn3270::encode_read_modified_all(aid, &self.screen, out)?;
+        } else {
+            encode_read_modified(aid, &self.screen, out)?;
+        }
+        Ok(())
+    }
+
+    /// The AID of the last key pressed ([`Aid::NoAid`] before any): what
+    /// a Read Buffer answer starts with.
+    pub fn last_aid(&self) -> Aid {
+        self.last_aid
     }
 
     fn answer_read(&mut self, command: Command) -> Result<()> {

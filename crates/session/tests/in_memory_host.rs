@@ -119,3 +119,73 @@ fn a_negotiation_that_never_finishes_is_ended_after_the_idle_timeout() {
     assert_eq!(drain(&mut host).1.unwrap(), 0, "end of stream");
     assert!(host.is_closed());
 }
+
+#[test]
+fn a_host_with_answers_at_the_output_mark_takes_no_input_until_they_are_read() {
+    let config = HostConfig {
+        tn3270e: false,
+        max_pending_output: 4096,
+        ..HostConfig::default()
+    };
+    let mut host = InMemoryHost::new(&config, DemoApp::default()).unwrap();
+    let mut session = Session::new(SessionConfig::default()).unwrap();
+    sign_on_screen(&mut host, &mut session);
+    session.press(Aid::Enter).unwrap();
+    let enter = session.output().to_vec();
+    // Pipelined Enters, never reading: each is answered with a screen until
+    // the answers reach the mark; then writes would block, as on a socket,
+    // instead of piling input up against the input limit.
+    let mut taken = 0;
+    let blocked = (0..64).find_map(|_| match host.write(&enter) {
+        Ok(_) => {
+            taken += 1;
+            None
+        }
+        Err(e) => Some(e.kind()),
+    });
+    assert_eq!(
+        blocked,
+        Some(ErrorKind::WouldBlock),
+        "after {taken} records"
+    );
+    assert!(!host.is_closed(), "backpressure, not a limit error");
+    let (answers, _) = drain(&mut host);
+    assert!(answers.len() >= 4096, "{} bytes of answers", answers.len());
+    assert_eq!(
+        host.write(&enter).unwrap(),
+        enter.len(),
+        "taken again once read"
+    );
+}
+
+#[test]
+fn a_cloned_session_is_a_snapshot_and_encodes_what_press_sends() {
+    let config = HostConfig {
+        tn3270e: false,
+        ..HostConfig::default()
+    };
+    let mut host = InMemoryHost::new(&config, DemoApp::default()).unwrap();
+    let mut session = Session::new(SessionConfig::default()).unwrap();
+    sign_on_screen(&mut host, &mut session);
+    let snapshot = session.clone();
+    session.screen_mut().type_text("ZQXJ").unwrap();
+    assert!(session.screen().contains("ZQXJ"));
+    assert!(
+        !snapshot.screen().contains("ZQXJ"),
+        "the clone kept its screen"
+    );
+    let mut body = Vec::new();
+    session
+        .encode_read_modified(Aid::Enter, false, &mut body)
+        .unwrap();
+    let mut framed = Vec::new();
+    ballast_codec::telnet::encode_record(&body, &mut framed);
+    session.press(Aid::Enter).unwrap();
+    assert_eq!(session.output(), framed, "press sends the codec's record");
+    assert_eq!(session.last_aid(), Aid::Enter);
+    let mut read_buffer = Vec::new();
+    snapshot.encode_read_buffer(&mut read_buffer).unwrap();
+    // AID, cursor address, every cell, plus an SF order per field.
+    let screen = snapshot.screen();
+    assert_eq!(read_buffer.len(), 3 + screen.len() + screen.fields().len());
+}

@@ -158,6 +158,11 @@ impl Write for InMemoryHost {
         if self.expire_if_idle() {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
+        // Backpressure, as a socket gives it: while the host's answers wait
+        // at the output mark, it takes no input until the client reads.
+        if self.conn.output_full() && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         // An error closes the session (as on a socket): the client reads
         // the answers sent before it, then the end of the stream.
         if let Err(e) = self.conn.receive(buf) {
