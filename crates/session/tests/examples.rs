@@ -130,3 +130,76 @@ fn host_sim_example_listens_and_serves_the_demo_app() {
     assert!(c.session().is_tn3270e());
     assert!(c.screen().contains("PLEASE SIGN ON"));
 }
+
+/// Runs the `audit` example with `args`.
+fn audit_example(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "ballast-session",
+            "--example",
+            "audit",
+            "--",
+        ])
+        .args(args)
+        .output()
+        .expect("cargo runs the example")
+}
+
+#[test]
+fn audit_example_verifies_queries_and_finds_a_modified_line() {
+    use ballast_session::Aid;
+    use ballast_session::audit::{AuditEvent, AuditLog};
+
+    let path = std::env::temp_dir().join(format!("ballast-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    {
+        let log = AuditLog::create(&path).expect("a new log");
+        log.record(
+            1,
+            "mvs1",
+            &AuditEvent::Connect {
+                address: "127.0.0.1:23",
+                lu: None,
+            },
+        )
+        .expect("append");
+        log.record(
+            1,
+            "mvs1",
+            &AuditEvent::AidSent {
+                aid: Aid::Enter,
+                modified: &[(4, 15)],
+            },
+        )
+        .expect("append");
+        log.record(2, "mvs2", &AuditEvent::Disconnect { reason: "drained" })
+            .expect("append");
+    }
+    let file = path.to_string_lossy().into_owned();
+    let out = audit_example(&["verify", &file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("ok: 3 entries, head "), "{stdout}");
+
+    let out = audit_example(&["query", &file, "--aid", "enter"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("\"event\":\"aid_sent\""), "{stdout}");
+    let out = audit_example(&["query", &file, "--session", "2"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("drained"));
+
+    let text = std::fs::read_to_string(&path).expect("read the log");
+    std::fs::write(&path, text.replacen("mvs2", "mvs9", 1)).expect("tamper");
+    let out = audit_example(&["verify", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 3: entry 3 was modified"), "{stderr}");
+    let _ = std::fs::remove_file(&path);
+}
