@@ -139,6 +139,12 @@ pub struct ManagerConfig {
     pub session: SessionConfig,
     /// Signs a new session on before it is lent.
     pub login: LoginScript,
+    /// Runs after `login` on every new session: brings it to the place in
+    /// the application where work starts (a menu, a transaction screen).
+    /// Login plus navigation make the logical session, which any endpoint
+    /// re-establishes: a session that replaces one lost in a failover
+    /// starts where the lost one did.
+    pub navigation: LoginScript,
     /// Most sessions open over all endpoints.
     pub max_sessions: usize,
     /// Most callers waiting for a session at once; more get
@@ -171,6 +177,7 @@ impl Default for ManagerConfig {
             balancing: Balancing::default(),
             session: SessionConfig::default(),
             login: LoginScript::default(),
+            navigation: LoginScript::default(),
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_pending: DEFAULT_MAX_PENDING,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,

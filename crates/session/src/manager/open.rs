@@ -129,7 +129,8 @@ fn connect<C: Connector>(
             lu: s.lu(),
         },
     );
-    for step in inner.config.login.steps() {
+    let script = inner.config.login.steps().iter();
+    for step in script.chain(inner.config.navigation.steps()) {
         if let LoginStep::Key(aid) = step {
             let modified = modified_fields(client.screen());
             inner.audit(

@@ -5,7 +5,8 @@ use std::sync::{Barrier, Mutex};
 
 use ballast_clock::SeedGuard;
 use ballast_session::host::RecordStore;
-use ballast_session::manager::{Balancing, ManagerError, SessionManager, Target};
+use ballast_session::manager::{Balancing, LoginScript, ManagerError, SessionManager, Target};
+use ballast_session::{Aid, Condition};
 
 use super::{config, enter_record, host};
 
@@ -94,6 +95,11 @@ fn endpoint_stopped_mid_run_fails_over_without_losing_acknowledged_records() {
         "the stopped endpoint's breaker opened: {down:?}"
     );
     assert_eq!(down.open, 0, "no session stays on the stopped endpoint");
+    assert!(
+        down.connects > 0,
+        "host0 took work before it stopped: {down:?}"
+    );
+    assert!(down.retired > 0, "its sessions were retired: {down:?}");
     assert!(matches!(
         m.acquire(Target::Endpoint("host0")),
         Err(ManagerError::NoEndpointAvailable | ManagerError::Connect { .. })
@@ -145,4 +151,36 @@ fn weighted_balancing_spreads_sessions_by_weight() {
         .collect();
     let on_a = held.iter().filter(|s| s.endpoint() == "host0").count();
     assert_eq!(on_a, 6, "3:1 weights put 6 of 8 sessions on host0");
+}
+
+#[test]
+fn a_logical_session_is_re_established_on_another_endpoint() {
+    let store = RecordStore::default();
+    let a = host(&store);
+    let b = host(&store);
+    let mut cfg = config(&[&a, &b]);
+    cfg.navigation = LoginScript::new()
+        .type_text("2")
+        .key(Aid::Enter)
+        .wait_text("RECORD QUERY");
+    let m = SessionManager::new(cfg).expect("valid config");
+    let first = m
+        .acquire(Target::Endpoint("host0"))
+        .expect("a session on host0");
+    assert!(
+        first.screen().contains("RECORD QUERY"),
+        "login + navigation ran"
+    );
+    drop(first);
+    a.stop();
+    let at = m
+        .run(Target::Any, |s| {
+            s.wait_for(Condition::Text("RECORD QUERY".into()))?;
+            Ok(s.endpoint().to_owned())
+        })
+        .expect("the work fails over");
+    assert_eq!(
+        at, "host1",
+        "the replacement is at the same screen on host1"
+    );
 }
