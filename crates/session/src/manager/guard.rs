@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ballast_codec::tn3270::Aid;
 use ballast_resilience::InFlightGuard;
 
-use super::connector::{Connector, Metered};
+use super::connector::{Connector, Metered, NetConnector};
 use super::error::{ManagerError, ManagerResult, is_connection_error};
 use super::login::LoginStep;
 use super::open::{modified_fields, run_step};
@@ -28,7 +28,7 @@ use crate::terminal::{Condition, Terminal};
 /// audited and checked against the endpoint's breaker. A command that
 /// fails on the connection retires the session and returns a
 /// [retryable](ManagerError::is_retryable) error.
-pub struct SessionGuard<C: Connector> {
+pub struct SessionGuard<C: Connector = NetConnector> {
     inner: Arc<Inner<C>>,
     slot: Option<Box<Slot<C::Stream>>>,
     broken: bool,
