@@ -302,27 +302,35 @@ impl<C: Connector> SessionManager<C> {
                         return Ok(SessionGuard::new(Arc::clone(&self.inner), slot, in_flight));
                     }
                 }
-                Pick::Open(ep, lu) => match open::open_session(&self.inner, ep, lu, deadline) {
-                    Ok(slot) => {
-                        return Ok(SessionGuard::new(Arc::clone(&self.inner), slot, in_flight));
-                    }
-                    Err(e) => {
-                        opens_left -= 1;
-                        let last = matches!(target, Target::Endpoint(_))
-                            || matches!(e, ManagerError::Throttled { .. })
-                            || opens_left == 0
-                            || Instant::now() >= deadline;
-                        if last {
-                            return Err(e);
+                Pick::Open(ep, lu) => {
+                    match open::open_session(&self.inner, ep, lu, self.open_deadline(deadline)) {
+                        Ok(slot) => {
+                            return Ok(SessionGuard::new(Arc::clone(&self.inner), slot, in_flight));
                         }
-                        last_error = Some(e);
+                        Err(e) => {
+                            opens_left -= 1;
+                            let last = matches!(target, Target::Endpoint(_))
+                                || matches!(e, ManagerError::Throttled { .. })
+                                || opens_left == 0
+                                || Instant::now() >= deadline;
+                            if last {
+                                return Err(e);
+                            }
+                            last_error = Some(e);
+                        }
                     }
-                },
+                }
                 Pick::Wait | Pick::NoEndpoint => {
                     return Err(last_error.unwrap_or(ManagerError::NoEndpointAvailable));
                 }
             }
         }
+    }
+
+    /// When an open started now must be done: the connect timeout, or the
+    /// acquire deadline if that comes first.
+    fn open_deadline(&self, acquire_deadline: Instant) -> Instant {
+        (Instant::now() + self.inner.config.connect_timeout).min(acquire_deadline)
     }
 
     /// The endpoints `target` allows, as a bit mask.

@@ -6,6 +6,7 @@ mod audit;
 mod failover;
 mod keepalive;
 mod relay;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
