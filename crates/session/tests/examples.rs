@@ -283,3 +283,33 @@ fn load_test_example_prints_rates_and_percentiles() {
     assert!(stdout.contains(", 0 failed)"), "{stdout}");
     assert!(!host.records().is_empty(), "transactions reached the host");
 }
+
+#[test]
+fn monitor_example_draws_endpoints_and_sessions() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let addr = host.local_addr().to_string();
+    let out = run_example(
+        "monitor",
+        &[
+            &addr,
+            "--workers",
+            "2",
+            "--sessions",
+            "2",
+            "--interval-ms",
+            "100",
+            "--snapshot",
+            "5",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for text in ["endpoints", "host0", "Closed", "sessions", "open/idle/lent"] {
+        assert!(stdout.contains(text), "no {text:?} in the view:\n{stdout}");
+    }
+    assert_eq!(stdout.lines().count(), 24, "one line per terminal row");
+}

@@ -272,3 +272,54 @@ fn debug_output_never_shows_the_password() {
     );
     assert!(!shown.contains("SECRET"), "{shown}");
 }
+
+#[test]
+fn stats_reach_prometheus_and_the_resilience_registries() {
+    let store = RecordStore::default();
+    let h = host(&store);
+    let m = SessionManager::new(config(&[&h])).expect("valid config");
+    let mut s = m.acquire(Target::Any).expect("a session");
+    enter_record(&mut s, "ACME", 1).expect("record stored");
+    drop(s);
+    let text = m.render_prometheus();
+    assert!(
+        text.contains("ballast_session_open{endpoint=\"host0\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ballast_session_connects_total{endpoint=\"host0\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE ballast_session_latency_seconds histogram"),
+        "{text}"
+    );
+    let commands = m.stats().endpoints[0].commands;
+    assert!(text.contains(&format!(
+        "ballast_session_commands_total{{endpoint=\"host0\"}} {commands}"
+    )));
+    let latency = m.stats().endpoints[0].latency;
+    assert_eq!(
+        latency.count(),
+        commands,
+        "every command's round trip is in the histogram"
+    );
+    assert!(latency.quantile_upper_bound(0.5).is_some());
+
+    let metrics = ballast_resilience::MetricsRegistry::new();
+    let health = ballast_resilience::HealthRegistry::new();
+    m.register(&metrics, &health);
+    assert!(
+        metrics.render_prometheus().contains("host0"),
+        "the endpoint's breaker is exported"
+    );
+    assert!(health.report().ready);
+    if let Some(b) = m.breaker("host0") {
+        b.force_open();
+    }
+    assert!(!health.report().ready, "no endpoint up: not ready");
+    assert!(matches!(
+        m.acquire(Target::Any),
+        Err(ManagerError::NoEndpointAvailable)
+    ));
+}
