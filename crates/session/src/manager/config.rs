@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ballast_resilience::{Backoff, BreakerConfig, Jitter, RateLimiterConfig, RetryConfig};
+use ballast_resilience::{
+    Backoff, BreakerConfig, Jitter, RateLimiterConfig, RetryConfig, ShutdownConfig,
+};
 
 use super::error::{ManagerError, ManagerResult};
 use super::login::LoginScript;
@@ -168,6 +170,9 @@ pub struct ManagerConfig {
     /// Retries of [`SessionManager::run`](super::SessionManager::run) on
     /// retryable errors (backoff with jitter).
     pub retry: RetryConfig,
+    /// Phase budgets of the manager's
+    /// [`Shutdown`](super::SessionManager::shutdown) coordinator.
+    pub shutdown: ShutdownConfig,
 }
 
 impl Default for ManagerConfig {
@@ -193,6 +198,7 @@ impl Default for ManagerConfig {
                     .with_jitter(Jitter::Full),
                 ..RetryConfig::default()
             },
+            shutdown: ShutdownConfig::default(),
         }
     }
 }
@@ -230,6 +236,9 @@ impl ManagerConfig {
         }
         if self.retry.validate().is_err() {
             return bad("retry", "is not a valid RetryConfig");
+        }
+        if self.shutdown.validate().is_err() {
+            return bad("shutdown", "is not a valid ShutdownConfig");
         }
         self.session.validate().map_err(|_| ManagerError::Config {
             field: "session".into(),

@@ -282,8 +282,21 @@ impl<C: Connector> Drop for SessionGuard<C> {
             }
             Some(reason) => {
                 books.retire(&mut slot, true);
+                // The endpoint is down: its idle sessions go too, now
+                // rather than at the next upkeep.
+                let ep = slot.endpoint;
+                let mut doomed = Vec::new();
+                if !endpoint_up(&inner.endpoints[ep].breaker) {
+                    while let Some(mut idle) = books.endpoints[ep].idle.pop() {
+                        books.retire(&mut idle, false);
+                        doomed.push(idle);
+                    }
+                }
                 drop(books);
                 inner.retire(slot, reason);
+                for idle in doomed {
+                    inner.retire(idle, "endpoint down");
+                }
             }
         }
     }

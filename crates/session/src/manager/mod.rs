@@ -81,7 +81,7 @@ use std::time::{Duration, Instant};
 use ballast_clock::SharedClock;
 use ballast_resilience::{
     BreakerState, CircuitBreaker, HealthRegistry, MetricsRegistry, RateLimiter, Retry,
-    RetryDecision, Shutdown, ShutdownConfig,
+    RetryDecision, Shutdown,
 };
 use parking_lot::{Condvar, Mutex};
 
@@ -229,7 +229,7 @@ impl<C: Connector> SessionManager<C> {
             .build()
             .map_err(|_| config_error("retry"))?;
         let shutdown =
-            Shutdown::new(ShutdownConfig::default(), None).map_err(|_| config_error("shutdown"))?;
+            Shutdown::new(config.shutdown, None).map_err(|_| config_error("shutdown"))?;
         let inner = Arc::new(Inner {
             capacity: config
                 .endpoints

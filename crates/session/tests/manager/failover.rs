@@ -86,8 +86,6 @@ fn endpoint_stopped_mid_run_fails_over_without_losing_acknowledged_records() {
         "every transaction completes, on the other endpoint if need be"
     );
     assert_all_stored(&store, &acked);
-    // Upkeep closes what is still idle on the stopped endpoint.
-    m.maintain();
     let stats = m.stats();
     let down = &stats.endpoints[0];
     assert!(
