@@ -253,51 +253,8 @@ impl<C: Connector> DerefMut for SessionGuard<C> {
 
 impl<C: Connector> Drop for SessionGuard<C> {
     fn drop(&mut self) {
-        let Some(mut slot) = self.slot.take() else {
-            return;
-        };
-        let inner = &*self.inner;
-        let now = inner.clock.now();
-        let retire = if self.broken {
-            Some("broken")
-        } else if !endpoint_up(&inner.endpoints[slot.endpoint].breaker) {
-            Some("endpoint down")
-        } else if now.saturating_sub(slot.created) >= inner.config.max_lifetime {
-            Some("max lifetime reached")
-        } else if inner.shutdown.is_triggered() {
-            Some("drained")
-        } else {
-            None
-        };
-        let mut books = inner.books.lock();
-        match retire {
-            None => {
-                slot.last_used = now;
-                books.give_back(slot);
-                let waiting = books.waiting > 0 || inner.shutdown.is_triggered();
-                drop(books);
-                if waiting {
-                    inner.freed.notify_all();
-                }
-            }
-            Some(reason) => {
-                books.retire(&mut slot, true);
-                // The endpoint is down: its idle sessions go too, now
-                // rather than at the next upkeep.
-                let ep = slot.endpoint;
-                let mut doomed = Vec::new();
-                if !endpoint_up(&inner.endpoints[ep].breaker) {
-                    while let Some(mut idle) = books.endpoints[ep].idle.pop() {
-                        books.retire(&mut idle, false);
-                        doomed.push(idle);
-                    }
-                }
-                drop(books);
-                inner.retire(slot, reason);
-                for idle in doomed {
-                    inner.retire(idle, "endpoint down");
-                }
-            }
+        if let Some(slot) = self.slot.take() {
+            self.inner.release(slot, self.broken);
         }
     }
 }

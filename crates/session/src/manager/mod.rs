@@ -72,6 +72,8 @@ mod keepalive;
 mod login;
 mod open;
 mod pool;
+mod prometheus;
+mod release;
 mod stats;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
