@@ -323,3 +323,78 @@ fn stats_reach_prometheus_and_the_resilience_registries() {
         Err(ManagerError::NoEndpointAvailable)
     ));
 }
+
+#[test]
+fn connection_throttle_refuses_opens_past_its_rate() {
+    let store = RecordStore::default();
+    let h = host(&store);
+    let clock = Arc::new(ManualClock::new());
+    let mut cfg = config(&[&h]);
+    cfg.endpoints[0].connect_rate = Some(ballast_resilience::RateLimiterConfig {
+        permits: 1,
+        per: Duration::from_secs(60),
+        burst: 1,
+    });
+    let m = manager_on(cfg, &clock, None);
+    let first = m.acquire(Target::Any).expect("the first open is allowed");
+    let err = m
+        .acquire(Target::Any)
+        .expect_err("a second open within the minute");
+    assert!(matches!(err, ManagerError::Throttled { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    clock.advance(Duration::from_secs(61));
+    let second = m
+        .acquire(Target::Any)
+        .expect("a permit again after the period");
+    assert_ne!(first.id(), second.id());
+}
+
+#[test]
+fn a_session_past_its_lifetime_is_retired_when_it_comes_back() {
+    let store = RecordStore::default();
+    let h = host(&store);
+    let clock = Arc::new(ManualClock::new());
+    let mut cfg = config(&[&h]);
+    cfg.max_lifetime = Duration::from_secs(3600);
+    let m = manager_on(cfg, &clock, None);
+    let s = m.acquire(Target::Any).expect("a session");
+    let old = s.id();
+    clock.advance(Duration::from_secs(3601));
+    drop(s);
+    assert_eq!(m.stats().open(), 0, "retired on return");
+    let s = m.acquire(Target::Any).expect("a new session");
+    assert_ne!(s.id(), old);
+    assert_eq!(m.stats().endpoints[0].retired, 1);
+}
+
+#[test]
+fn an_audit_file_continues_its_chain_when_reopened() {
+    use ballast_session::audit::{AuditEvent, verify};
+    let path =
+        std::env::temp_dir().join(format!("ballast-audit-reopen-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let event = AuditEvent::Disconnect { reason: "test" };
+    AuditLog::create(&path)
+        .expect("new")
+        .record(1, "e", &event)
+        .expect("append");
+    let log = AuditLog::create(&path).expect("reopened");
+    assert_eq!(
+        log.record(2, "e", &event).expect("append"),
+        2,
+        "seq continues"
+    );
+    drop(log);
+    let report = verify(std::io::BufReader::new(
+        std::fs::File::open(&path).expect("open"),
+    ))
+    .expect("one chain across both opens");
+    assert_eq!(report.entries, 2);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replacen("\"e\"", "\"x\"", 1)).expect("tamper");
+    assert!(
+        AuditLog::create(&path).is_err(),
+        "a tampered log is not appended to"
+    );
+    let _ = std::fs::remove_file(&path);
+}
