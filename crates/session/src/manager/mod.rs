@@ -64,27 +64,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod acquire;
 mod config;
 mod connector;
+mod drain;
 mod error;
 mod guard;
 mod keepalive;
 mod login;
+mod observe;
 mod open;
 mod pool;
 mod prometheus;
 mod release;
 mod stats;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
 
 use ballast_clock::SharedClock;
-use ballast_resilience::{
-    BreakerState, CircuitBreaker, HealthRegistry, MetricsRegistry, RateLimiter, Retry,
-    RetryDecision, Shutdown,
-};
+use ballast_resilience::{BreakerState, CircuitBreaker, RateLimiter, Retry, Shutdown};
 use parking_lot::{Condvar, Mutex};
 
 #[cfg(feature = "tls")]
@@ -96,6 +95,7 @@ pub use config::{
     MAX_LIMIT, MAX_WEIGHT, ManagerConfig,
 };
 pub use connector::{Connector, Metered, NetConnector, NetStream};
+pub use drain::{CancelledWork, DrainReport};
 pub use error::{ManagerError, ManagerResult};
 pub use guard::SessionGuard;
 pub use keepalive::{Maintenance, MaintenanceReport};
@@ -106,7 +106,7 @@ pub use stats::{
 };
 
 use crate::audit::{AuditEvent, AuditLog};
-use pool::{Books, Pick, PickLimits, Slot};
+use pool::{Books, Slot};
 use stats::EndpointCounters;
 
 /// Which sessions a caller will take.
@@ -173,30 +173,6 @@ impl<C: Connector> std::fmt::Debug for SessionManager<C> {
     }
 }
 
-/// What [`SessionManager::drain`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DrainReport {
-    /// Sessions lent when the drain began.
-    pub in_flight_at_start: usize,
-    /// Lent sessions that came back before the deadline.
-    pub finished: usize,
-    /// Sessions still lent at the deadline: their work was cancelled.
-    pub cancelled: Vec<CancelledWork>,
-    /// Idle sessions closed.
-    pub closed_idle: usize,
-}
-
-/// A lent session whose work a drain cancelled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CancelledWork {
-    /// The session id.
-    pub session: u64,
-    /// Its endpoint's name.
-    pub endpoint: String,
-    /// Its LU, if it asked for one.
-    pub lu: Option<String>,
-}
-
 impl SessionManager<NetConnector> {
     /// A manager over TCP/TLS ([`NetConnector`]) on the system clock.
     pub fn new(config: ManagerConfig) -> ManagerResult<Self> {
@@ -253,7 +229,7 @@ impl<C: Connector> SessionManager<C> {
             cancelled: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
         });
-        register_closing_hook(&inner);
+        drain::register_closing_hook(&inner);
         Ok(Self { inner })
     }
 
@@ -275,269 +251,6 @@ impl<C: Connector> SessionManager<C> {
             .iter()
             .find(|e| e.config.name == name)
             .map(|e| &e.breaker)
-    }
-
-    /// Lends a session, waiting at most [`ManagerConfig::acquire_timeout`].
-    pub fn acquire(&self, target: Target<'_>) -> ManagerResult<SessionGuard<C>> {
-        self.acquire_within(target, self.inner.config.acquire_timeout)
-    }
-
-    /// Lends a session of `target`, waiting at most `timeout` for one to
-    /// come back or to open.
-    pub fn acquire_within(
-        &self,
-        target: Target<'_>,
-        timeout: Duration,
-    ) -> ManagerResult<SessionGuard<C>> {
-        let in_flight = self.inner.shutdown.enter().ok_or(ManagerError::Draining)?;
-        let allowed = self.allowed(target)?;
-        let deadline = Instant::now() + timeout;
-        let mut last_error = None;
-        // Failed opens before giving up: enough to try every endpoint
-        // twice, so a refusing endpoint cannot spin the loop.
-        let mut opens_left = 2 * self.inner.endpoints.len() + 2;
-        loop {
-            let pick = self.pick(allowed, deadline, &mut last_error)?;
-            match pick {
-                Pick::Idle(slot) => {
-                    if let Some(slot) = self.check_out(slot) {
-                        return Ok(SessionGuard::new(Arc::clone(&self.inner), slot, in_flight));
-                    }
-                }
-                Pick::Open(ep, lu) => {
-                    match open::open_session(&self.inner, ep, lu, self.open_deadline(deadline)) {
-                        Ok(slot) => {
-                            return Ok(SessionGuard::new(Arc::clone(&self.inner), slot, in_flight));
-                        }
-                        Err(e) => {
-                            opens_left -= 1;
-                            let last = matches!(target, Target::Endpoint(_))
-                                || matches!(e, ManagerError::Throttled { .. })
-                                || opens_left == 0
-                                || Instant::now() >= deadline;
-                            if last {
-                                return Err(e);
-                            }
-                            last_error = Some(e);
-                        }
-                    }
-                }
-                Pick::Wait | Pick::NoEndpoint => {
-                    return Err(last_error.unwrap_or(ManagerError::NoEndpointAvailable));
-                }
-            }
-        }
-    }
-
-    /// When an open started now must be done: the connect timeout, or the
-    /// acquire deadline if that comes first.
-    fn open_deadline(&self, acquire_deadline: Instant) -> Instant {
-        (Instant::now() + self.inner.config.connect_timeout).min(acquire_deadline)
-    }
-
-    /// The endpoints `target` allows, as a bit mask.
-    fn allowed(&self, target: Target<'_>) -> ManagerResult<u64> {
-        match target {
-            Target::Any => Ok(mask(self.inner.endpoints.len())),
-            Target::Endpoint(name) => self
-                .inner
-                .endpoints
-                .iter()
-                .position(|e| e.config.name == name)
-                .map(|i| 1u64 << i)
-                .ok_or_else(|| ManagerError::UnknownEndpoint(name.to_owned())),
-        }
-    }
-
-    /// Picks under the lock, waiting for a session to come back while the
-    /// endpoints are full. Returns `Wait`/`NoEndpoint` only when giving up.
-    fn pick(
-        &self,
-        allowed: u64,
-        deadline: Instant,
-        last_error: &mut Option<ManagerError>,
-    ) -> ManagerResult<Pick<C::Stream>> {
-        let inner = &*self.inner;
-        let limits = PickLimits {
-            max_sessions: inner.config.max_sessions,
-            capacity: &inner.capacity,
-            weight: &inner.weight,
-            balancing: inner.config.balancing,
-        };
-        let started = Instant::now();
-        let mut books = inner.books.lock();
-        loop {
-            if inner.shutdown.is_triggered() {
-                return Err(ManagerError::Draining);
-            }
-            match books.pick(allowed, self.up(), &limits) {
-                Pick::Wait => {}
-                Pick::NoEndpoint if last_error.is_none() => {
-                    return Err(ManagerError::NoEndpointAvailable);
-                }
-                p => return Ok(p),
-            }
-            if books.waiting >= inner.config.max_pending {
-                return Err(ManagerError::Busy {
-                    waiting: books.waiting,
-                    limit: inner.config.max_pending,
-                });
-            }
-            books.waiting += 1;
-            let timed_out = inner.freed.wait_until(&mut books, deadline).timed_out();
-            books.waiting -= 1;
-            if timed_out {
-                let limit = inner.config.max_sessions.min(limits.capacity.iter().sum());
-                return Err(last_error.take().unwrap_or(ManagerError::AcquireTimeout {
-                    waited: started.elapsed(),
-                    open: books.open,
-                    limit,
-                }));
-            }
-        }
-    }
-
-    /// Endpoints whose breaker lets work through, as a bit mask.
-    fn up(&self) -> u64 {
-        self.inner
-            .endpoints
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| endpoint_up(&e.breaker))
-            .fold(0, |m, (i, _)| m | (1 << i))
-    }
-
-    /// An idle session about to be lent: still young enough? Retires it
-    /// otherwise (`None`).
-    fn check_out(&self, mut slot: Box<Slot<C::Stream>>) -> Option<Box<Slot<C::Stream>>> {
-        let now = self.inner.clock.now();
-        if now.saturating_sub(slot.created) < self.inner.config.max_lifetime {
-            return Some(slot);
-        }
-        self.inner.books.lock().retire(&mut slot, true);
-        self.inner.retire(slot, "max lifetime reached");
-        None
-    }
-
-    /// Runs `work` on a session of `target`, retrying retryable failures
-    /// (a lost session, an endpoint down, a failed open) on another
-    /// session with [`ManagerConfig::retry`]. `work` may run more than
-    /// once: make it safe to repeat, or check before redoing it.
-    pub fn run<T>(
-        &self,
-        target: Target<'_>,
-        mut work: impl FnMut(&mut SessionGuard<C>) -> ManagerResult<T>,
-    ) -> ManagerResult<T> {
-        self.inner
-            .retry
-            .run(
-                |_attempt| {
-                    let mut guard = self.acquire(target)?;
-                    work(&mut guard)
-                },
-                |r| match r {
-                    Err(e) if e.is_retryable() => RetryDecision::Retry,
-                    _ => RetryDecision::Done,
-                },
-            )
-            .result
-    }
-
-    /// Stats of every endpoint and open session.
-    pub fn stats(&self) -> ManagerStats {
-        let books = self.inner.books.lock();
-        let endpoints = self
-            .inner
-            .endpoints
-            .iter()
-            .zip(&books.endpoints)
-            .map(|(e, b)| {
-                EndpointStats::from_counters(
-                    &e.config.name,
-                    e.breaker.state(),
-                    (b.open, b.idle.len(), b.in_use),
-                    &e.counters,
-                )
-            })
-            .collect();
-        let mut sessions: Vec<SessionStats> = books
-            .sessions
-            .iter()
-            .map(|(id, s)| {
-                let name = &self.inner.endpoints[s.endpoint].config.name;
-                SessionStats::from_counters(*id, name, s.lu.as_deref(), s.lent, &s.counters)
-            })
-            .collect();
-        sessions.sort_unstable_by_key(|s| s.id);
-        ManagerStats {
-            endpoints,
-            sessions,
-            waiting: books.waiting,
-        }
-    }
-
-    /// Prometheus text: the manager's `ballast_session_*` families.
-    /// Breakers, throttles and the retry policy are exported by the
-    /// `MetricsRegistry` given to [`SessionManager::register`].
-    pub fn render_prometheus(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        self.stats().render_prometheus(&mut out);
-        out
-    }
-
-    /// Registers every endpoint's breaker and throttle and the retry policy
-    /// with `metrics`, and with `health` the breakers plus a readiness
-    /// check that is unhealthy while no endpoint is up.
-    pub fn register(&self, metrics: &MetricsRegistry, health: &HealthRegistry) {
-        for e in &self.inner.endpoints {
-            metrics.register_breaker(&e.breaker);
-            health.register_breaker(&e.breaker);
-            if let Some(l) = &e.limiter {
-                metrics.register_limiter(Arc::clone(l));
-            }
-        }
-        metrics.register_retry(&self.inner.retry);
-        let weak = Arc::downgrade(&self.inner);
-        health.register(
-            "session-manager",
-            ballast_resilience::Probe::Readiness,
-            move || readiness(&weak),
-        );
-    }
-
-    /// Stops new work, waits up to `timeout` for lent sessions to come
-    /// back, cancels what is still lent (its next command gets
-    /// [`ManagerError::Cancelled`]) and closes every idle session.
-    pub fn drain(&self, timeout: Duration) -> DrainReport {
-        let inner = &*self.inner;
-        inner.shutdown.trigger();
-        let deadline = Instant::now() + timeout;
-        let mut books = inner.books.lock();
-        inner.freed.notify_all();
-        let at_start = books.lent().len();
-        while !books.lent().is_empty() {
-            if inner.freed.wait_until(&mut books, deadline).timed_out() {
-                break;
-            }
-        }
-        let still = books.lent();
-        drop(books);
-        inner.cancelled.store(true, Ordering::Release);
-        let cancelled: Vec<CancelledWork> = still
-            .into_iter()
-            .map(|(session, ep, lu)| CancelledWork {
-                session,
-                endpoint: inner.endpoints[ep].config.name.clone(),
-                lu,
-            })
-            .collect();
-        let closed_idle = inner.close_idle("drained");
-        DrainReport {
-            in_flight_at_start: at_start,
-            finished: at_start.saturating_sub(cancelled.len()),
-            cancelled,
-            closed_idle,
-        }
     }
 }
 
@@ -566,25 +279,6 @@ impl<C: Connector> Inner<C> {
         drop(slot);
         self.freed.notify_all();
     }
-
-    /// Closes every idle session; returns how many.
-    pub(crate) fn close_idle(&self, reason: &str) -> usize {
-        let mut closing = Vec::new();
-        {
-            let mut books = self.books.lock();
-            for i in 0..books.endpoints.len() {
-                while let Some(mut slot) = books.endpoints[i].idle.pop() {
-                    books.retire(&mut slot, false);
-                    closing.push(slot);
-                }
-            }
-        }
-        let n = closing.len();
-        for slot in closing {
-            self.retire(slot, reason);
-        }
-        n
-    }
 }
 
 /// True when `breaker` lets work through (closed, half-open probing,
@@ -594,10 +288,6 @@ pub(crate) fn endpoint_up(breaker: &CircuitBreaker) -> bool {
         breaker.state(),
         BreakerState::Open | BreakerState::ForcedOpen
     )
-}
-
-fn mask(n: usize) -> u64 {
-    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
 }
 
 fn config_error(field: &str) -> ManagerError {
@@ -635,26 +325,4 @@ fn build_endpoints(config: &ManagerConfig, clock: &SharedClock) -> ManagerResult
             })
         })
         .collect()
-}
-
-/// Closes the manager's sessions in the closing phase of a
-/// `Shutdown::run` (the draining phase has waited for in-flight work).
-fn register_closing_hook<C: Connector>(inner: &Arc<Inner<C>>) {
-    let weak: Weak<Inner<C>> = Arc::downgrade(inner);
-    inner.shutdown.on_closing("session-manager", move || {
-        if let Some(inner) = weak.upgrade() {
-            inner.cancelled.store(true, Ordering::Release);
-            inner.close_idle("shutdown");
-        }
-    });
-}
-
-fn readiness<C: Connector>(weak: &Weak<Inner<C>>) -> ballast_resilience::Health {
-    match weak.upgrade() {
-        Some(inner) if inner.endpoints.iter().any(|e| endpoint_up(&e.breaker)) => {
-            ballast_resilience::Health::healthy()
-        }
-        Some(_) => ballast_resilience::Health::unhealthy("every endpoint's circuit is open"),
-        None => ballast_resilience::Health::unhealthy("session manager dropped"),
-    }
 }
