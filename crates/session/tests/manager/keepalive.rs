@@ -54,3 +54,22 @@ fn keepalive_finds_a_silently_dropped_connection_and_replaces_it() {
     assert_ne!(s.id(), first);
     assert!(s.screen().contains("MAIN MENU"));
 }
+
+#[test]
+fn timing_mark_probes_are_answered_every_time_and_never_hit_the_negotiation_limit() {
+    use ballast_session::{Client, SessionConfig};
+    let store = RecordStore::default();
+    let h = host(&store);
+    let t = Duration::from_secs(5);
+    let mut c = Client::connect(h.local_addr(), SessionConfig::default(), t).expect("client");
+    // More probes than either side's negotiation limit (256).
+    for i in 0..300 {
+        c.probe(t)
+            .unwrap_or_else(|e| panic!("probe {i} unanswered: {e}"));
+    }
+    assert_eq!(c.session().timing_marks(), 300);
+    assert!(
+        c.screen().contains("PLEASE SIGN ON"),
+        "the session is untouched"
+    );
+}

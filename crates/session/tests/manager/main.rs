@@ -398,3 +398,42 @@ fn an_audit_file_continues_its_chain_when_reopened() {
     );
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn callers_past_max_pending_get_busy_while_others_wait() {
+    let store = RecordStore::default();
+    let h = host(&store);
+    let mut cfg = config(&[&h]);
+    cfg.max_sessions = 1;
+    cfg.max_pending = 1;
+    let m = SessionManager::new(cfg).expect("valid config");
+    let held = m.acquire(Target::Any).expect("the only session");
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| m.acquire(Target::Any).map(|g| g.id()));
+        // Bounded: the waiter registers within a few milliseconds.
+        for _ in 0..500 {
+            if m.stats().waiting == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(m.stats().waiting, 1, "one caller waits");
+        let err = m.acquire(Target::Any).expect_err("the wait list is full");
+        assert!(
+            matches!(
+                err,
+                ManagerError::Busy {
+                    waiting: 1,
+                    limit: 1
+                }
+            ),
+            "{err:?}"
+        );
+        let id = held.id();
+        drop(held);
+        assert_eq!(
+            waiter.join().expect("waiter").expect("gets the session"),
+            id
+        );
+    });
+}
