@@ -10,6 +10,10 @@ use super::connector::Connector;
 use super::pool::Slot;
 use super::{SessionManager, endpoint_up, open};
 
+/// Sessions [`SessionManager::maintain`] probes at once (one scoped
+/// thread each).
+pub const MAX_PARALLEL_PROBES: usize = 16;
+
 /// What one [`SessionManager::maintain`] pass did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MaintenanceReport {
@@ -41,8 +45,8 @@ impl<C: Connector> SessionManager<C> {
     /// others that were quiet for a keepalive interval (a session that does
     /// not answer within the keepalive timeout is dead: retired and
     /// counted), then opens sessions up to each endpoint's `min_idle`.
-    /// Probes run one after the other: a pass takes at most the keepalive
-    /// timeout per dead session.
+    /// Probes run [`MAX_PARALLEL_PROBES`] at a time on scoped threads: a
+    /// pass waits about one keepalive timeout per that many dead sessions.
     pub fn maintain(&self) -> MaintenanceReport {
         let inner = &*self.inner;
         let mut report = MaintenanceReport::default();
@@ -64,12 +68,8 @@ impl<C: Connector> SessionManager<C> {
             };
             inner.retire(slot, reason);
         }
-        for slot in probing {
-            report.probed += 1;
-            if !self.probe(slot) {
-                report.dead += 1;
-            }
-        }
+        report.probed = probing.len();
+        report.dead = self.probe_all(probing);
         if !inner.shutdown.is_triggered() {
             report.opened = self.refill();
         }
@@ -121,6 +121,30 @@ impl<C: Connector> SessionManager<C> {
             }
         }
         (leaving, probing)
+    }
+
+    /// Probes `slots`, [`MAX_PARALLEL_PROBES`] at a time; returns how many
+    /// were dead.
+    fn probe_all(&self, mut slots: Vec<Box<Slot<C::Stream>>>) -> usize {
+        let mut dead = 0;
+        while !slots.is_empty() {
+            let batch: Vec<_> = slots
+                .drain(..slots.len().min(MAX_PARALLEL_PROBES))
+                .collect();
+            dead += std::thread::scope(|scope| {
+                let probes: Vec<_> = batch
+                    .into_iter()
+                    .map(|slot| scope.spawn(move || self.probe(slot)))
+                    .collect();
+                // A probe that panicked lost its session: count it dead.
+                probes
+                    .into_iter()
+                    .map(std::thread::ScopedJoinHandle::join)
+                    .filter(|alive| !matches!(alive, Ok(true)))
+                    .count()
+            });
+        }
+        dead
     }
 
     /// Probes one session; true when it answered (it goes back idle).

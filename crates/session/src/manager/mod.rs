@@ -98,7 +98,7 @@ pub use connector::{Connector, Metered, NetConnector, NetStream};
 pub use drain::{CancelledWork, DrainReport};
 pub use error::{ManagerError, ManagerResult};
 pub use guard::SessionGuard;
-pub use keepalive::{Maintenance, MaintenanceReport};
+pub use keepalive::{MAX_PARALLEL_PROBES, Maintenance, MaintenanceReport};
 pub use login::{LoginScript, LoginStep};
 pub use pool::MAX_ENDPOINTS;
 pub use stats::{

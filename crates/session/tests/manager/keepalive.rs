@@ -73,3 +73,28 @@ fn timing_mark_probes_are_answered_every_time_and_never_hit_the_negotiation_limi
         "the session is untouched"
     );
 }
+
+#[test]
+fn one_upkeep_pass_finds_every_dead_session_at_once() {
+    let store = RecordStore::default();
+    let h = host(&store);
+    let relay = Relay::start(h.local_addr());
+    let clock = Arc::new(ManualClock::new());
+    let mut cfg = config(&[&h]);
+    cfg.endpoints[0].address = relay.addr().to_string();
+    cfg.endpoints[0].min_idle = 3;
+    cfg.endpoints[0].breaker.consecutive_failures = Some(10);
+    cfg.keepalive_interval = Duration::from_secs(30);
+    cfg.keepalive_timeout = Duration::from_millis(300);
+    let m = manager_on(cfg, &clock, None);
+    assert_eq!(m.maintain().opened, 3);
+    relay.black_hole_existing();
+    clock.advance(Duration::from_secs(31));
+    let report = m.maintain();
+    assert_eq!(
+        (report.probed, report.dead, report.opened),
+        (3, 3, 3),
+        "{report:?}"
+    );
+    assert_eq!(m.stats().endpoints[0].dead, 3);
+}
