@@ -5,6 +5,7 @@
 mod audit;
 mod failover;
 mod keepalive;
+mod memory;
 mod relay;
 mod tls;
 
@@ -16,8 +17,8 @@ use ballast_resilience::Backoff;
 use ballast_session::audit::AuditLog;
 use ballast_session::host::{DemoApp, HostConfig, HostSimulator, RecordStore};
 use ballast_session::manager::{
-    EndpointConfig, LoginScript, ManagerConfig, ManagerError, NetConnector, SessionGuard,
-    SessionManager, Target,
+    Connector, EndpointConfig, LoginScript, ManagerConfig, ManagerError, NetConnector,
+    SessionGuard, SessionManager, Target,
 };
 use ballast_session::{Aid, Condition, Secret};
 
@@ -79,8 +80,8 @@ pub fn manager_on(
 
 /// Enters one record from the menu and returns its transaction id; the
 /// session is back at the menu after.
-pub fn enter_record(
-    s: &mut SessionGuard<NetConnector>,
+pub fn enter_record<C: Connector>(
+    s: &mut SessionGuard<C>,
     name: &str,
     amount: u64,
 ) -> Result<String, ManagerError> {
