@@ -295,6 +295,18 @@ impl<S: Read + Write> Client<S> {
         self.flush()
     }
 
+    /// Sends telnet `DO TIMING-MARK` and waits, at most `timeout`, for the
+    /// host's answer: a round trip that a half-open connection (one whose
+    /// peer vanished without a FIN) cannot make. A TN3270 host answers it
+    /// whatever its state, keyboard locked or not.
+    pub fn probe(&mut self, timeout: Duration) -> Result<()> {
+        let before = self.terminal.session().timing_marks();
+        self.terminal.timing_mark();
+        self.wait_until("a timing-mark answer", Instant::now() + timeout, |s| {
+            s.timing_marks() > before
+        })
+    }
+
     /// Waits until `condition` holds, at most `timeout`.
     pub fn wait_for(&mut self, condition: Condition, timeout: Duration) -> Result<()> {
         let what = format!("{condition:?}");

@@ -28,6 +28,15 @@
 //!   same host as an in-memory stream, for deterministic tests (its idle
 //!   timeout runs on a `ballast_clock::Clock`, manual in tests).
 //!
+//! - [`SessionManager`] ([`manager`]): pooled sessions over several
+//!   endpoints, signed on by a login script, with limits, balancing,
+//!   failover through per-endpoint circuit breakers and retries
+//!   (ballast-resilience), TIMING-MARK keepalives that find half-open
+//!   connections, a graceful drain, stats and Prometheus metrics.
+//! - [`audit`]: a hash-chained (SHA-256) JSON-lines audit log of session
+//!   events and its verifier; non-display field contents never reach it.
+//! - [`Secret`]: credentials wiped on drop (`zeroize`) and never printed.
+//!
 //! The wire both ways is `ballast-codec`'s: the session and the host are
 //! state machines over its record decoder and `StreamBuffer`, its inbound
 //! encoders (the [`Screen`] implements its `InboundScreen`) and its record
@@ -79,7 +88,7 @@
 //!
 //! - `host` (off by default): the `host` module: the
 //!   simulator, its applications and scripts. It brings `mio`, `socket2`,
-//!   `serde`, `serde_json` and `toml`; a client-only build has none of them.
+//!   `serde` and `toml`; a client-only build has none of them.
 //!
 //! - `tokio` (off by default): `async_client::AsyncClient`,
 //!   the same client on `tokio::net`, every wait bounded by
@@ -95,12 +104,15 @@
 mod apply;
 #[cfg(feature = "tokio")]
 pub mod async_client;
+pub mod audit;
 pub mod client;
 pub mod config;
 pub mod error;
 #[cfg(feature = "host")]
 pub mod host;
+pub mod manager;
 pub mod screen;
+pub mod secret;
 pub mod session;
 pub mod terminal;
 #[cfg(feature = "tls")]
@@ -114,7 +126,9 @@ pub use config::{Limits, Model, SessionConfig};
 pub use error::{Error, Result};
 #[cfg(feature = "host")]
 pub use host::{DemoApp, HostConfig, HostSimulator, InMemoryHost, ScriptApp};
+pub use manager::{SessionGuard, SessionManager};
 pub use screen::{Field, FieldRef, Screen};
+pub use secret::Secret;
 pub use session::{Event, Session};
 pub use terminal::{Condition, Terminal, parse_key};
 

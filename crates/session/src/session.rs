@@ -27,6 +27,11 @@ use crate::screen::Screen;
 
 /// Functions this terminal agrees to (BIND-IMAGE is declined).
 const SUPPORTED_FUNCTIONS: [u8; 1] = [function::RESPONSES];
+/// Telnet TIMING-MARK (RFC 860): a `DO` asks the peer to answer `WILL` or
+/// `WONT` once it has processed everything before it, a round trip that
+/// proves the connection alive. Answers are not negotiations: they are
+/// counted apart and never change option state.
+pub(crate) const TIMING_MARK: u8 = 6;
 /// Depth of Outbound 3270DS structured fields nested in a WSF.
 const MAX_WSF_DEPTH: u8 = 1;
 
@@ -89,6 +94,7 @@ pub struct Session {
     lu: Option<String>,
     last_aid: Aid,
     writes: u64,
+    timing_marks: u64,
 }
 
 impl std::fmt::Debug for Session {
@@ -140,6 +146,7 @@ impl Session {
             lu: None,
             last_aid: Aid::NoAid,
             writes: 0,
+            timing_marks: 0,
         })
     }
 
@@ -285,6 +292,13 @@ impl Session {
 
     fn handle_telnet(&mut self, ev: TelnetEvent<'_>) -> Result<()> {
         match ev {
+            TelnetEvent::Negotiate {
+                verb: telnet::Verb::Will | telnet::Verb::Wont,
+                option: TIMING_MARK,
+            } => {
+                self.timing_marks += 1;
+                Ok(())
+            }
             TelnetEvent::Negotiate { verb, option } => {
                 self.count_negotiation()?;
                 if let Some(reply) = self.options.receive(verb, option) {
@@ -603,6 +617,18 @@ impl Session {
     /// Queues a telnet NOP, a keepalive the host ignores.
     pub fn keepalive(&mut self) {
         telnet::encode_command(TelnetCommand::Nop, &mut self.out);
+    }
+
+    /// Queues telnet `DO TIMING-MARK`, a keepalive the host answers (with
+    /// `WILL` or `WONT TIMING-MARK`): see [`Session::timing_marks`].
+    pub fn timing_mark(&mut self) {
+        telnet::encode_negotiation(telnet::Verb::Do, TIMING_MARK, &mut self.out);
+    }
+
+    /// TIMING-MARK answers received so far: a probe sent by
+    /// [`Session::timing_mark`] is answered when this grows.
+    pub fn timing_marks(&self) -> u64 {
+        self.timing_marks
     }
 
     /// Wire bytes of one 3270 record as this session would frame it (used

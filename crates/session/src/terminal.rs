@@ -140,6 +140,11 @@ impl Terminal {
         self.session.keepalive();
     }
 
+    /// Queues a telnet `DO TIMING-MARK` probe (the shell sends it).
+    pub(crate) fn timing_mark(&mut self) {
+        self.session.timing_mark();
+    }
+
     /// Bytes waiting to be sent.
     pub(crate) fn output(&self) -> &[u8] {
         self.session.output()

@@ -130,3 +130,186 @@ fn host_sim_example_listens_and_serves_the_demo_app() {
     assert!(c.session().is_tn3270e());
     assert!(c.screen().contains("PLEASE SIGN ON"));
 }
+
+/// Runs the `audit` example with `args`.
+fn audit_example(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "ballast-session",
+            "--example",
+            "audit",
+            "--",
+        ])
+        .args(args)
+        .output()
+        .expect("cargo runs the example")
+}
+
+#[test]
+fn audit_example_verifies_queries_and_finds_a_modified_line() {
+    use ballast_session::Aid;
+    use ballast_session::audit::{AuditEvent, AuditLog};
+
+    let path = std::env::temp_dir().join(format!("ballast-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    {
+        let log = AuditLog::create(&path).expect("a new log");
+        log.record(
+            1,
+            "mvs1",
+            &AuditEvent::Connect {
+                address: "127.0.0.1:23",
+                lu: None,
+            },
+        )
+        .expect("append");
+        log.record(
+            1,
+            "mvs1",
+            &AuditEvent::AidSent {
+                aid: Aid::Enter,
+                modified: &[(4, 15)],
+            },
+        )
+        .expect("append");
+        log.record(2, "mvs2", &AuditEvent::Disconnect { reason: "drained" })
+            .expect("append");
+    }
+    let file = path.to_string_lossy().into_owned();
+    let out = audit_example(&["verify", &file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("ok: 3 entries, head "), "{stdout}");
+
+    let out = audit_example(&["query", &file, "--aid", "enter"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("\"event\":\"aid_sent\""), "{stdout}");
+    let out = audit_example(&["query", &file, "--session", "2"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("drained"));
+
+    let text = std::fs::read_to_string(&path).expect("read the log");
+    std::fs::write(&path, text.replacen("mvs2", "mvs9", 1)).expect("tamper");
+    let out = audit_example(&["verify", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 3: entry 3 was modified"), "{stderr}");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Runs example `name` with `args` and the demo password in its
+/// environment.
+fn run_example(name: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "ballast-session",
+            "--example",
+            name,
+            "--",
+        ])
+        .args(args)
+        .env("BALLAST_PASSWORD", "SECRET")
+        .output()
+        .expect("cargo runs the example")
+}
+
+#[test]
+fn batch_example_enters_every_csv_line_and_reports_each() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let dir = std::env::temp_dir();
+    let input = dir.join(format!("ballast-batch-in-{}.csv", std::process::id()));
+    let output = dir.join(format!("ballast-batch-out-{}.csv", std::process::id()));
+    std::fs::write(
+        &input,
+        "name,amount\nACME,10\nGLOBEX,20\nBAD,x\nINITECH,30\n",
+    )
+    .unwrap();
+    let addr = host.local_addr().to_string();
+    let (i, o) = (input.to_string_lossy(), output.to_string_lossy());
+    let out = run_example("batch", &[&addr, &i, &o, "--sessions", "2"]);
+    assert!(
+        !out.status.success(),
+        "one line is bad, so the batch reports failure"
+    );
+    let result = std::fs::read_to_string(&output).expect("a result CSV");
+    let lines: Vec<&str> = result.lines().collect();
+    assert_eq!(lines.len(), 5, "{result}");
+    assert!(lines[3].starts_with("4,BAD,,error,bad amount"), "{result}");
+    for (line, name, amount) in [(1, "ACME", 10), (2, "GLOBEX", 20), (4, "INITECH", 30)] {
+        let fields: Vec<&str> = lines[line].split(',').collect();
+        assert_eq!(&fields[1..4], [name, &amount.to_string(), "ok"], "{result}");
+        let stored = host.store().get(fields[4]).expect("the txid is stored");
+        assert_eq!((stored.name.as_str(), stored.amount), (name, amount));
+    }
+    let _ = std::fs::remove_file(input);
+    let _ = std::fs::remove_file(output);
+}
+
+#[test]
+fn load_test_example_prints_rates_and_percentiles() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let addr = host.local_addr().to_string();
+    let out = run_example(
+        "load-test",
+        &[
+            &addr,
+            "--users",
+            "3",
+            "--sessions",
+            "2",
+            "--duration-ms",
+            "300",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for key in ["sessions/s", "transactions/s", "latency p50", "p99"] {
+        assert!(stdout.contains(key), "{stdout}");
+    }
+    assert!(stdout.contains(", 0 failed)"), "{stdout}");
+    assert!(!host.records().is_empty(), "transactions reached the host");
+}
+
+#[test]
+fn monitor_example_draws_endpoints_and_sessions() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let addr = host.local_addr().to_string();
+    let out = run_example(
+        "monitor",
+        &[
+            &addr,
+            "--workers",
+            "2",
+            "--sessions",
+            "2",
+            "--interval-ms",
+            "100",
+            "--snapshot",
+            "5",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for text in ["endpoints", "host0", "Closed", "sessions", "open/idle/lent"] {
+        assert!(stdout.contains(text), "no {text:?} in the view:\n{stdout}");
+    }
+    assert_eq!(stdout.lines().count(), 24, "one line per terminal row");
+}

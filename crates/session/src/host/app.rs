@@ -289,6 +289,15 @@ pub struct Input {
     pub fields: HashMap<String, String>,
 }
 
+impl Drop for Input {
+    /// Field values may be passwords: their bytes are wiped (`zeroize`).
+    fn drop(&mut self) {
+        for value in self.fields.values_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
+}
+
 impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Values may be passwords: names only.

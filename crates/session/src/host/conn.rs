@@ -243,6 +243,17 @@ impl HostConn {
         if matches!(ev, TelnetEvent::Data(_) | TelnetEvent::Command(_)) {
             return Ok(());
         }
+        // A TIMING-MARK probe (a client's keepalive) is answered every time
+        // and changes no option state, so it is not counted either; the
+        // output high-water mark bounds a client that floods them.
+        if let TelnetEvent::Negotiate {
+            verb: Verb::Do,
+            option: crate::session::TIMING_MARK,
+        } = ev
+        {
+            telnet::encode_negotiation(Verb::Will, crate::session::TIMING_MARK, &mut self.out);
+            return Ok(());
+        }
         self.negotiations += 1;
         if self.negotiations > MAX_HOST_NEGOTIATIONS {
             return Err(Error::Limit {

@@ -4,6 +4,7 @@
 use ballast_codec::tn3270::Aid;
 
 use super::app::{AppContext, Application, Input, Reply, ScreenDef};
+use crate::secret::Secret;
 
 /// The demo application. Sign on with [`DemoApp::user`] /
 /// [`DemoApp::password`] (default `DEMO` / `SECRET`).
@@ -21,15 +22,16 @@ use super::app::{AppContext, Application, Input, Reply, ScreenDef};
 pub struct DemoApp {
     /// The user id accepted at logon.
     pub user: String,
-    /// The password accepted at logon.
-    pub password: String,
+    /// The password accepted at logon: a [`Secret`], wiped on drop and
+    /// never printed.
+    pub password: Secret,
 }
 
 impl Default for DemoApp {
     fn default() -> Self {
         Self {
             user: "DEMO".to_owned(),
-            password: "SECRET".to_owned(),
+            password: Secret::from("SECRET"),
         }
     }
 }
@@ -98,7 +100,7 @@ impl DemoApp {
             Aid::Pf(3) => Reply::Disconnect,
             Aid::Enter => {
                 let user = input.get("user").to_ascii_uppercase();
-                if user == self.user && input.get("password") == self.password {
+                if user == self.user && self.password.matches(input.get("password")) {
                     ctx.vars.insert("user".to_owned(), user.clone());
                     ctx.user = Some(user);
                     Self::show(ctx, menu(""))

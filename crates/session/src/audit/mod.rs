@@ -1,0 +1,328 @@
+//! A tamper-evident audit log of session events: JSON lines, each
+//! carrying the SHA-256 of the previous one (a hash chain), and
+//! [`verify`], which reports the first tampered, dropped or reordered
+//! entry.
+//!
+//! ```
+//! use ballast_session::audit::{AuditEvent, AuditLog, verify};
+//!
+//! let log = AuditLog::in_memory();
+//! log.record(7, "mvs1", &AuditEvent::Connect { address: "10.0.0.1:23", lu: None })?;
+//! log.record(7, "mvs1", &AuditEvent::Disconnect { reason: "closed by manager" })?;
+//! let bytes = log.into_inner().expect("a Vec<u8> sink");
+//! let report = verify(&bytes[..])?;
+//! assert_eq!(report.entries, 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Entry format
+//!
+//! One JSON object per line, keys in this order:
+//! `{"seq":1,"ts_ms":…,"session":7,"endpoint":"mvs1","event":"connect",`
+//! *event fields*`,"prev":"<64 hex>","hash":"<64 hex>"}`. `seq` counts
+//! from 1; `prev` is the `hash` of the entry before (64 zeros for the
+//! first); `hash` is the SHA-256 of the line's bytes up to (not including)
+//! `,"hash":`. Events and their fields:
+//!
+//! | `event` | fields |
+//! |---|---|
+//! | `connect` | `address`, `lu` |
+//! | `negotiated` | `tn3270e`, `lu` |
+//! | `aid_sent` | `aid`, `modified` (row/column of each modified field, never its content) |
+//! | `screen` | `sha256` (of `text`), `text` (the screen with non-display fields blank) |
+//! | `error` | `kind`, `message` (connection errors only) |
+//! | `disconnect` | `reason` |
+//!
+//! Non-display field contents never reach an entry: screens are recorded
+//! through [`Screen::text`](crate::Screen::text), which blanks them, and an
+//! AID entry names fields by position. The screen hash covers only that
+//! redacted text: a hash of hidden content would let anyone holding the
+//! log test password guesses offline.
+
+mod verify;
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ballast_codec::tn3270::Aid;
+use sha2::{Digest, Sha256};
+
+use crate::screen::Screen;
+
+pub use verify::{VerifyError, VerifyReport, verify};
+
+/// The `prev` of the first entry: 32 zero bytes.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// One session event to record.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum AuditEvent<'a> {
+    /// A connection was opened.
+    Connect {
+        /// The endpoint's address.
+        address: &'a str,
+        /// The LU asked for, if any.
+        lu: Option<&'a str>,
+    },
+    /// Negotiation finished.
+    Negotiated {
+        /// True in TN3270E mode.
+        tn3270e: bool,
+        /// The LU the host assigned (TN3270E).
+        lu: Option<&'a str>,
+    },
+    /// An AID key was sent with these modified fields (row, column of
+    /// their first cell).
+    AidSent {
+        /// The key.
+        aid: Aid,
+        /// Positions of the modified fields.
+        modified: &'a [(u16, u16)],
+    },
+    /// A screen arrived (recorded with non-display fields blank).
+    ScreenReceived {
+        /// The screen.
+        screen: &'a Screen,
+    },
+    /// A command or connection failed.
+    Error {
+        /// Error kind (see `manager::ERROR_KINDS`).
+        kind: &'a str,
+        /// The message, for connection errors only (operator errors may
+        /// quote typed characters).
+        message: Option<&'a str>,
+    },
+    /// The session was closed.
+    Disconnect {
+        /// Why.
+        reason: &'a str,
+    },
+}
+
+enum Sink {
+    Memory(Vec<u8>),
+    Writer(Box<dyn Write + Send>),
+}
+
+struct Chain {
+    sink: Sink,
+    seq: u64,
+    prev: [u8; 32],
+    line: String,
+}
+
+/// An append-only, hash-chained audit log; share it with an `Arc`.
+///
+/// Each [`AuditLog::record`] writes one whole line with one `write_all`
+/// to the sink: give it a `File` opened for append (as
+/// [`AuditLog::create`] does) for an entry that is in the kernel when
+/// `record` returns, or a `BufWriter` for speed (then call
+/// [`AuditLog::flush`]); [`AuditLog::in_memory`] keeps the lines in memory.
+pub struct AuditLog {
+    chain: Mutex<Chain>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seq = self.chain.lock().map(|c| c.seq).unwrap_or_default();
+        f.debug_struct("AuditLog").field("entries", &seq).finish()
+    }
+}
+
+impl AuditLog {
+    /// A log writing to `sink`, starting a new chain.
+    pub fn new<W: Write + Send + 'static>(sink: W) -> Self {
+        Self::resume(Sink::Writer(Box::new(sink)), 0, GENESIS)
+    }
+
+    /// A log kept in memory (read it with [`AuditLog::snapshot`] or
+    /// [`AuditLog::into_inner`]), starting a new chain.
+    pub fn in_memory() -> Self {
+        Self::resume(Sink::Memory(Vec::new()), 0, GENESIS)
+    }
+
+    fn resume(sink: Sink, seq: u64, prev: [u8; 32]) -> Self {
+        Self {
+            chain: Mutex::new(Chain {
+                sink,
+                seq,
+                prev,
+                line: String::with_capacity(512),
+            }),
+        }
+    }
+
+    /// Opens `path` for append, continuing the chain of the entries it
+    /// holds (which are verified first), or starts one.
+    pub fn create(path: impl AsRef<std::path::Path>) -> Result<Self, VerifyError> {
+        let path = path.as_ref();
+        let (seq, prev) = match std::fs::File::open(path) {
+            Ok(f) => {
+                let r = verify(io::BufReader::new(f))?;
+                (r.entries, r.head)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (0, GENESIS),
+            Err(e) => return Err(e.into()),
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self::resume(Sink::Writer(Box::new(file)), seq, prev))
+    }
+
+    /// Appends one entry for `session` on `endpoint`; returns its `seq`.
+    pub fn record(&self, session: u64, endpoint: &str, event: &AuditEvent<'_>) -> io::Result<u64> {
+        let ts_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let mut guard = self
+            .chain
+            .lock()
+            .map_err(|_| io::Error::other("audit log poisoned by a panic"))?;
+        let c = &mut *guard;
+        let seq = c.seq + 1;
+        c.line.clear();
+        let _ = write!(
+            c.line,
+            "{{\"seq\":{seq},\"ts_ms\":{ts_ms},\"session\":{session},\"endpoint\":"
+        );
+        json_str(&mut c.line, endpoint);
+        write_event(&mut c.line, event);
+        c.line.push_str(",\"prev\":\"");
+        hex(&mut c.line, &c.prev);
+        c.line.push('"');
+        let hash: [u8; 32] = Sha256::digest(c.line.as_bytes()).into();
+        c.line.push_str(",\"hash\":\"");
+        hex(&mut c.line, &hash);
+        c.line.push_str("\"}\n");
+        match &mut c.sink {
+            Sink::Memory(m) => m.extend_from_slice(c.line.as_bytes()),
+            Sink::Writer(w) => w.write_all(c.line.as_bytes())?,
+        }
+        c.seq = seq;
+        c.prev = hash;
+        Ok(seq)
+    }
+
+    /// Entries written so far (this chain's last `seq`).
+    pub fn entries(&self) -> u64 {
+        self.chain.lock().map(|c| c.seq).unwrap_or_default()
+    }
+
+    /// The last entry's hash (the chain's head): keep it somewhere else
+    /// too, so that cutting entries off the end shows.
+    pub fn head(&self) -> [u8; 32] {
+        self.chain.lock().map(|c| c.prev).unwrap_or(GENESIS)
+    }
+
+    /// Flushes the sink.
+    pub fn flush(&self) -> io::Result<()> {
+        match self.chain.lock() {
+            Ok(mut c) => match &mut c.sink {
+                Sink::Memory(_) => Ok(()),
+                Sink::Writer(w) => w.flush(),
+            },
+            Err(_) => Err(io::Error::other("audit log poisoned by a panic")),
+        }
+    }
+
+    /// The bytes written, for an [`AuditLog::in_memory`] log.
+    pub fn into_inner(self) -> Option<Vec<u8>> {
+        match self.chain.into_inner().ok()?.sink {
+            Sink::Memory(m) => Some(m),
+            Sink::Writer(_) => None,
+        }
+    }
+
+    /// A copy of the bytes written so far, for an [`AuditLog::in_memory`] log.
+    pub fn snapshot(&self) -> Option<Vec<u8>> {
+        match &self.chain.lock().ok()?.sink {
+            Sink::Memory(m) => Some(m.clone()),
+            Sink::Writer(_) => None,
+        }
+    }
+}
+
+fn write_event(out: &mut String, event: &AuditEvent<'_>) {
+    match event {
+        AuditEvent::Connect { address, lu } => {
+            out.push_str(",\"event\":\"connect\",\"address\":");
+            json_str(out, address);
+            out.push_str(",\"lu\":");
+            json_opt(out, *lu);
+        }
+        AuditEvent::Negotiated { tn3270e, lu } => {
+            let _ = write!(
+                out,
+                ",\"event\":\"negotiated\",\"tn3270e\":{tn3270e},\"lu\":"
+            );
+            json_opt(out, *lu);
+        }
+        AuditEvent::AidSent { aid, modified } => {
+            out.push_str(",\"event\":\"aid_sent\",\"aid\":");
+            json_str(out, &format!("{aid:?}"));
+            out.push_str(",\"modified\":[");
+            for (i, (r, c)) in modified.iter().enumerate() {
+                let sep = if i == 0 { "" } else { "," };
+                let _ = write!(out, "{sep}[{r},{c}]");
+            }
+            out.push(']');
+        }
+        AuditEvent::ScreenReceived { screen } => {
+            let text = screen.text();
+            out.push_str(",\"event\":\"screen\",\"sha256\":\"");
+            hex(out, &Sha256::digest(text.as_bytes()).into());
+            out.push_str("\",\"text\":");
+            json_str(out, &text);
+        }
+        AuditEvent::Error { kind, message } => {
+            out.push_str(",\"event\":\"error\",\"kind\":");
+            json_str(out, kind);
+            out.push_str(",\"message\":");
+            json_opt(out, *message);
+        }
+        AuditEvent::Disconnect { reason } => {
+            out.push_str(",\"event\":\"disconnect\",\"reason\":");
+            json_str(out, reason);
+        }
+    }
+}
+
+/// Appends `s` as a JSON string.
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_opt(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+/// Appends `bytes` as lower-case hex.
+pub(crate) fn hex(out: &mut String, bytes: &[u8; 32]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+}

@@ -1,0 +1,148 @@
+//! [`ManagerError`]: what the session manager reports.
+
+use std::time::Duration;
+
+/// Why the [`SessionManager`](super::SessionManager) refused or lost work.
+///
+/// [`ManagerError::is_retryable`] tells which errors a caller (or
+/// [`SessionManager::run`](super::SessionManager::run)) may retry on another
+/// session: the work did not complete, and another endpoint may take it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManagerError {
+    /// A configuration value is invalid.
+    #[error("invalid manager config: {field} {reason}")]
+    Config {
+        /// The field at fault, e.g. `"endpoints[1].weight"`.
+        field: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No endpoint has that name.
+    #[error("no endpoint named {0:?}")]
+    UnknownEndpoint(String),
+    /// No session became free (and none could be opened) before the acquire
+    /// deadline.
+    #[error("no session available within {waited:?} ({open} open, limit {limit})")]
+    AcquireTimeout {
+        /// How long the caller waited.
+        waited: Duration,
+        /// Sessions open when it gave up.
+        open: usize,
+        /// The session limit that applied (total or per endpoint).
+        limit: usize,
+    },
+    /// Too many callers are already waiting for a session.
+    #[error("busy: {waiting} callers already waiting (limit {limit})")]
+    Busy {
+        /// Callers waiting when this one was refused.
+        waiting: usize,
+        /// `ManagerConfig::max_pending`.
+        limit: usize,
+    },
+    /// Every endpoint that could take the work has an open circuit breaker.
+    #[error("no endpoint available: every circuit breaker is open")]
+    NoEndpointAvailable,
+    /// The endpoint's breaker opened while the work was in flight: the
+    /// session was retired. Retryable.
+    #[error("endpoint {endpoint} is down (circuit open)")]
+    EndpointDown {
+        /// The endpoint's name.
+        endpoint: String,
+    },
+    /// The session failed under the work (connection closed, I/O error,
+    /// timeout): it was retired. Retryable.
+    #[error("session {session} on endpoint {endpoint} lost: {source}")]
+    SessionLost {
+        /// The endpoint's name.
+        endpoint: String,
+        /// The session id.
+        session: u64,
+        /// What failed.
+        #[source]
+        source: crate::Error,
+    },
+    /// Opening or signing on a new session failed. Retryable.
+    #[error("connecting to endpoint {endpoint} failed: {source}")]
+    Connect {
+        /// The endpoint's name.
+        endpoint: String,
+        /// What failed.
+        #[source]
+        source: crate::Error,
+    },
+    /// The endpoint's connection rate limit has no permit now. Retryable.
+    #[error("endpoint {endpoint} throttles new connections, next in {retry_after:?}")]
+    Throttled {
+        /// The endpoint's name.
+        endpoint: String,
+        /// How long until a connection permit is free.
+        retry_after: Duration,
+    },
+    /// The manager is draining or stopped: it takes no new work.
+    #[error("session manager is draining")]
+    Draining,
+    /// The drain deadline passed while this work was in flight.
+    #[error("work cancelled by the manager's drain")]
+    Cancelled,
+    /// The work itself failed on a healthy session (a protected field, a
+    /// locked keyboard, a wrong screen): not retried.
+    #[error(transparent)]
+    Session(crate::Error),
+}
+
+impl ManagerError {
+    /// True when the work did not complete for a reason another session
+    /// (or endpoint) may not have: retrying elsewhere is reasonable.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::EndpointDown { .. }
+                | Self::SessionLost { .. }
+                | Self::Connect { .. }
+                | Self::Throttled { .. }
+                | Self::NoEndpointAvailable
+                | Self::AcquireTimeout { .. }
+        )
+    }
+
+    /// A short stable name for metrics labels and audit entries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config { .. } => "config",
+            Self::UnknownEndpoint(_) => "unknown_endpoint",
+            Self::AcquireTimeout { .. } => "acquire_timeout",
+            Self::Busy { .. } => "busy",
+            Self::NoEndpointAvailable => "no_endpoint",
+            Self::EndpointDown { .. } => "endpoint_down",
+            Self::SessionLost { .. } => "session_lost",
+            Self::Connect { .. } => "connect",
+            Self::Throttled { .. } => "throttled",
+            Self::Draining => "draining",
+            Self::Cancelled => "cancelled",
+            Self::Session(_) => "session",
+        }
+    }
+}
+
+/// True when a session error means the connection is unusable (retire
+/// the session and count a failure against the endpoint); false for
+/// operator errors that leave the session as it was.
+pub(crate) fn is_connection_error(e: &crate::Error) -> bool {
+    use crate::Error as E;
+    matches!(
+        e,
+        E::Closed
+            | E::Io(_)
+            | E::Timeout { .. }
+            | E::Codec(_)
+            | E::Protocol(_)
+            | E::Limit { .. }
+            | E::NotConnected
+            | E::Tls(_)
+            | E::DeviceTypeRejected { .. }
+    )
+}
+
+/// The `Result` of manager operations.
+pub type ManagerResult<T> = std::result::Result<T, ManagerError>;
