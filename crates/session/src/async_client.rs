@@ -91,7 +91,7 @@ impl AsyncClient<AsyncTlsStream> {
                 what: "tls handshake".into(),
                 elapsed: timeout,
             })?
-            .map_err(|e| Error::Tls(e.to_string()))?;
+            .map_err(|e| Error::Tls(crate::tls::describe_handshake_error(&e)))?;
         Self::start(stream, terminal, deadline).await
     }
 }

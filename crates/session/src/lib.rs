@@ -96,7 +96,9 @@
 //!
 //! - `tls` (off by default): `Client::connect_tls`, `AsyncClient::connect_tls`
 //!   (with `tokio`) and `HostConfig::tls` with rustls (ring provider);
-//!   `tls::client_config` and `tls::server_config` build configs from PEM.
+//!   `tls::client_config` and `tls::server_config` build configs from PEM
+//!   (certificates always verified; minimum protocol version explicit:
+//!   `tls::MinTlsVersion`, TLS 1.2 by default).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]

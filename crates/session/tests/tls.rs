@@ -57,7 +57,76 @@ fn tls_client_refuses_a_host_whose_name_does_not_match() {
         T,
     )
     .unwrap_err();
-    assert!(matches!(e, Error::Tls(_)), "{e}");
+    let Error::Tls(why) = &e else { panic!("{e}") };
+    assert!(why.contains("not valid for the name asked"), "{why}");
+}
+
+const EXPIRED_CA: &[u8] = include_bytes!("fixtures/tls/expired/ca.pem");
+const EXPIRED_CERT: &[u8] = include_bytes!("fixtures/tls/expired/cert.pem");
+const EXPIRED_KEY: &[u8] = include_bytes!("fixtures/tls/expired/key.pem");
+
+#[test]
+fn tls_client_refuses_an_expired_certificate_and_says_so() {
+    let config = HostConfig {
+        tls: Some(tls::server_config(EXPIRED_CERT, EXPIRED_KEY).unwrap()),
+        ..HostConfig::default()
+    };
+    let host = HostSimulator::start(config, DemoApp::default()).unwrap();
+    let roots = tls::client_config(EXPIRED_CA).unwrap();
+    let e = Client::connect_tls(
+        host.local_addr(),
+        "localhost",
+        roots,
+        SessionConfig::default(),
+        T,
+    )
+    .unwrap_err();
+    let Error::Tls(why) = &e else { panic!("{e}") };
+    assert!(why.contains("has expired"), "{why}");
+}
+
+/// A host that speaks TLS 1.2 only (built with rustls directly: ballast's
+/// configs never cap the newest version).
+fn tls12_only_host() -> HostSimulator {
+    use rustls::pki_types::pem::PemObject;
+    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(CERT)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(KEY).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let config = HostConfig {
+        tls: Some(std::sync::Arc::new(server)),
+        ..HostConfig::default()
+    };
+    HostSimulator::start(config, DemoApp::default()).unwrap()
+}
+
+#[test]
+fn the_minimum_tls_version_is_explicit_and_enforced() {
+    let host = tls12_only_host();
+    let connect = |roots| {
+        Client::connect_tls(
+            host.local_addr(),
+            "localhost",
+            roots,
+            SessionConfig::default(),
+            T,
+        )
+    };
+    // The default minimum is TLS 1.2: a TLS 1.2 host is served.
+    let c = connect(tls::client_config(CA).unwrap()).unwrap();
+    c.disconnect().unwrap();
+    // Asked for TLS 1.3 at least, the client refuses it, saying why.
+    let strict = tls::client_config_with(CA, tls::MinTlsVersion::Tls13).unwrap();
+    let e = connect(strict).unwrap_err();
+    let Error::Tls(why) = &e else { panic!("{e}") };
+    assert!(why.contains("tls handshake failed"), "{why}");
 }
 
 #[test]
