@@ -1,0 +1,84 @@
+//! Which scenarios a `chaos` run executes.
+
+use std::time::Duration;
+
+use ballast_chaos::scenario::{self, Scenario};
+
+use super::ChaosArgs;
+
+/// The representative subset `--quick` runs: a latency fault, connection
+/// resets, a black hole and a two-fault timeline.
+pub const QUICK: &[&str] = &[
+    "latency-spike",
+    "connection-reset",
+    "black-hole",
+    "slow-then-reset",
+];
+
+/// The scenarios `args` ask for, in catalog order, scaled to `--duration`.
+///
+/// # Errors
+///
+/// One line naming the bad scenario file, unknown scenario or category
+/// (with a suggestion), or a bad duration.
+pub fn select(args: &ChaosArgs) -> Result<Vec<Scenario>, String> {
+    let catalog = scenario::catalog();
+    let mut files = Vec::new();
+    for path in &args.scenario_files {
+        files.push(scenario::load_file(path).map_err(|e| e.to_string())?);
+    }
+    let all: Vec<Scenario> = catalog.iter().chain(&files).cloned().collect();
+    let mut chosen: Vec<Scenario> = if !args.scenarios.is_empty() {
+        let mut chosen = Vec::new();
+        for name in &args.scenarios {
+            let found = all
+                .iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| unknown("scenario", name, all.iter().map(|s| s.name.as_str())))?;
+            chosen.push(found.clone());
+        }
+        chosen
+    } else if !files.is_empty() && args.category.is_none() {
+        files
+    } else {
+        all.clone()
+    };
+    if let Some(category) = &args.category {
+        if !all.iter().any(|s| &s.category == category) {
+            return Err(unknown(
+                "category",
+                category,
+                all.iter().map(|s| s.category.as_str()),
+            ));
+        }
+        chosen.retain(|s| &s.category == category);
+    }
+    if args.quick && args.scenarios.is_empty() {
+        chosen.retain(|s| {
+            QUICK.contains(&s.name.as_str()) || !catalog.iter().any(|c| c.name == s.name)
+        });
+    }
+    if let Some(secs) = args.duration {
+        if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+            return Err(format!(
+                "--duration must be between 0 and 3600 seconds, not {secs}"
+            ));
+        }
+        chosen = chosen
+            .into_iter()
+            .map(|s| s.with_total(Duration::from_secs_f64(secs)))
+            .collect();
+    }
+    if chosen.is_empty() {
+        return Err("no scenario matches; see --list".into());
+    }
+    Ok(chosen)
+}
+
+fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
+    let hint = scenario::suggest(name, known).map_or_else(
+        || "; see --list".to_owned(),
+        |s| format!(" (did you mean `{s}`?)"),
+    );
+    format!("unknown {what} `{name}`{hint}")
+}
