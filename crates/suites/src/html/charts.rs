@@ -69,7 +69,9 @@ fn throughput_panel<K: Datum, V: Datum>(
     samples: &[Sample],
     end: f64,
 ) -> Result<(), ChartError> {
-    let buckets = (end / secs(BUCKET)).ceil() as usize + 1;
+    // Whole buckets up to the run's end only: a partial last bucket would
+    // read as a drop in throughput.
+    let buckets = (secs(r.end) / secs(BUCKET)).floor() as usize;
     let mut ok = vec![0u32; buckets];
     for s in samples.iter().filter(|s| s.ok) {
         if let Some(b) = ok.get_mut((secs(s.at) / secs(BUCKET)) as usize) {
@@ -79,13 +81,18 @@ fn throughput_panel<K: Datum, V: Datum>(
     let rate: Vec<(f64, f64)> = ok
         .iter()
         .enumerate()
-        .map(|(i, n)| (i as f64 * secs(BUCKET), f64::from(*n) / secs(BUCKET)))
+        .map(|(i, n)| {
+            (
+                (i as f64 + 0.5) * secs(BUCKET),
+                f64::from(*n) / secs(BUCKET),
+            )
+        })
         .collect();
     let top = rate.iter().map(|p| p.1).fold(10.0f64, f64::max) * 1.15;
     let mut chart = ChartBuilder::on(area)
         .caption("throughput (acknowledged ops/s)", ("sans-serif", 14))
         .margin(6)
-        .x_label_area_size(24)
+        .x_label_area_size(36)
         .y_label_area_size(50)
         .build_cartesian_2d(0f64..end, 0f64..top)?;
     chart.configure_mesh().x_desc("time (s)").draw()?;
@@ -124,7 +131,7 @@ fn latency_panel<K: Datum, V: Datum>(
             ("sans-serif", 14),
         )
         .margin(6)
-        .x_label_area_size(30)
+        .x_label_area_size(36)
         .y_label_area_size(50)
         .build_cartesian_2d(0f64..end, 0f64..top)?;
     chart.configure_mesh().x_desc("time (s)").draw()?;
