@@ -85,6 +85,10 @@ pub struct ChaosArgs {
         default_value = "target/ballast-reports/chaos"
     )]
     pub out: PathBuf,
+    /// Sweep mode: run each scenario once per level of a toxic attribute,
+    /// e.g. `latency=10,50,100,250,500` or `probability=0.01,0.05,0.1,0.3`.
+    #[arg(long, value_name = "ATTR=V1,V2,…")]
+    pub sweep: Option<String>,
     /// Print the scenarios (name, category, description) and exit.
     #[arg(long)]
     pub list: bool,

@@ -26,8 +26,8 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("-".into(), |x| format!("{:.1}", x * 100.0))
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1000px;color:#222}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}\
+table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 td:first-child,th:first-child{text-align:left}.ok{color:#1e8c3c}.bad{color:#c00;font-weight:bold}\
 .legend span{display:inline-block;width:1em;height:1em;margin:0 .3em 0 1em;vertical-align:middle}\
 svg{display:block;margin:.5em 0}";
@@ -55,6 +55,10 @@ pub fn report<K: Datum, V: Datum>(
     summary_table(&mut h, runs);
     h.push_str("<h2>Recovery after the last fault</h2><p>Time to a stable run of successes; the black tick is the scenario's limit, a red bar never recovered.</p>");
     h.push_str(&charts::recovery(runs)?);
+    if runs.iter().any(|r| r.scenario.name.contains('@')) {
+        h.push_str("<h2>Degradation vs intensity</h2><p>Throughput while the fault is on, as a share of the baseline's, at each level of the sweep.</p>");
+        h.push_str(&charts::degradation(runs)?);
+    }
     h.push_str("<h2>Error rate per phase</h2><p>Share of failed or unknown operations before, during and after the faults.</p>");
     h.push_str(&charts::error_rates(runs)?);
     for r in runs {

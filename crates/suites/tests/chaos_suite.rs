@@ -171,3 +171,61 @@ fn an_unreachable_proxy_api_is_a_setup_error() {
     assert_eq!(text.lines().count(), 1, "one line: {text}");
     assert!(text.contains("http://127.0.0.1:1"), "{text}");
 }
+
+#[test]
+fn sweep_runs_one_level_per_row_and_charts_degradation() {
+    let (code, text) = suite(&[
+        "--list",
+        "--sweep",
+        "latency=10,250",
+        "--category",
+        "latency",
+    ]);
+    assert_eq!(code, EXIT_PASSED, "{text}");
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        names.contains(&"latency-spike@latency=10")
+            && names.contains(&"slow-then-reset@latency=250"),
+        "{text}"
+    );
+    let (code, text) = suite(&["--list", "--sweep", "rate=1", "--scenario", "black-hole"]);
+    assert_eq!(code, EXIT_USAGE);
+    assert!(
+        text.contains("no chosen scenario has a toxic with attribute `rate`"),
+        "{text}"
+    );
+    let dir = temp_dir("sweep");
+    let out = dir.to_string_lossy().into_owned();
+    let args = [
+        "--seed",
+        "9",
+        "--clients",
+        "2",
+        "--scenario",
+        "latency-spike",
+        "--sweep",
+        "latency=20,200",
+        "--duration",
+        "3",
+        "--out",
+        &out,
+    ];
+    let (code, text) = suite(&args);
+    assert!(code == EXIT_PASSED || text.contains("replay: "), "{text}");
+    let csv = read(&dir.join("results.csv"));
+    let rows: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|r| r.split(',').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        rows,
+        ["latency-spike@latency=20", "latency-spike@latency=200"],
+        "{csv}"
+    );
+    assert!(read(&dir.join("report.html")).contains("Degradation vs intensity"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -52,17 +52,19 @@ fn recv(s: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<String> {
     Err(io::Error::other("frame too long"))
 }
 
+/// Puts a broken service acknowledges but keeps in a per-connection
+/// write-behind buffer before storing them.
+const WRITE_BEHIND: usize = 8;
+
 /// `P key value` → `OK`; `G key` → `V value` or `NF`; `S` → `OK`.
-/// Broken: a put is acknowledged, then stored only when the next request
-/// arrives on the same connection — a connection that dies loses it.
+/// Broken: a put is acknowledged at once but stored only when the
+/// connection's write-behind buffer is full or the client says `S` — a
+/// connection that dies loses what its buffer held.
 fn serve(mut conn: TcpStream, store: Store, broken: bool) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-    let (mut buf, mut pending) = (Vec::new(), None);
+    let (mut buf, mut behind) = (Vec::new(), Vec::<(u64, u64)>::new());
     while let Ok(req) = recv(&mut conn, &mut buf) {
         let mut db = store.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((k, v)) = pending.take() {
-            db.insert(k, v);
-        }
         let words: Vec<u64> = req
             .split(' ')
             .skip(1)
@@ -70,15 +72,26 @@ fn serve(mut conn: TcpStream, store: Store, broken: bool) {
             .collect();
         let reply = match (req.chars().next(), &words[..]) {
             (Some('P'), &[k, v]) if broken => {
-                pending = Some((k, v));
+                behind.push((k, v));
+                if behind.len() >= WRITE_BEHIND {
+                    db.extend(behind.drain(..));
+                }
                 "OK".to_string()
             }
             (Some('P'), &[k, v]) => {
                 db.insert(k, v);
                 "OK".to_string()
             }
-            (Some('G'), &[k]) => db.get(&k).map_or("NF".to_string(), |v| format!("V {v}")),
-            _ => "OK".to_string(),
+            (Some('G'), &[k]) => {
+                let buffered = behind.iter().rev().find(|(bk, _)| *bk == k).map(|(_, v)| v);
+                buffered
+                    .or(db.get(&k))
+                    .map_or("NF".to_string(), |v| format!("V {v}"))
+            }
+            _ => {
+                db.extend(behind.drain(..));
+                "OK".to_string()
+            }
         };
         drop(db);
         if send(&mut conn, &reply).is_err() {

@@ -141,6 +141,46 @@ impl Scenario {
         self.baseline + self.timeline_len() + self.recovery
     }
 
+    /// The same scenario at another intensity: toxic attribute `attribute`
+    /// (Toxiproxy's name: `latency`, `probability`, `rate`, …) set to
+    /// `value` on every toxic that has it, and the name suffixed with
+    /// `@attribute=value` — one level of a sweep.
+    ///
+    /// # Errors
+    ///
+    /// The toxic's error when `value` is out of range, or
+    /// [`Error::InvalidAttribute`](crate::Error::InvalidAttribute) when no
+    /// toxic of the scenario has the attribute.
+    pub fn with_attribute(mut self, attribute: &str, value: f64) -> crate::Result<Self> {
+        let mut changed = false;
+        for toxic in self.timeline.iter_mut().flat_map(|f| f.toxics.iter_mut()) {
+            let mut json = toxic.to_json();
+            let Some(attrs) = json.get_mut("attributes").and_then(|a| a.as_object_mut()) else {
+                continue;
+            };
+            // Toxiproxy's JSON lists every attribute of a toxic's type.
+            if !attrs.contains_key(attribute) {
+                continue;
+            }
+            let number = if value.fract() == 0.0 && value >= 0.0 {
+                serde_json::json!(value as u64)
+            } else {
+                serde_json::json!(value)
+            };
+            attrs.insert(attribute.to_owned(), number);
+            *toxic = Toxic::from_json_value(&json)?;
+            changed = true;
+        }
+        if !changed {
+            return Err(crate::Error::InvalidAttribute {
+                name: "sweep",
+                reason: format!("no toxic of {} has attribute {attribute}", self.name),
+            });
+        }
+        self.name = format!("{}@{attribute}={value}", self.name);
+        Ok(self)
+    }
+
     /// The same scenario with every phase and fault time scaled so that
     /// [`total`](Self::total) is `total` (the SLA is unchanged).
     pub fn with_total(mut self, total: Duration) -> Self {

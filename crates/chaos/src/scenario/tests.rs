@@ -169,3 +169,34 @@ fn suggestions_are_only_for_close_words() {
     );
     assert_eq!(suggest("zzzzzz", TOXIC_TYPES.iter().copied()), None);
 }
+
+#[test]
+fn a_sweep_level_sets_the_attribute_on_every_toxic_that_has_it() {
+    let s = find("latency-spike").expect("in the catalog");
+    let level = s
+        .clone()
+        .with_attribute("latency", 50.0)
+        .expect("latency toxics");
+    assert_eq!(level.name, "latency-spike@latency=50");
+    for t in level.timeline.iter().flat_map(|f| &f.toxics) {
+        assert_eq!(t.to_json()["attributes"]["latency"], serde_json::json!(50));
+        assert_eq!(
+            t.to_json()["attributes"]["jitter"],
+            serde_json::json!(50),
+            "others kept"
+        );
+    }
+    let loss = find("packet-loss")
+        .expect("in the catalog")
+        .with_attribute("probability", 0.05)
+        .expect("loss toxics");
+    assert_eq!(
+        loss.timeline[0].toxics[0].to_json()["attributes"]["probability"],
+        serde_json::json!(0.05)
+    );
+    assert!(
+        s.clone().with_attribute("rate", 4.0).is_err(),
+        "no bandwidth toxic to sweep"
+    );
+    assert!(s.with_attribute("latency", -1.0).is_err(), "out of range");
+}

@@ -69,10 +69,44 @@ pub fn select(args: &ChaosArgs) -> Result<Vec<Scenario>, String> {
             .map(|s| s.with_total(Duration::from_secs_f64(secs)))
             .collect();
     }
+    if let Some(sweep) = &args.sweep {
+        chosen = sweep_levels(chosen, sweep)?;
+    }
     if chosen.is_empty() {
         return Err("no scenario matches; see --list".into());
     }
     Ok(chosen)
+}
+
+/// Each scenario that has the swept attribute, once per level.
+fn sweep_levels(chosen: Vec<Scenario>, sweep: &str) -> Result<Vec<Scenario>, String> {
+    let (attribute, levels) = sweep
+        .split_once('=')
+        .ok_or_else(|| format!("--sweep wants ATTR=V1,V2,…, not `{sweep}`"))?;
+    let levels: Vec<f64> = levels
+        .split(',')
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| format!("--sweep: `{v}` is not a number"))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for s in chosen {
+        for level in &levels {
+            match s.clone().with_attribute(attribute, *level) {
+                Ok(l) => out.push(l),
+                Err(ballast_chaos::Error::InvalidAttribute { name: "sweep", .. }) => break,
+                Err(e) => return Err(format!("--sweep {attribute}={level} on {}: {e}", s.name)),
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "--sweep: no chosen scenario has a toxic with attribute `{attribute}`"
+        ));
+    }
+    Ok(out)
 }
 
 fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {

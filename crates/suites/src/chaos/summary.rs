@@ -74,8 +74,16 @@ pub fn replay_command(args: &ChaosArgs, seed: u64, failed: &[&Run]) -> String {
             shell_word(&path.display().to_string())
         ));
     }
-    for r in failed {
-        cmd.push_str(&format!(" --scenario {}", shell_word(&r.scenario.name)));
+    let mut names: Vec<&str> = failed
+        .iter()
+        .map(|r| r.scenario.name.split('@').next().unwrap_or_default())
+        .collect();
+    names.dedup();
+    for name in names {
+        cmd.push_str(&format!(" --scenario {}", shell_word(name)));
+    }
+    if let Some(sweep) = &args.sweep {
+        cmd.push_str(&format!(" --sweep {}", shell_word(sweep)));
     }
     if let Some(d) = args.duration {
         cmd.push_str(&format!(" --duration {d}"));

@@ -194,6 +194,79 @@ pub(super) fn recovery<K: Datum, V: Datum>(
     Ok(svg)
 }
 
+/// Sweep levels as (base scenario, level, during-fault throughput as % of
+/// the baseline's), from names like `latency-spike@latency=50`.
+fn sweep_points<K: Datum, V: Datum>(runs: &[ScenarioRun<K, V>]) -> Vec<(String, f64, f64)> {
+    runs.iter()
+        .filter_map(|r| {
+            let (base, level) = r.scenario.name.split_once('@')?;
+            let level: f64 = level.split_once('=')?.1.parse().ok()?;
+            let p = &r.performance;
+            let share = if p.baseline.throughput_per_sec > 0.0 {
+                100.0 * p.during.throughput_per_sec / p.baseline.throughput_per_sec
+            } else {
+                0.0
+            };
+            Some((base.to_owned(), level, share))
+        })
+        .collect()
+}
+
+/// Degradation vs intensity: one line per swept scenario.
+pub(super) fn degradation<K: Datum, V: Datum>(
+    runs: &[ScenarioRun<K, V>],
+) -> Result<String, ChartError> {
+    let points = sweep_points(runs);
+    let top_x = points.iter().map(|p| p.1).fold(0.0f64, f64::max) * 1.05 + 1e-9;
+    let top_y = points.iter().map(|p| p.2).fold(100.0f64, f64::max) * 1.1;
+    let mut bases: Vec<&str> = points.iter().map(|p| p.0.as_str()).collect();
+    bases.dedup();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 300)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(8)
+            .x_label_area_size(36)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..top_x, 0f64..top_y)?;
+        chart
+            .configure_mesh()
+            .x_desc("level")
+            .y_desc("throughput during fault (% of baseline)")
+            .draw()?;
+        for (i, base) in bases.iter().enumerate() {
+            const LINES: [RGBColor; 4] = [
+                RGBColor(40, 90, 200),
+                RGBColor(220, 90, 40),
+                RGBColor(30, 140, 60),
+                RGBColor(150, 60, 170),
+            ];
+            let color = LINES[i % LINES.len()];
+            let line: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.0 == *base)
+                .map(|p| (p.1, p.2))
+                .collect();
+            chart.draw_series(
+                line.iter()
+                    .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
+            )?;
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))?
+                .label(*base)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
 /// Error rate before / during / after the faults, per scenario.
 pub(super) fn error_rates<K: Datum, V: Datum>(
     runs: &[ScenarioRun<K, V>],
@@ -260,11 +333,12 @@ fn label_columns<'a>(
     for (i, name) in names.enumerate() {
         let x = plot_left + width * (i as f64 + 0.5) / n as f64;
         let y = i32::try_from(h).unwrap_or(300) - if i % 2 == 0 { 52 } else { 34 };
-        let style =
-            TextStyle::from(("sans-serif", 12)).pos(plotters::style::text_anchor::Pos::new(
+        let style = TextStyle::from(("sans-serif", if n > 8 { 10 } else { 12 })).pos(
+            plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Center,
                 plotters::style::text_anchor::VPos::Top,
-            ));
+            ),
+        );
         root.draw(&Text::new(name.to_owned(), (x as i32, y), style))?;
     }
     Ok(())
