@@ -89,6 +89,12 @@ pub struct ChaosArgs {
     /// e.g. `latency=10,50,100,250,500` or `probability=0.01,0.05,0.1,0.3`.
     #[arg(long, value_name = "ATTR=V1,V2,…")]
     pub sweep: Option<String>,
+    /// Config grid: run each scenario once per combination of workload
+    /// settings (repeatable), e.g. `--grid retry_max_attempts=2,4 --grid
+    /// breaker_consecutive_failures=3,10`; the summary names the best
+    /// combination that kept the SLA.
+    #[arg(long, value_name = "SETTING=V1,V2,…")]
+    pub grid: Vec<String>,
     /// Print the scenarios (name, category, description) and exit.
     #[arg(long)]
     pub list: bool,
@@ -234,7 +240,7 @@ fn run_all(
 
 fn run_one(s: &Scenario, injectors: &[&dyn FaultInjector], opts: &RunOptions) -> Run {
     let mut target = Tn3270Target::new();
-    match Tn3270Workload::new(&s.name, opts.seed) {
+    match Tn3270Workload::new(s, opts.seed) {
         Ok(workload) => suite::run_scenario(&mut target, &workload, s, injectors, opts),
         Err(e) => {
             let mut run = suite::run_scenario(&mut target, &Idle, s, &[], opts);
@@ -277,6 +283,7 @@ fn write_reports(dir: &Path, seed: u64, runs: &[Run]) -> std::io::Result<()> {
 
 fn finish(args: &ChaosArgs, seed: u64, runs: &[Run], started: Instant, out: &mut dyn Write) -> i32 {
     summary::table(runs, out);
+    summary::best_configs(runs, out);
     let failed: Vec<&Run> = runs.iter().filter(|r| !r.passed()).collect();
     let _ = writeln!(
         out,

@@ -3,11 +3,12 @@
 //! terminal users who sign on, store records and read them back as a
 //! [`Workload`], connecting through [`Retry`] behind a [`CircuitBreaker`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use ballast_chaos::history::Op;
+use ballast_chaos::scenario::Scenario;
 use ballast_chaos::suite::{ClientContext, Link, SuiteError, Target, Workload};
 use ballast_resilience::{
     Backoff, BreakerConfig, CircuitBreaker, Jitter, Retry, RetryConfig, SeededRng,
@@ -66,34 +67,73 @@ impl Target for Tn3270Target {
     }
 }
 
+/// Workload settings a scenario (`[workload.settings]`) or `--grid` may
+/// set, with their defaults: sign-on attempts through the retry, failures
+/// in a row that open the breaker, and how long it stays open.
+pub const SETTINGS: &[(&str, u64)] = &[
+    ("retry_max_attempts", 4),
+    ("breaker_consecutive_failures", 3),
+    ("breaker_open_ms", 250),
+];
+
 /// Terminal users storing and reading records; one breaker for all of
 /// them (per scenario), one retry policy for signing on.
 #[derive(Debug)]
 pub struct Tn3270Workload {
     breaker: CircuitBreaker,
     seed: u64,
+    retry_max_attempts: u32,
+}
+
+/// Setting `name` of `settings`, or its default from [`SETTINGS`].
+fn setting(settings: &BTreeMap<String, String>, name: &str) -> Result<u64, SuiteError> {
+    let default = SETTINGS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(0, |(_, d)| *d);
+    settings.get(name).map_or(Ok(default), |v| {
+        v.parse().map_err(|_| SuiteError::Workload {
+            process: 0,
+            reason: format!("setting {name} = {v:?} is not a whole number"),
+        })
+    })
 }
 
 impl Tn3270Workload {
-    /// A workload for one scenario run, seeded with `seed`.
+    /// A workload for one run of `scenario`, seeded with `seed`, with the
+    /// scenario's [`SETTINGS`].
     ///
     /// # Errors
     ///
-    /// [`SuiteError::Workload`] if the breaker's configuration is refused.
-    pub fn new(scenario: &str, seed: u64) -> Result<Self, SuiteError> {
+    /// [`SuiteError::Workload`] for a setting that is not a number or that
+    /// the breaker or retry refuses.
+    pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, SuiteError> {
+        let settings = &scenario.workload.settings;
+        let refused = |what: &str, e: &dyn std::fmt::Display| SuiteError::Workload {
+            process: 0,
+            reason: format!("{what}: {e}"),
+        };
+        let failures = u32::try_from(setting(settings, "breaker_consecutive_failures")?)
+            .map_err(|e| refused("breaker_consecutive_failures", &e))?;
         let breaker = CircuitBreaker::new(BreakerConfig {
-            name: format!("host/{scenario}"),
+            name: format!("host/{}", scenario.name),
             minimum_calls: 5,
-            consecutive_failures: Some(3),
-            open_backoff: Backoff::fixed(Duration::from_millis(250)),
+            consecutive_failures: Some(failures),
+            open_backoff: Backoff::fixed(Duration::from_millis(setting(
+                settings,
+                "breaker_open_ms",
+            )?)),
             seed,
             ..BreakerConfig::default()
         })
-        .map_err(|e| SuiteError::Workload {
-            process: 0,
-            reason: format!("breaker: {e}"),
-        })?;
-        Ok(Self { breaker, seed })
+        .map_err(|e| refused("breaker", &e))?;
+        let retry_max_attempts = u32::try_from(setting(settings, "retry_max_attempts")?)
+            .map_err(|e| refused("retry_max_attempts", &e))?;
+        Ok(Self {
+            breaker,
+            seed,
+            retry_max_attempts,
+        })
     }
 }
 
@@ -107,7 +147,7 @@ impl Workload<String, u64> for Tn3270Workload {
                     reason: format!("the target has no link {HOST_LINK:?}"),
                 })?;
         let retry = Retry::new(RetryConfig {
-            max_attempts: 4,
+            max_attempts: self.retry_max_attempts,
             backoff: Backoff::exponential(Duration::from_millis(50), Duration::from_millis(400))
                 .with_jitter(Jitter::Full),
             seed: self.seed ^ ctx.process,

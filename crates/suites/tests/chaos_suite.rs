@@ -229,3 +229,59 @@ fn sweep_runs_one_level_per_row_and_charts_degradation() {
     assert!(read(&dir.join("report.html")).contains("Degradation vs intensity"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_config_grid_runs_each_combination_and_names_the_best() {
+    let (code, text) = suite(&[
+        "--list",
+        "--scenario",
+        "black-hole",
+        "--grid",
+        "retry_max_attempts=1,4",
+        "--grid",
+        "breaker_open_ms=100,500",
+    ]);
+    assert_eq!(code, EXIT_PASSED, "{text}");
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names.len(), 4, "{text}");
+    assert!(
+        names.contains(&"black-hole+retry_max_attempts=4+breaker_open_ms=100"),
+        "{text}"
+    );
+    let (code, text) = suite(&["--list", "--grid", "retry_max_atempts=2"]);
+    assert_eq!(code, EXIT_USAGE);
+    assert!(
+        text.contains("did you mean `retry_max_attempts`?"),
+        "{text}"
+    );
+    let dir = temp_dir("grid");
+    let out = dir.to_string_lossy().into_owned();
+    let args = [
+        "--seed",
+        "4",
+        "--clients",
+        "2",
+        "--scenario",
+        "connection-reset",
+        "--grid",
+        "retry_max_attempts=1,4",
+        "--duration",
+        "3",
+        "--out",
+        &out,
+    ];
+    let (_, text) = suite(&args);
+    assert!(
+        text.contains("best config for connection-reset: retry_max_attempts="),
+        "{text}"
+    );
+    assert_eq!(
+        read(&dir.join("results.csv")).lines().count(),
+        3,
+        "a row per combination"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -72,6 +72,9 @@ pub fn select(args: &ChaosArgs) -> Result<Vec<Scenario>, String> {
     if let Some(sweep) = &args.sweep {
         chosen = sweep_levels(chosen, sweep)?;
     }
+    for axis in &args.grid {
+        chosen = grid_axis(chosen, axis)?;
+    }
     if chosen.is_empty() {
         return Err("no scenario matches; see --list".into());
     }
@@ -115,4 +118,32 @@ fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Cl
         |s| format!(" (did you mean `{s}`?)"),
     );
     format!("unknown {what} `{name}`{hint}")
+}
+
+/// Each scenario once per value of one grid axis `SETTING=V1,V2,…`, the
+/// setting added to its workload settings and to its name (`+SETTING=V`).
+fn grid_axis(chosen: Vec<Scenario>, axis: &str) -> Result<Vec<Scenario>, String> {
+    let (key, values) = axis
+        .split_once('=')
+        .ok_or_else(|| format!("--grid wants SETTING=V1,V2,…, not `{axis}`"))?;
+    let known = crate::tn3270::SETTINGS.iter().map(|(k, _)| *k);
+    if !known.clone().any(|k| k == key) {
+        return Err(unknown("--grid setting", key, known));
+    }
+    let mut out = Vec::new();
+    for s in chosen {
+        for v in values.split(',').map(str::trim) {
+            if v.parse::<u64>().is_err() {
+                return Err(format!("--grid: `{v}` is not a whole number"));
+            }
+            let mut variant = s.clone();
+            variant
+                .workload
+                .settings
+                .insert(key.to_owned(), v.to_owned());
+            variant.name = format!("{}+{key}={v}", s.name);
+            out.push(variant);
+        }
+    }
+    Ok(out)
 }

@@ -76,7 +76,7 @@ pub fn replay_command(args: &ChaosArgs, seed: u64, failed: &[&Run]) -> String {
     }
     let mut names: Vec<&str> = failed
         .iter()
-        .map(|r| r.scenario.name.split('@').next().unwrap_or_default())
+        .map(|r| r.scenario.name.split(['@', '+']).next().unwrap_or_default())
         .collect();
     names.dedup();
     for name in names {
@@ -84,6 +84,9 @@ pub fn replay_command(args: &ChaosArgs, seed: u64, failed: &[&Run]) -> String {
     }
     if let Some(sweep) = &args.sweep {
         cmd.push_str(&format!(" --sweep {}", shell_word(sweep)));
+    }
+    for axis in &args.grid {
+        cmd.push_str(&format!(" --grid {}", shell_word(axis)));
     }
     if let Some(d) = args.duration {
         cmd.push_str(&format!(" --duration {d}"));
@@ -102,5 +105,41 @@ fn shell_word(s: &str) -> String {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// For a config grid: per scenario (and sweep level), the combination of
+/// settings that kept the SLA with the best throughput.
+pub(super) fn best_configs(runs: &[Run], out: &mut dyn Write) {
+    let mut bases: Vec<&str> = runs
+        .iter()
+        .filter_map(|r| r.scenario.name.split_once('+').map(|(base, _)| base))
+        .collect();
+    bases.dedup();
+    for base in bases {
+        let throughput = |r: &Run| {
+            let p = &r.performance;
+            let ok = p.baseline.ok + p.during.ok + p.after.ok;
+            ok as f64 / r.end.as_secs_f64().max(1e-9)
+        };
+        let best = runs
+            .iter()
+            .filter(|r| {
+                r.passed()
+                    && r.scenario
+                        .name
+                        .split_once('+')
+                        .is_some_and(|(b, _)| b == base)
+            })
+            .max_by(|a, b| throughput(a).total_cmp(&throughput(b)));
+        let _ = match best {
+            Some(r) => writeln!(
+                out,
+                "best config for {base}: {} ({:.1} ops/s)",
+                r.scenario.name.split_once('+').map_or("", |(_, c)| c),
+                throughput(r)
+            ),
+            None => writeln!(out, "best config for {base}: none kept the SLA"),
+        };
     }
 }
