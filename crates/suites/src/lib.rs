@@ -27,3 +27,9 @@
 pub mod chaos;
 pub mod html;
 pub mod tn3270;
+
+/// The code blocks of `docs/chaos.md` run as doctests of this crate, so the
+/// guide's "harden your own service" program stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/chaos.md")]
+struct ChaosGuide;
