@@ -40,11 +40,10 @@ fn sigint_heals_writes_partial_reports_and_exits_130() {
     let stdout = child.0.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
     // Wait until the first scenario is done, so there is something to keep.
-    let first = lines
+    lines
         .by_ref()
         .find(|l| l.contains("latency-spike:"))
         .expect("the first scenario ran");
-    assert!(first.contains("passed"), "{first}");
     let pid = child.0.id().to_string();
     let killed = Command::new("kill")
         .args(["-INT", &pid])
