@@ -1,10 +1,12 @@
-//! `cargo xtask chaos`: the chaos suite on its embedded defaults.
+//! `cargo xtask chaos`: the chaos suite (`ballast-suite chaos`).
 
 use crate::util::{Result, cargo, run_step, target_dir};
 
-/// Options of `cargo xtask chaos`: everything is passed on to the suite
-/// (`--seed N`, `--scenario NAME`…, `--clients N`, `--report-dir DIR`,
-/// `--list`); with none it runs the whole catalog on its defaults.
+/// Options of `cargo xtask chaos`: everything is passed on to
+/// `ballast-suite chaos` (`--scenario NAME`…, `--category NAME`,
+/// `--scenario-file PATH`, `--seed N`, `--quick`, `--duration SECS`,
+/// `--clients N`, `--proxy-api URL`…, `--out DIR`, `--list`); with none it
+/// runs the whole catalog.
 #[derive(clap::Args)]
 pub(crate) struct ChaosArgs {
     /// Arguments for the suite (see `cargo xtask chaos -- --help`).
@@ -12,26 +14,29 @@ pub(crate) struct ChaosArgs {
     args: Vec<String>,
 }
 
-/// Runs the chaos suite (`crates/ballast/examples/chaos`) in release mode:
-/// every catalog scenario against the embedded TN3270 host simulator
-/// through the chaos proxy; reports in `target/ballast-reports/chaos`.
+/// Runs `ballast-suite chaos` (crates/suites) in release mode: the
+/// scenario catalog against the embedded TN3270 host simulator through
+/// the chaos proxy; reports in `target/ballast-reports/chaos`.
 pub(crate) fn run(args: &ChaosArgs) -> Result {
-    let report_dir = target_dir().join("ballast-reports").join("chaos");
     let mut cmd = cargo();
     cmd.args([
         "run",
         "--release",
         "-p",
-        "ballast",
-        "--features",
-        "full",
-        "--example",
-        "chaos",
+        "ballast-suites",
+        "--bin",
+        "ballast-suite",
         "--",
+        "chaos",
     ]);
-    if !args.args.iter().any(|a| a.starts_with("--report-dir")) {
-        cmd.arg("--report-dir").arg(&report_dir);
+    if !args
+        .args
+        .iter()
+        .any(|a| a == "--out" || a.starts_with("--out="))
+    {
+        cmd.arg("--out")
+            .arg(target_dir().join("ballast-reports").join("chaos"));
     }
-    cmd.args(&args.args);
+    cmd.args(args.args.iter().filter(|a| *a != "--"));
     run_step("chaos suite", &mut cmd)
 }

@@ -15,7 +15,7 @@ use crate::util::root;
 const NAMED_FILE_LINES: usize = 300;
 
 /// The workspace's ballast packages by the short name the map uses.
-const CRATES: [(&str, &str); 7] = [
+const CRATES: [(&str, &str); 8] = [
     ("ballast", "ballast"),
     ("alloc", "ballast-alloc"),
     ("clock", "ballast-clock"),
@@ -23,6 +23,7 @@ const CRATES: [(&str, &str); 7] = [
     ("session", "ballast-session"),
     ("resilience", "ballast-resilience"),
     ("chaos", "ballast-chaos"),
+    ("suites", "ballast-suites"),
 ];
 
 /// Crates that servers need and a client-only build must not compile.

@@ -97,8 +97,25 @@ pub struct Entry<K, V> {
     pub completed: Option<(Duration, Outcome<V>)>,
 }
 
+/// A fault switched on or off during a run, as recorded in its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultEvent {
+    /// The fault's name in its scenario.
+    pub fault: String,
+    /// The link (proxy) it acts on.
+    pub link: String,
+    /// When it happened, from the history's start.
+    pub at: Duration,
+    /// `true` when the fault was switched on, `false` when it was healed.
+    pub started: bool,
+}
+
+/// Most fault events a history keeps (a scenario has a handful).
+pub const MAX_FAULT_EVENTS: usize = 4096;
+
 struct Inner<K, V> {
     entries: Vec<Entry<K, V>>,
+    faults: Vec<FaultEvent>,
     dropped: u64,
 }
 
@@ -223,6 +240,7 @@ impl<K, V> History<K, V> {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 entries: Vec::new(),
+                faults: Vec::new(),
                 dropped: 0,
             })),
             clock,
@@ -266,6 +284,29 @@ impl<K, V> History<K, V> {
             history: self.clone(),
             index,
         }
+    }
+
+    /// Records that fault `fault` on `link` was switched on (`started`) or
+    /// healed, now; beyond [`MAX_FAULT_EVENTS`] events are counted as
+    /// dropped.
+    pub fn record_fault(&self, fault: &str, link: &str, started: bool) {
+        let at = self.elapsed();
+        let mut inner = lock(&self.inner);
+        if inner.faults.len() < MAX_FAULT_EVENTS {
+            inner.faults.push(FaultEvent {
+                fault: fault.to_owned(),
+                link: link.to_owned(),
+                at,
+                started,
+            });
+        } else {
+            inner.dropped += 1;
+        }
+    }
+
+    /// A copy of the recorded fault events, in the order they happened.
+    pub fn fault_events(&self) -> Vec<FaultEvent> {
+        lock(&self.inner).faults.clone()
     }
 
     /// A copy of the recorded entries, in invocation order.

@@ -70,20 +70,28 @@
 //! # }
 //! ```
 //!
-//! # Proving a client under faults
+//! # Proving a service under faults
 //!
-//! [`scenario`] holds a catalog of named fault episodes (latency spike,
-//! connection resets, black hole, half-open, packet loss, …) with the SLA a
-//! resilient client should meet, and applies one to a proxy on schedule.
-//! [`history`] records every operation a client invoked and how it ended,
-//! and checks the history against the system's final state: no acknowledged
-//! write lost, no read of an uncommitted value, no stale or non-monotonic
-//! read. [`sla`] measures recovery time and availability against the SLA.
+//! [`scenario`] holds scenarios as data: TOML files (toxics in Toxiproxy's
+//! vocabulary) with a baseline, a timeline of possibly overlapping faults, a
+//! recovery phase, workload settings and an SLA; the built-in catalog
+//! (latency spike, bandwidth throttle, connection resets, black hole,
+//! half-open, packet loss, …) is embedded from `scenarios/*.toml`.
+//! [`suite`] is the harness: implement [`suite::Target`] and
+//! [`suite::Workload`] for your service and [`suite::run_scenario`] runs a
+//! scenario against it through the embedded proxy or any Toxiproxy-API
+//! server, always heals, and derives throughput, latency, error rates,
+//! time to detect and time to recover from the run's [`history::History`].
+//! [`history`] checks that history against the system's final state: no
+//! acknowledged write lost, no read of an uncommitted value, no stale or
+//! non-monotonic read; each anomaly names the fault that was active.
+//! [`sla`] is the older per-sample SLA validator.
 //!
 //! # Feature flags
 //!
-//! - `proxy` (default): [`ChaosProxy`], the Toxiproxy-compatible [`api`] and
-//!   the `ballast-proxy` binary (tokio net, axum, hyper, socket2, clap).
+//! - `proxy` (default): [`ChaosProxy`], the Toxiproxy-compatible [`api`],
+//!   the `ballast-proxy` binary (tokio net, axum, hyper, socket2, clap) and
+//!   the suite's injectors `EmbeddedProxy` and `ToxiproxyApi` (ureq).
 //!   Without it the crate is the fault engine and [`FaultyStream`] only.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
@@ -104,6 +112,7 @@ pub mod scenario;
 pub mod seed;
 pub mod sla;
 pub mod stream;
+pub mod suite;
 pub mod toxic;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, TokioClock};

@@ -1,0 +1,290 @@
+//! Scenarios as data: named, reproducible fault timelines with the workload
+//! settings and the SLA a resilient system must meet under them.
+//!
+//! A [`Scenario`] runs in three phases: a **baseline** with no fault, the
+//! **timeline** (several [`FaultSpec`]s, each with its own start offset,
+//! duration, link and [`Toxic`]s; they may overlap), and a **recovery**
+//! phase. Scenarios are TOML files whose toxics use Toxiproxy's JSON
+//! vocabulary (`type`, `stream`, `toxicity`, `attributes`); the built-in
+//! [`catalog`] is `crates/chaos/scenarios/*.toml`, embedded at build time,
+//! and [`load_file`] reads a user's own. A bad file is a [`ScenarioError`]
+//! naming the file, line, column and field, with a "did you mean" for a
+//! misspelt key or toxic type.
+//!
+//! ```
+//! use ballast_chaos::scenario::{self, Scenario};
+//!
+//! let names: Vec<String> = scenario::catalog().into_iter().map(|s| s.name).collect();
+//! assert!(names.iter().any(|n| n == "connection-reset"));
+//! let s: Scenario = scenario::parse("mine.toml", r#"
+//!     name = "slow-db"
+//!     category = "latency"
+//!     description = "the database answers 100 ms late"
+//!     [[fault]]
+//!     name = "slow"
+//!     duration_ms = 1000
+//!     [[fault.toxic]]
+//!     type = "latency"
+//!     attributes = { latency = 100 }
+//! "#)?;
+//! assert_eq!(s.timeline[0].toxics.len(), 1);
+//! # Ok::<(), ballast_chaos::scenario::ScenarioError>(())
+//! ```
+
+mod file;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::toxic::Toxic;
+
+pub use file::{MAX_FILE_BYTES, ScenarioError, TOXIC_TYPES, load_file, parse};
+
+/// One fault of a scenario's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    /// Unique within the scenario; fault events and violations name it.
+    pub name: String,
+    /// The link (a target's upstream, fronted by a proxy) it acts on;
+    /// `None`: the target's first link.
+    pub link: Option<String>,
+    /// When it switches on, from the end of the baseline.
+    pub start: Duration,
+    /// How long it stays on.
+    pub duration: Duration,
+    /// The toxics switched on together.
+    pub toxics: Vec<Toxic>,
+}
+
+impl FaultSpec {
+    /// When it is healed, from the end of the baseline.
+    pub fn end(&self) -> Duration {
+        self.start + self.duration
+    }
+}
+
+/// How the workload runs in a scenario.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorkloadParams {
+    /// Concurrent clients; `None`: the suite's default.
+    pub clients: Option<u64>,
+    /// Pause between one client's operations; `None`: the workload's default.
+    pub think_time: Option<Duration>,
+    /// Any other setting, for the workload to read (`key = value` as text).
+    pub settings: BTreeMap<String, String>,
+}
+
+/// What the system must achieve in a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioSla {
+    /// Highest share of failed or unknown operations while a fault is on
+    /// (`None`: no limit).
+    pub max_error_rate_during: Option<f64>,
+    /// Highest share of failed or unknown operations outside the faults and
+    /// their allowed recovery time.
+    pub max_error_rate_after: f64,
+    /// Longest time from the last fault's end to a stable run of successes.
+    pub max_recovery: Duration,
+    /// Highest p99 latency of successful operations outside the faults.
+    pub max_p99: Option<Duration>,
+    /// Consecutive successes that count as recovered.
+    pub stable_successes: usize,
+}
+
+impl Default for ScenarioSla {
+    /// 1 % errors outside faults, recovery within 5 s (3 successes in a
+    /// row), p99 under 1 s outside faults, no limit during them.
+    fn default() -> Self {
+        Self {
+            max_error_rate_during: None,
+            max_error_rate_after: 0.01,
+            max_recovery: Duration::from_secs(5),
+            max_p99: Some(Duration::from_secs(1)),
+            stable_successes: 3,
+        }
+    }
+}
+
+/// One named fault episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Short kebab-case name, as given on the command line.
+    pub name: String,
+    /// A group of related scenarios (`network`, `latency`, …), for `--category`.
+    pub category: String,
+    /// What the scenario does, in one line.
+    pub description: String,
+    /// Fault-free time before the timeline.
+    pub baseline: Duration,
+    /// The faults, by start offset from the baseline's end.
+    pub timeline: Vec<FaultSpec>,
+    /// Time after the timeline's last fault is healed.
+    pub recovery: Duration,
+    /// How the workload runs.
+    pub workload: WorkloadParams,
+    /// What the system must achieve.
+    pub sla: ScenarioSla,
+}
+
+impl Scenario {
+    /// Length of the timeline: from its start to its last fault's end.
+    pub fn timeline_len(&self) -> Duration {
+        self.timeline
+            .iter()
+            .map(FaultSpec::end)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Baseline, timeline and recovery together.
+    pub fn total(&self) -> Duration {
+        self.baseline + self.timeline_len() + self.recovery
+    }
+
+    /// The same scenario at another intensity: toxic attribute `attribute`
+    /// (Toxiproxy's name: `latency`, `probability`, `rate`, …) set to
+    /// `value` on every toxic that has it, and the name suffixed with
+    /// `@attribute=value` — one level of a sweep.
+    ///
+    /// # Errors
+    ///
+    /// The toxic's error when `value` is out of range, or
+    /// [`Error::InvalidAttribute`](crate::Error::InvalidAttribute) when no
+    /// toxic of the scenario has the attribute.
+    pub fn with_attribute(mut self, attribute: &str, value: f64) -> crate::Result<Self> {
+        let mut changed = false;
+        for toxic in self.timeline.iter_mut().flat_map(|f| f.toxics.iter_mut()) {
+            let mut json = toxic.to_json();
+            let Some(attrs) = json.get_mut("attributes").and_then(|a| a.as_object_mut()) else {
+                continue;
+            };
+            // Toxiproxy's JSON lists every attribute of a toxic's type.
+            if !attrs.contains_key(attribute) {
+                continue;
+            }
+            let number = if value.fract() == 0.0 && value >= 0.0 {
+                serde_json::json!(value as u64)
+            } else {
+                serde_json::json!(value)
+            };
+            attrs.insert(attribute.to_owned(), number);
+            *toxic = Toxic::from_json_value(&json)?;
+            changed = true;
+        }
+        if !changed {
+            return Err(crate::Error::InvalidAttribute {
+                name: "sweep",
+                reason: format!("no toxic of {} has attribute {attribute}", self.name),
+            });
+        }
+        self.name = format!("{}@{attribute}={value}", self.name);
+        Ok(self)
+    }
+
+    /// The same scenario with every phase and fault time scaled so that
+    /// [`total`](Self::total) is `total` (the SLA is unchanged).
+    pub fn with_total(mut self, total: Duration) -> Self {
+        let current = self.total().as_secs_f64();
+        if current <= 0.0 {
+            return self;
+        }
+        let k = total.as_secs_f64() / current;
+        self.baseline = self.baseline.mul_f64(k);
+        self.recovery = self.recovery.mul_f64(k);
+        for f in &mut self.timeline {
+            f.start = f.start.mul_f64(k);
+            f.duration = f.duration.mul_f64(k);
+        }
+        self
+    }
+}
+
+/// The built-in scenario files, in the order the suite runs them.
+const CATALOG: &[(&str, &str)] = &[
+    (
+        "latency-spike.toml",
+        include_str!("../../scenarios/latency-spike.toml"),
+    ),
+    (
+        "bandwidth-throttle.toml",
+        include_str!("../../scenarios/bandwidth-throttle.toml"),
+    ),
+    (
+        "connection-reset.toml",
+        include_str!("../../scenarios/connection-reset.toml"),
+    ),
+    (
+        "black-hole.toml",
+        include_str!("../../scenarios/black-hole.toml"),
+    ),
+    (
+        "mid-screen-cut.toml",
+        include_str!("../../scenarios/mid-screen-cut.toml"),
+    ),
+    (
+        "half-open.toml",
+        include_str!("../../scenarios/half-open.toml"),
+    ),
+    (
+        "packet-loss.toml",
+        include_str!("../../scenarios/packet-loss.toml"),
+    ),
+    (
+        "sliced-records.toml",
+        include_str!("../../scenarios/sliced-records.toml"),
+    ),
+    (
+        "first-connections-refused.toml",
+        include_str!("../../scenarios/first-connections-refused.toml"),
+    ),
+    (
+        "slow-then-reset.toml",
+        include_str!("../../scenarios/slow-then-reset.toml"),
+    ),
+];
+
+/// Every built-in scenario, in the order the suite runs them.
+pub fn catalog() -> Vec<Scenario> {
+    CATALOG
+        .iter()
+        .map(|(file, text)| {
+            // A test parses every built-in file, so this cannot fail at run time.
+            parse(file, text).unwrap_or_else(|e| panic!("built-in scenario {e}"))
+        })
+        .collect()
+}
+
+/// The built-in scenario called `name`.
+pub fn find(name: &str) -> Option<Scenario> {
+    catalog().into_iter().find(|s| s.name == name)
+}
+
+/// The closest of `candidates` to `word` when it is close enough to be a
+/// likely misspelling (edit distance ≤ 1 + len/4).
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = 1 + word.chars().count() / 4;
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+use super::*;
+
+const GOOD: &str = r#"
+name = "x"
+category = "latency"
+description = "d"
+
+[[fault]]
+name = "slow"
+duration_ms = 1000
+
+[[fault.toxic]]
+type = "latency"
+attributes = { latency = 100 }
+"#;
+
+fn bad(text: &str) -> ScenarioError {
+    match parse("bad.toml", text) {
+        Ok(s) => panic!("parsed {s:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn every_built_in_scenario_parses_validates_and_is_named_once() {
+    let catalog = catalog();
+    assert_eq!(catalog.len(), CATALOG.len());
+    let mut names: Vec<&str> = catalog.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), catalog.len(), "duplicate scenario names");
+    for (s, (file, _)) in catalog.iter().zip(CATALOG) {
+        assert_eq!(
+            format!("{}.toml", s.name),
+            *file,
+            "file named after its scenario"
+        );
+        assert!(
+            !s.description.contains('\n'),
+            "{}: one-line description",
+            s.name
+        );
+        for t in s.timeline.iter().flat_map(|f| &f.toxics) {
+            t.validate().unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        }
+    }
+}
+
+#[test]
+fn a_timeline_may_hold_overlapping_faults() {
+    let s = find("slow-then-reset").expect("in the catalog");
+    let [slow, reset] = &s.timeline[..] else {
+        panic!("two faults: {:?}", s.timeline)
+    };
+    assert!(
+        reset.start < slow.end() && slow.start < reset.end(),
+        "they overlap"
+    );
+    assert_eq!(s.timeline_len(), Duration::from_millis(2_000));
+    assert_eq!(s.total(), Duration::from_millis(6_000));
+}
+
+#[test]
+fn toxics_use_toxiproxys_vocabulary_and_are_named_after_their_fault() {
+    let s = parse("good.toml", GOOD).expect("valid");
+    let t = &s.timeline[0].toxics[0];
+    assert_eq!(t.name, "slow.latency_downstream");
+    assert_eq!(
+        t.to_json()["attributes"]["latency"],
+        serde_json::json!(100),
+        "Toxiproxy attribute names and units"
+    );
+    assert_eq!(s.sla, ScenarioSla::default());
+}
+
+#[test]
+fn with_total_scales_every_phase() {
+    let s = find("slow-then-reset").expect("in the catalog");
+    let half = s.clone().with_total(Duration::from_secs(3));
+    assert_eq!(half.total(), Duration::from_secs(3));
+    assert_eq!(half.timeline[1].start, s.timeline[1].start / 2);
+    assert_eq!(half.sla, s.sla, "the SLA stays");
+}
+
+#[test]
+fn a_misspelt_key_is_named_with_its_line_and_a_suggestion() {
+    let e = bad(&GOOD.replace("duration_ms", "duraton_ms"));
+    assert_eq!(e.field.as_deref(), Some("duraton_ms"), "{e}");
+    assert_eq!(e.suggestion.as_deref(), Some("duration_ms"), "{e}");
+    assert_eq!(e.line, 8, "{e}");
+    let text = e.to_string();
+    assert!(text.starts_with("bad.toml:8:1:"), "{text}");
+    assert!(text.contains("did you mean `duration_ms`?"), "{text}");
+}
+
+#[test]
+fn a_misspelt_toxic_type_gets_a_suggestion() {
+    let e = bad(&GOOD.replace("\"latency\"", "\"latncy\""));
+    assert_eq!(e.field.as_deref(), Some("type"));
+    assert_eq!(e.suggestion.as_deref(), Some("latency"));
+    assert_eq!(e.line, 11, "{e}");
+}
+
+#[test]
+fn a_misspelt_attribute_gets_a_suggestion() {
+    let e = bad(&GOOD.replace("{ latency = 100 }", "{ latecy = 100 }"));
+    assert_eq!(e.field.as_deref(), Some("latecy"), "{e}");
+    assert_eq!(e.suggestion.as_deref(), Some("latency"), "{e}");
+    assert_eq!(e.line, 12, "{e}");
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key_and_line() {
+    let e = bad(&GOOD.replace("duration_ms = 1000", "duration_ms = \"long\""));
+    assert_eq!(e.field.as_deref(), Some("duration_ms"), "{e}");
+    assert_eq!(e.line, 8, "{e}");
+}
+
+#[test]
+fn an_out_of_range_attribute_is_refused_with_the_toxic_error() {
+    let e = bad(&GOOD.replace("{ latency = 100 }", "{ latency = -5 }"));
+    assert_eq!(e.field.as_deref(), Some("attributes"), "{e}");
+    assert!(e.message.contains("latency"), "{e}");
+}
+
+#[test]
+fn a_missing_key_is_named() {
+    let e = bad(&GOOD.replace("category = \"latency\"\n", ""));
+    assert_eq!(e.field.as_deref(), Some("category"), "{e}");
+}
+
+#[test]
+fn a_bad_stream_gets_a_suggestion() {
+    let e = bad(&GOOD.replace(
+        "type = \"latency\"",
+        "type = \"latency\"\nstream = \"upstrem\"",
+    ));
+    assert_eq!(e.field.as_deref(), Some("stream"));
+    assert_eq!(e.suggestion.as_deref(), Some("upstream"));
+}
+
+#[test]
+fn a_syntax_error_has_a_line() {
+    let e = bad("name = \"x\"\ncategory = = 3\n");
+    assert_eq!(e.line, 2, "{e}");
+}
+
+#[test]
+fn a_scenario_without_faults_or_with_a_fault_named_twice_is_refused() {
+    let e = bad("name = \"x\"\ncategory = \"c\"\ndescription = \"d\"\n");
+    assert_eq!(e.field.as_deref(), Some("fault"), "{e}");
+    let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[fault]]").unwrap_or(0)..]);
+    let e = bad(&twice);
+    assert!(e.message.contains("named twice"), "{e}");
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let e = load_file(std::path::Path::new("/nonexistent/s.toml")).expect_err("no such file");
+    assert_eq!(e.file, "/nonexistent/s.toml");
+    assert_eq!(e.line, 0);
+}
+
+#[test]
+fn suggestions_are_only_for_close_words() {
+    assert_eq!(
+        suggest("latncy", TOXIC_TYPES.iter().copied()),
+        Some("latency")
+    );
+    assert_eq!(suggest("zzzzzz", TOXIC_TYPES.iter().copied()), None);
+}
+
+#[test]
+fn a_sweep_level_sets_the_attribute_on_every_toxic_that_has_it() {
+    let s = find("latency-spike").expect("in the catalog");
+    let level = s
+        .clone()
+        .with_attribute("latency", 50.0)
+        .expect("latency toxics");
+    assert_eq!(level.name, "latency-spike@latency=50");
+    for t in level.timeline.iter().flat_map(|f| &f.toxics) {
+        assert_eq!(t.to_json()["attributes"]["latency"], serde_json::json!(50));
+        assert_eq!(
+            t.to_json()["attributes"]["jitter"],
+            serde_json::json!(50),
+            "others kept"
+        );
+    }
+    let loss = find("packet-loss")
+        .expect("in the catalog")
+        .with_attribute("probability", 0.05)
+        .expect("loss toxics");
+    assert_eq!(
+        loss.timeline[0].toxics[0].to_json()["attributes"]["probability"],
+        serde_json::json!(0.05)
+    );
+    assert!(
+        s.clone().with_attribute("rate", 4.0).is_err(),
+        "no bandwidth toxic to sweep"
+    );
+    assert!(s.with_attribute("latency", -1.0).is_err(), "out of range");
+}

@@ -1,0 +1,159 @@
+//! Where faults go: the [`FaultInjector`] trait and the guard that heals.
+
+use std::net::SocketAddr;
+
+use super::SuiteError;
+use crate::history::History;
+use crate::toxic::Toxic;
+
+/// Something that fronts a target's links with proxies and switches toxics
+/// on them: the embedded proxy, or a Toxiproxy-API server.
+///
+/// Calls block; the coordinator makes them from its own thread.
+pub trait FaultInjector: Send + Sync {
+    /// Who it is, for errors and reports (`embedded`, a URL).
+    fn describe(&self) -> String;
+
+    /// Creates (or replaces) a proxy called `proxy` in front of `upstream`
+    /// and returns the address clients connect to.
+    ///
+    /// # Errors
+    ///
+    /// [`SuiteError::Injector`] when the proxy cannot be created.
+    fn front(&self, proxy: &str, upstream: SocketAddr) -> Result<SocketAddr, SuiteError>;
+
+    /// Adds `toxics` (uniquely named) to proxy `proxy`.
+    ///
+    /// # Errors
+    ///
+    /// [`SuiteError::Injector`] when one is refused.
+    fn apply(&self, proxy: &str, toxics: &[Toxic]) -> Result<(), SuiteError>;
+
+    /// Removes `toxics` (by name) from proxy `proxy`; ones already gone
+    /// are not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`SuiteError::Injector`] when the proxy cannot be reached.
+    fn heal(&self, proxy: &str, toxics: &[Toxic]) -> Result<(), SuiteError>;
+
+    /// Deletes proxy `proxy`; one already gone is not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`SuiteError::Injector`] when the proxy cannot be reached.
+    fn remove(&self, proxy: &str) -> Result<(), SuiteError>;
+}
+
+/// A fault that is on.
+struct Active {
+    fault: String,
+    link: String,
+    injector: usize,
+    toxics: Vec<Toxic>,
+}
+
+/// The proxies and faults of one run. Dropping it heals every fault still
+/// on (recording the stop in the history) and deletes every proxy, so a
+/// run heals on every way out, panics included.
+pub(super) struct Faults<'a, K, V> {
+    injectors: &'a [&'a dyn FaultInjector],
+    history: History<K, V>,
+    proxies: Vec<(usize, String)>,
+    active: Vec<Active>,
+    /// The first error met while healing, for the report.
+    pub(super) heal_error: Option<SuiteError>,
+}
+
+impl<'a, K, V> Faults<'a, K, V> {
+    pub(super) fn new(injectors: &'a [&'a dyn FaultInjector], history: History<K, V>) -> Self {
+        Self {
+            injectors,
+            history,
+            proxies: Vec::new(),
+            active: Vec::new(),
+            heal_error: None,
+        }
+    }
+
+    /// Fronts link number `index` with a proxy on injector `index % n`.
+    pub(super) fn front(
+        &mut self,
+        index: usize,
+        link: &str,
+        upstream: SocketAddr,
+    ) -> Result<SocketAddr, SuiteError> {
+        let injector = index % self.injectors.len().max(1);
+        let inj = self.injectors.get(injector).ok_or(SuiteError::NoInjector)?;
+        let addr = inj.front(link, upstream)?;
+        self.proxies.push((injector, link.to_owned()));
+        Ok(addr)
+    }
+
+    /// Switches fault `fault` on at `link` and records it.
+    pub(super) fn start(
+        &mut self,
+        fault: &str,
+        link: &str,
+        toxics: &[Toxic],
+    ) -> Result<(), SuiteError> {
+        let injector = self
+            .proxies
+            .iter()
+            .find(|(_, name)| name == link)
+            .map(|(i, _)| *i)
+            .ok_or_else(|| SuiteError::UnknownLink {
+                fault: fault.to_owned(),
+                link: link.to_owned(),
+            })?;
+        let inj = self.injectors.get(injector).ok_or(SuiteError::NoInjector)?;
+        // Recorded as active first, so a half-applied fault is healed too.
+        self.active.push(Active {
+            fault: fault.to_owned(),
+            link: link.to_owned(),
+            injector,
+            toxics: toxics.to_vec(),
+        });
+        inj.apply(link, toxics)?;
+        self.history.record_fault(fault, link, true);
+        Ok(())
+    }
+
+    /// Heals fault `fault` and records it.
+    pub(super) fn stop(&mut self, fault: &str) -> Result<(), SuiteError> {
+        let Some(pos) = self.active.iter().position(|a| a.fault == fault) else {
+            return Ok(());
+        };
+        let a = self.active.remove(pos);
+        let inj = self
+            .injectors
+            .get(a.injector)
+            .ok_or(SuiteError::NoInjector)?;
+        let healed = inj.heal(&a.link, &a.toxics);
+        self.history.record_fault(&a.fault, &a.link, false);
+        healed
+    }
+
+    /// Heals every fault still on, then deletes every proxy.
+    pub(super) fn heal_all(&mut self) {
+        let names: Vec<String> = self.active.iter().map(|a| a.fault.clone()).collect();
+        for name in names {
+            if let Err(e) = self.stop(&name) {
+                self.heal_error.get_or_insert(e);
+            }
+        }
+        for (injector, proxy) in std::mem::take(&mut self.proxies) {
+            if let Some(inj) = self.injectors.get(injector)
+                && let Err(e) = inj.remove(&proxy)
+            {
+                self.heal_error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+impl<K, V> Drop for Faults<'_, K, V> {
+    fn drop(&mut self) {
+        self.heal_all();
+    }
+}
