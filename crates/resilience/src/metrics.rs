@@ -27,6 +27,10 @@ pub struct MetricsSnapshot {
 
 type PoolSource = Box<dyn Fn() -> PoolStats + Send + Sync>;
 
+/// Writes whole metric families (`# HELP`, `# TYPE`, samples) in the
+/// Prometheus text format; see [`MetricsRegistry::register_collector`].
+type Collector = Box<dyn Fn(&mut String) + Send + Sync>;
+
 /// Holds handles to primitives and renders their metrics.
 #[derive(Default)]
 pub struct MetricsRegistry {
@@ -35,6 +39,7 @@ pub struct MetricsRegistry {
     pools: parking_lot::RwLock<Vec<PoolSource>>,
     limiters: parking_lot::RwLock<Vec<Arc<RateLimiter>>>,
     bulkheads: parking_lot::RwLock<Vec<Bulkhead>>,
+    collectors: parking_lot::RwLock<Vec<Collector>>,
 }
 
 impl std::fmt::Debug for MetricsRegistry {
@@ -45,6 +50,7 @@ impl std::fmt::Debug for MetricsRegistry {
             .field("pools", &self.pools.read().len())
             .field("limiters", &self.limiters.read().len())
             .field("bulkheads", &self.bulkheads.read().len())
+            .field("collectors", &self.collectors.read().len())
             .finish()
     }
 }
@@ -81,6 +87,17 @@ impl MetricsRegistry {
         self.bulkheads.write().push(bulkhead.clone());
     }
 
+    /// Adds a collector: a function that appends whole metric families of
+    /// its own (`# HELP`, `# TYPE` and samples, Prometheus text) to every
+    /// [`render_prometheus`](Self::render_prometheus), after the
+    /// registry's. A library with its own counters (a session manager, a
+    /// cache) joins the one `/metrics` page this way. It runs on every
+    /// scrape, so it should be quick and must not call back into the
+    /// registry.
+    pub fn register_collector(&self, collect: impl Fn(&mut String) + Send + Sync + 'static) {
+        self.collectors.write().push(Box::new(collect));
+    }
+
     /// Stats of everything registered.
     pub fn snapshot(&self) -> MetricsSnapshot {
         MetricsSnapshot {
@@ -101,6 +118,9 @@ impl MetricsRegistry {
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(4096);
         render_prometheus(&self.snapshot(), &mut out);
+        for collect in self.collectors.read().iter() {
+            collect(&mut out);
+        }
         out
     }
 }
@@ -570,6 +590,32 @@ mod tests {
         assert!(text.contains(
             "ballast_breaker_calls_total{name=\"inv\\\"entory\",outcome=\"rejected\"} 1\n"
         ));
+    }
+
+    #[test]
+    fn collectors_append_their_families_after_the_registrys_on_every_render() {
+        let registry = MetricsRegistry::new();
+        registry.register_breaker(&CircuitBreaker::new(BreakerConfig::default()).unwrap());
+        let scrapes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = Arc::clone(&scrapes);
+        registry.register_collector(move |out| {
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let _ = writeln!(out, "# HELP app_scrapes_total Renders seen.");
+            let _ = writeln!(
+                out,
+                "# TYPE app_scrapes_total counter\napp_scrapes_total {n}"
+            );
+        });
+        let first = registry.render_prometheus();
+        let ours = first.find("# TYPE ballast_breaker_state").unwrap();
+        let theirs = first.find("# TYPE app_scrapes_total counter").unwrap();
+        assert!(ours < theirs, "the registry's families come first");
+        assert!(first.ends_with("app_scrapes_total 1\n"), "{first}");
+        assert!(
+            registry
+                .render_prometheus()
+                .ends_with("app_scrapes_total 2\n")
+        );
     }
 
     #[test]

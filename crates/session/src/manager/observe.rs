@@ -42,19 +42,24 @@ impl<C: Connector> SessionManager<C> {
         }
     }
 
-    /// Prometheus text: the manager's `ballast_session_*` families.
-    /// Breakers, throttles and the retry policy are exported by the
-    /// `MetricsRegistry` given to [`SessionManager::register`].
+    /// Prometheus text: the manager's `ballast_session_*` families. After
+    /// [`SessionManager::register`], the registry's own rendering includes
+    /// them too, beside the breakers, throttles and retry policy.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(4096);
         self.stats().render_prometheus(&mut out);
         out
     }
 
-    /// Registers every endpoint's breaker and throttle and the retry policy
-    /// with `metrics`, and with `health` the breakers plus a readiness
-    /// check that is unhealthy while no endpoint is up.
-    pub fn register(&self, metrics: &MetricsRegistry, health: &HealthRegistry) {
+    /// Registers every endpoint's breaker and throttle, the retry policy
+    /// and the manager's own `ballast_session_*` families (a collector that
+    /// holds the manager weakly) with `metrics`, and with `health` the
+    /// breakers plus a readiness check that is unhealthy while no endpoint
+    /// is up.
+    pub fn register(&self, metrics: &MetricsRegistry, health: &HealthRegistry)
+    where
+        C: 'static,
+    {
         for e in &self.inner.endpoints {
             metrics.register_breaker(&e.breaker);
             health.register_breaker(&e.breaker);
@@ -63,6 +68,12 @@ impl<C: Connector> SessionManager<C> {
             }
         }
         metrics.register_retry(&self.inner.retry);
+        let collected = Arc::downgrade(&self.inner);
+        metrics.register_collector(move |out| {
+            if let Some(inner) = collected.upgrade() {
+                SessionManager { inner }.stats().render_prometheus(out);
+            }
+        });
         let weak = Arc::downgrade(&self.inner);
         health.register(
             "session-manager",

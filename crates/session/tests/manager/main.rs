@@ -310,9 +310,14 @@ fn stats_reach_prometheus_and_the_resilience_registries() {
     let metrics = ballast_resilience::MetricsRegistry::new();
     let health = ballast_resilience::HealthRegistry::new();
     m.register(&metrics, &health);
+    let scraped = metrics.render_prometheus();
     assert!(
-        metrics.render_prometheus().contains("host0"),
-        "the endpoint's breaker is exported"
+        scraped.contains("ballast_breaker_state{name=\"host0\""),
+        "the endpoint's breaker is exported: {scraped}"
+    );
+    assert!(
+        scraped.contains("ballast_session_commands_total{endpoint=\"host0\"}"),
+        "one scrape of the registry holds the manager's families too"
     );
     assert!(health.report().ready);
     if let Some(b) = m.breaker("host0") {
