@@ -460,15 +460,29 @@ impl Screen {
         self.dump(true)
     }
 
+    /// The screen as text in one pass: the owning field is tracked while
+    /// walking the cells in address order (cells before the first
+    /// attribute belong to the last field, as the field wraps), instead of
+    /// a search per cell.
     fn dump(&self, reveal: bool) -> String {
+        let cols = self.size.cols.max(1);
         let mut s = String::with_capacity(self.len() + usize::from(self.size.rows));
-        for r in 0..self.size.rows {
-            if r > 0 {
+        let mut owner = self.fields.len().checked_sub(1);
+        let mut next = 0;
+        for a in 0..self.len() as u16 {
+            if a > 0 && a % cols == 0 {
                 s.push('\n');
             }
-            for c in 0..self.size.cols {
-                s.push(self.shown(r * self.size.cols + c, reveal));
+            if self
+                .fields
+                .get(next)
+                .is_some_and(|f| f.attribute_address == a)
+            {
+                owner = Some(next);
+                next += 1;
             }
+            let hidden = !reveal && owner.is_some_and(|i| self.fields[i].is_hidden());
+            s.push(if hidden { ' ' } else { self.char_at(a) });
         }
         s
     }

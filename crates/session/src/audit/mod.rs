@@ -292,22 +292,31 @@ fn write_event(out: &mut String, event: &AuditEvent<'_>) {
     }
 }
 
-/// Appends `s` as a JSON string.
+/// Appends `s` as a JSON string, copying the runs between characters
+/// that need escaping whole (a screen's text has one per row).
 fn json_str(out: &mut String, s: &str) {
     out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1F => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` is a char boundary.
+        out.push_str(&s[run..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -324,5 +333,19 @@ pub(crate) fn hex(out: &mut String, bytes: &[u8; 32]) {
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_str;
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_and_controls_and_keep_the_rest() {
+        let mut out = String::new();
+        json_str(&mut out, "say \"hi\"\\ now\nrow\t\u{1}é end");
+        assert_eq!(out, r#""say \"hi\"\\ now\nrow\t\u0001é end""#);
+        let parsed: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed, "say \"hi\"\\ now\nrow\t\u{1}é end");
     }
 }

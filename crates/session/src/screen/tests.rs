@@ -292,3 +292,36 @@ fn a_cursor_outside_the_screen_trips_the_check() {
     let mut s = screen_from(&logon());
     s.set_cursor(s.len() as u16);
 }
+
+#[test]
+fn whole_screen_text_matches_row_by_row_text_with_a_hidden_field_wrapping_around() {
+    let record = RecordBuilder::new(
+        Command::EraseWrite,
+        Wcc::from_flags(Wcc::KEYBOARD_RESTORE),
+        ScreenSize::MODEL_2,
+    )
+    .sba(0, 5)
+    .start_field(FieldAttribute::new().protect())
+    .text_str("HEAD")
+    .sba(23, 70)
+    .start_field(FieldAttribute::new().display(Display::Hidden))
+    .text_str("PASSWORD12345")
+    .finish()
+    .unwrap();
+    let s = screen_from(&record);
+    for reveal in [false, true] {
+        let rows: Vec<String> = (0..24).map(|r| s.row_text(r, reveal).unwrap()).collect();
+        assert_eq!(s.dump(reveal), rows.join("\n"), "reveal {reveal}");
+    }
+    assert!(!s.text().contains("PASSWORD"), "hidden even where it wraps");
+    assert!(
+        !s.text().starts_with("PASS"),
+        "the wrapped part is hidden too"
+    );
+    assert!(s.text_with_hidden().contains("PASSWORD1"));
+    assert!(
+        s.text_with_hidden().starts_with("2345"),
+        "{}",
+        &s.text_with_hidden()[..8]
+    );
+}
