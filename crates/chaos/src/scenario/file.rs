@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FaultSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
+use super::{FaultSpec, ResourceSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
 use crate::toxic::Toxic;
 
 /// Every toxic `type` a scenario file may name.
@@ -137,6 +137,38 @@ struct RawFault {
     duration_ms: u64,
     #[serde(default)]
     toxic: Vec<RawToxic>,
+    #[serde(default)]
+    resource: Vec<RawResource>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum RawResource {
+    CpuHog { threads: u32, duty_percent: u32 },
+    MemoryBalloon { cap_mb: u64, rate_mb_per_sec: u64 },
+    FdExhaustion { reserve: u64 },
+}
+
+impl From<RawResource> for ResourceSpec {
+    fn from(raw: RawResource) -> Self {
+        match raw {
+            RawResource::CpuHog {
+                threads,
+                duty_percent,
+            } => Self::CpuHog {
+                threads,
+                duty_percent,
+            },
+            RawResource::MemoryBalloon {
+                cap_mb,
+                rate_mb_per_sec,
+            } => Self::MemoryBalloon {
+                cap_mb,
+                rate_mb_per_sec,
+            },
+            RawResource::FdExhaustion { reserve } => Self::FdExhaustion { reserve },
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -255,11 +287,11 @@ fn fault(
             None,
         ));
     }
-    if raw.toxic.is_empty() {
+    if raw.toxic.is_empty() && raw.resource.is_empty() {
         return Err(at.error(
             span,
             Some("toxic"),
-            format!("fault `{name}` has no [[fault.toxic]]"),
+            format!("fault `{name}` has no [[fault.toxic]] and no [[fault.resource]]"),
             None,
         ));
     }
@@ -284,6 +316,7 @@ fn fault(
         start: Duration::from_millis(raw.start_ms),
         duration: Duration::from_millis(raw.duration_ms),
         toxics,
+        resources: raw.resource.into_iter().map(ResourceSpec::from).collect(),
     })
 }
 
