@@ -282,6 +282,10 @@ const CATALOG: &[(&str, &str)] = &[
         "fd-exhaustion.toml",
         include_str!("../../scenarios/fd-exhaustion.toml"),
     ),
+    (
+        "latency-then-cpu-hog.toml",
+        include_str!("../../scenarios/latency-then-cpu-hog.toml"),
+    ),
 ];
 
 /// Every built-in scenario, in the order the suite runs them.
