@@ -99,6 +99,8 @@ struct StageState {
     done: bool,
     consecutive_losses: u32,
     timer_armed: bool,
+    /// The Gilbert–Elliott chain is in its bad state.
+    bad: bool,
 }
 
 #[derive(Debug)]
@@ -511,13 +513,8 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
             );
         }
         ToxicKind::LimitData { bytes } => limit(st, bytes, at, d, out),
-        ToxicKind::Loss {
-            probability,
-            retransmit_ms,
-            drop,
-        } => {
-            let lost = rng.chance(probability);
-            loss(st, lost, (retransmit_ms, drop), at, d, out);
+        ToxicKind::Loss { .. } | ToxicKind::GilbertLoss { .. } => {
+            lossy(st, rng, kind, at, d, out);
         }
         ToxicKind::Corrupt { bit_flip_rate } => {
             push_clamped(st, at, Piece::Data(corrupt(rng, bit_flip_rate, d)), out);
@@ -543,6 +540,45 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
                 let piece = rest.split_to(step.min(rest.len()));
                 push_clamped(st, at, Piece::Data(piece), out);
             }
+        }
+        _ => push_clamped(st, at, Piece::Data(d), out),
+    }
+}
+
+/// Decides whether a chunk is lost (independently for `loss`, through the
+/// per-connection Gilbert–Elliott chain for `gilbert_loss`) and acts on it.
+fn lossy(
+    st: &mut StageState,
+    rng: &mut SeededRng,
+    kind: &ToxicKind,
+    at: Duration,
+    d: Bytes,
+    out: &mut Vec<Item>,
+) {
+    match *kind {
+        ToxicKind::Loss {
+            probability,
+            retransmit_ms,
+            drop,
+        } => {
+            let lost = rng.chance(probability);
+            loss(st, lost, (retransmit_ms, drop), at, d, out);
+        }
+        ToxicKind::GilbertLoss {
+            p,
+            r,
+            loss_good,
+            loss_bad,
+            retransmit_ms,
+            drop,
+        } => {
+            st.bad = if st.bad {
+                !rng.chance(r)
+            } else {
+                rng.chance(p)
+            };
+            let lost = rng.chance(if st.bad { loss_bad } else { loss_good });
+            loss(st, lost, (retransmit_ms, drop), at, d, out);
         }
         _ => push_clamped(st, at, Piece::Data(d), out),
     }

@@ -105,6 +105,26 @@ pub enum ToxicKind {
         /// Discard instead of delaying.
         drop: bool,
     },
+    /// `gilbert_loss`: correlated (bursty) loss, the Gilbert–Elliott model
+    /// of Linux netem's `loss gemodel p r 1-h 1-k`. A per-connection chain
+    /// moves from the good to the bad state with probability `p` and back
+    /// with `r` at each chunk; a chunk is lost with `loss_good` in the good
+    /// state and `loss_bad` (default 1) in the bad one, so losses come in
+    /// bursts of mean length about `1 / r`. A loss acts as in `loss`.
+    GilbertLoss {
+        /// Good → bad transition probability per chunk.
+        p: f64,
+        /// Bad → good transition probability per chunk.
+        r: f64,
+        /// Loss probability in the good state (netem's `1-k`).
+        loss_good: f64,
+        /// Loss probability in the bad state (netem's `1-h`).
+        loss_bad: f64,
+        /// Retransmission timeout, ms.
+        retransmit_ms: u64,
+        /// Discard instead of delaying.
+        drop: bool,
+    },
     /// `corrupt`: every bit is flipped with probability `rate`.
     Corrupt {
         /// Per-bit flip probability.
@@ -151,6 +171,7 @@ impl ToxicKind {
             Self::Slicer { .. } => "slicer",
             Self::LimitData { .. } => "limit_data",
             Self::Loss { .. } => "loss",
+            Self::GilbertLoss { .. } => "gilbert_loss",
             Self::Corrupt { .. } => "corrupt",
             Self::Duplicate { .. } => "duplicate",
             Self::Reorder { .. } => "reorder",
@@ -192,6 +213,14 @@ impl ToxicKind {
             },
             "loss" => Self::Loss {
                 probability: a.prob("probability")?,
+                retransmit_ms: a.time_or("retransmit", 200)?,
+                drop: a.flag("drop")?,
+            },
+            "gilbert_loss" => Self::GilbertLoss {
+                p: a.prob("p")?,
+                r: a.prob("r")?,
+                loss_good: a.prob("loss_good")?,
+                loss_bad: a.prob_or("loss_bad", 1.0)?,
                 retransmit_ms: a.time_or("retransmit", 200)?,
                 drop: a.flag("drop")?,
             },
@@ -253,6 +282,17 @@ impl ToxicKind {
             } => {
                 json!({"probability": probability, "retransmit": retransmit_ms, "drop": drop})
             }
+            Self::GilbertLoss {
+                p,
+                r,
+                loss_good,
+                loss_bad,
+                retransmit_ms,
+                drop,
+            } => json!({
+                "p": p, "r": r, "loss_good": loss_good, "loss_bad": loss_bad,
+                "retransmit": retransmit_ms, "drop": drop
+            }),
             Self::Corrupt { bit_flip_rate } => json!({"rate": bit_flip_rate}),
             Self::Duplicate { probability } | Self::ZeroWrite { probability } => {
                 json!({"probability": probability})
@@ -592,6 +632,13 @@ impl Attrs<'_> {
                 _ => Err(attr_err(name, "must be between 0 and 1")),
             },
             Some(_) => Err(attr_err(name, "must be a number between 0 and 1")),
+        }
+    }
+    fn prob_or(&self, name: &'static str, default: f64) -> Result<f64> {
+        if self.0.contains_key(name) {
+            self.prob(name)
+        } else {
+            Ok(default)
         }
     }
     fn flag(&self, name: &'static str) -> Result<bool> {

@@ -445,3 +445,73 @@ proptest! {
         prop_assert_eq!(data_of(&out), chunks.concat());
     }
 }
+
+fn gilbert(p: f64, r: f64) -> Toxic {
+    Toxic::new(ToxicKind::GilbertLoss {
+        p,
+        r,
+        loss_good: 0.0,
+        loss_bad: 1.0,
+        retransmit_ms: 200,
+        drop: true,
+    })
+}
+
+/// Which of `n` one-byte chunks (numbered by their byte) got through.
+fn delivered(t: Toxic, n: usize) -> Vec<bool> {
+    let chunks: Vec<Vec<u8>> = (0..n).map(|i| vec![(i % 256) as u8]).collect();
+    let got = data_of(&run(&mut engine_with(9, 0, &[t]), &chunks));
+    let mut seen = vec![false; n];
+    // Delivery keeps order, so walk the sent bytes against the received.
+    let mut next = got.iter().peekable();
+    for (i, slot) in seen.iter_mut().enumerate() {
+        if next.peek() == Some(&&((i % 256) as u8)) {
+            *slot = true;
+            next.next();
+        }
+    }
+    seen
+}
+
+#[test]
+fn gilbert_loss_comes_in_bursts_at_the_chains_steady_rate() {
+    // p = 0.05, r = 0.25: bad a fifth of the time (p / (p + r) ≈ 0.17),
+    // bursts of mean length 1 / r = 4 — independent loss at that rate would
+    // average bursts of about 1.2.
+    let seen = delivered(gilbert(0.05, 0.25), 20_000);
+    let lost = seen.iter().filter(|ok| !**ok).count();
+    let bursts = seen.windows(2).filter(|w| w[0] && !w[1]).count().max(1);
+    let rate = lost as f64 / seen.len() as f64;
+    let mean_burst = lost as f64 / bursts as f64;
+    assert!((0.12..=0.22).contains(&rate), "loss rate {rate}");
+    assert!((3.0..=5.0).contains(&mean_burst), "mean burst {mean_burst}");
+}
+
+#[test]
+fn gilbert_loss_that_never_leaves_the_good_state_loses_nothing() {
+    let seen = delivered(gilbert(0.0, 0.5), 2_000);
+    assert!(seen.iter().all(|ok| *ok));
+}
+
+#[test]
+fn gilbert_loss_reads_netems_attributes_with_loss_bad_defaulting_to_one() {
+    let attrs = serde_json::json!({"p": 0.1, "r": 0.4});
+    let serde_json::Value::Object(attrs) = attrs else {
+        unreachable!()
+    };
+    let kind = ToxicKind::from_json("gilbert_loss", &attrs).unwrap();
+    assert_eq!(
+        kind,
+        ToxicKind::GilbertLoss {
+            p: 0.1,
+            r: 0.4,
+            loss_good: 0.0,
+            loss_bad: 1.0,
+            retransmit_ms: 200,
+            drop: false
+        }
+    );
+    assert_eq!(kind.type_name(), "gilbert_loss");
+    let back = ToxicKind::from_json("gilbert_loss", &kind.attributes_json()).unwrap();
+    assert_eq!(back, kind);
+}
