@@ -13,7 +13,7 @@
 //!
 //! Faults are [`Toxic`]s: the Toxiproxy toxics with the same attribute names
 //! and units (`latency`, `bandwidth`, `slow_close`, `timeout`, `reset_peer`,
-//! `slicer`, `limit_data`, `noop`) plus `loss`, `gilbert_loss`, `corrupt`, `duplicate`,
+//! `slicer`, `limit_data`, `noop`) plus `delay`, `loss`, `gilbert_loss`, `corrupt`, `duplicate`,
 //! `reorder`, `partial`, `zero_write` and `half_open`. Each acts on one
 //! [`Stream`] with a toxicity decided once per connection, and may carry a
 //! [`Condition`] (after N bytes or reads, on the first N connections, on a
@@ -135,7 +135,7 @@ pub use error::{Error, Result};
 pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
 pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
-pub use toxic::{Condition, Stream, Toxic, ToxicKind};
+pub use toxic::{Condition, DelayDistribution, Stream, Toxic, ToxicKind};
 
 #[cfg(test)]
 mod send_sync {

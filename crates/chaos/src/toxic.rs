@@ -43,6 +43,37 @@ impl Stream {
     }
 }
 
+/// The shape of a `delay` toxic's variation, as in Linux netem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DelayDistribution {
+    /// `uniform`: `latency ± jitter`, every value equally likely.
+    Uniform,
+    /// `normal`: `latency + jitter · N(0, 1)`, never below zero.
+    Normal,
+    /// `pareto`: `latency + jitter · (U^(−1/3) − 1)`: never below `latency`,
+    /// a heavy tail of rare long delays (Pareto, shape 3).
+    Pareto,
+}
+
+impl DelayDistribution {
+    /// Every distribution, by its attribute value.
+    pub const ALL: [(&'static str, Self); 3] = [
+        ("uniform", Self::Uniform),
+        ("normal", Self::Normal),
+        ("pareto", Self::Pareto),
+    ];
+
+    /// The attribute value naming it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Uniform => "uniform",
+            Self::Normal => "normal",
+            Self::Pareto => "pareto",
+        }
+    }
+}
+
 /// What a toxic does to the bytes of its stream.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -55,6 +86,17 @@ pub enum ToxicKind {
         latency_ms: u64,
         /// Uniform jitter either side, ms.
         jitter_ms: u64,
+    },
+    /// `delay`: each chunk is delayed by `latency` ms varied by `jitter` ms
+    /// along a [`DelayDistribution`] (netem's `delay … distribution`);
+    /// never reorders.
+    Delay {
+        /// Base delay, ms.
+        latency_ms: u64,
+        /// Scale of the variation, ms.
+        jitter_ms: u64,
+        /// Shape of the variation.
+        distribution: DelayDistribution,
     },
     /// Toxiproxy `bandwidth`: at most `rate` KB/s (1 KB = 1000 bytes); 0 = unlimited.
     Bandwidth {
@@ -164,6 +206,7 @@ impl ToxicKind {
         match self {
             Self::Noop => "noop",
             Self::Latency { .. } => "latency",
+            Self::Delay { .. } => "delay",
             Self::Bandwidth { .. } => "bandwidth",
             Self::SlowClose { .. } => "slow_close",
             Self::Timeout { .. } => "timeout",
@@ -191,6 +234,11 @@ impl ToxicKind {
                 latency_ms: a.time("latency")?,
                 jitter_ms: a.time("jitter")?,
             },
+            "delay" => Self::Delay {
+                latency_ms: a.time("latency")?,
+                jitter_ms: a.time("jitter")?,
+                distribution: a.distribution("distribution")?,
+            },
             "bandwidth" => Self::Bandwidth {
                 rate_kb_per_sec: a.int("rate", u64::from(u32::MAX))?,
             },
@@ -216,14 +264,7 @@ impl ToxicKind {
                 retransmit_ms: a.time_or("retransmit", 200)?,
                 drop: a.flag("drop")?,
             },
-            "gilbert_loss" => Self::GilbertLoss {
-                p: a.prob("p")?,
-                r: a.prob("r")?,
-                loss_good: a.prob("loss_good")?,
-                loss_bad: a.prob_or("loss_bad", 1.0)?,
-                retransmit_ms: a.time_or("retransmit", 200)?,
-                drop: a.flag("drop")?,
-            },
+            "gilbert_loss" => gilbert_loss(&a)?,
             "corrupt" => Self::Corrupt {
                 bit_flip_rate: a.prob("rate")?,
             },
@@ -262,6 +303,13 @@ impl ToxicKind {
             } => {
                 json!({"latency": latency_ms, "jitter": jitter_ms})
             }
+            Self::Delay {
+                latency_ms,
+                jitter_ms,
+                distribution,
+            } => json!({
+                "latency": latency_ms, "jitter": jitter_ms, "distribution": distribution.name()
+            }),
             Self::Bandwidth { rate_kb_per_sec } => json!({"rate": rate_kb_per_sec}),
             Self::SlowClose { delay_ms } => json!({"delay": delay_ms}),
             Self::Timeout { timeout_ms } | Self::ResetPeer { timeout_ms } => {
@@ -305,6 +353,18 @@ impl ToxicKind {
             _ => Map::new(),
         }
     }
+}
+
+/// A `gilbert_loss` from its attributes (`loss_bad` defaults to 1, as in netem).
+fn gilbert_loss(a: &Attrs<'_>) -> Result<ToxicKind> {
+    Ok(ToxicKind::GilbertLoss {
+        p: a.prob("p")?,
+        r: a.prob("r")?,
+        loss_good: a.prob("loss_good")?,
+        loss_bad: a.prob_or("loss_bad", 1.0)?,
+        retransmit_ms: a.time_or("retransmit", 200)?,
+        drop: a.flag("drop")?,
+    })
 }
 
 /// When a toxic is armed, beyond its toxicity. All parts must hold.
@@ -632,6 +692,17 @@ impl Attrs<'_> {
                 _ => Err(attr_err(name, "must be between 0 and 1")),
             },
             Some(_) => Err(attr_err(name, "must be a number between 0 and 1")),
+        }
+    }
+    fn distribution(&self, name: &'static str) -> Result<DelayDistribution> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(DelayDistribution::Uniform),
+            Some(Value::String(s)) => DelayDistribution::ALL
+                .iter()
+                .find(|(n, _)| n == s)
+                .map(|(_, d)| *d)
+                .ok_or_else(|| attr_err(name, "must be uniform, normal or pareto")),
+            Some(_) => Err(attr_err(name, "must be uniform, normal or pareto")),
         }
     }
     fn prob_or(&self, name: &'static str, default: f64) -> Result<f64> {

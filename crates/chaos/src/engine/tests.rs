@@ -515,3 +515,77 @@ fn gilbert_loss_reads_netems_attributes_with_loss_bad_defaulting_to_one() {
     let back = ToxicKind::from_json("gilbert_loss", &kind.attributes_json()).unwrap();
     assert_eq!(back, kind);
 }
+
+/// The delays of `n` one-byte chunks sent 10 s apart (so none is held
+/// back behind the one before), in ms.
+fn delays(distribution: crate::toxic::DelayDistribution, n: usize) -> Vec<f64> {
+    let t = Toxic::new(ToxicKind::Delay {
+        latency_ms: 100,
+        jitter_ms: 20,
+        distribution,
+    });
+    let mut e = engine_with(5, 0, &[t]);
+    let gap = Duration::from_secs(10);
+    let mut sent = Duration::ZERO;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        e.on_data(sent, Bytes::from_static(&[7]));
+        while let Some((at, _)) = e.pop_next() {
+            out.push((at - sent).as_secs_f64() * 1000.0);
+        }
+        sent += gap;
+    }
+    out
+}
+
+fn mean_and_sd(xs: &[f64]) -> (f64, f64) {
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+    (mean, var.sqrt())
+}
+
+#[test]
+fn delay_distributions_have_netems_shapes() {
+    use crate::toxic::DelayDistribution::{Normal, Pareto, Uniform};
+    let uniform = delays(Uniform, 5_000);
+    assert_eq!(uniform.len(), 5_000, "every chunk delivered");
+    assert!(uniform.iter().all(|d| (80.0..=120.0).contains(d)));
+
+    let (mean, sd) = mean_and_sd(&delays(Normal, 5_000));
+    assert!((98.0..=102.0).contains(&mean), "normal mean {mean}");
+    assert!((18.0..=22.0).contains(&sd), "normal sd {sd}");
+
+    let pareto = delays(Pareto, 5_000);
+    assert!(
+        pareto.iter().all(|d| *d >= 100.0),
+        "never below the latency"
+    );
+    let mut sorted = pareto.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (median, p999) = (sorted[2_500], sorted[4_995]);
+    // Pareto(3): median 1.26, 99.9th percentile 10: a heavy tail.
+    assert!((103.0..=108.0).contains(&median), "pareto median {median}");
+    assert!(p999 > 250.0, "pareto p99.9 {p999}");
+}
+
+#[test]
+fn delay_reads_its_distribution_by_name_and_refuses_others() {
+    let attrs = |d: &str| match serde_json::json!({"latency": 10, "distribution": d}) {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let kind = ToxicKind::from_json("delay", &attrs("pareto")).unwrap();
+    assert_eq!(
+        kind,
+        ToxicKind::Delay {
+            latency_ms: 10,
+            jitter_ms: 0,
+            distribution: crate::toxic::DelayDistribution::Pareto
+        }
+    );
+    assert_eq!(
+        ToxicKind::from_json("delay", &kind.attributes_json()).unwrap(),
+        kind
+    );
+    assert!(ToxicKind::from_json("delay", &attrs("gaussian")).is_err());
+}

@@ -17,6 +17,7 @@ use crate::toxic::Toxic;
 pub const TOXIC_TYPES: &[&str] = &[
     "noop",
     "latency",
+    "delay",
     "bandwidth",
     "slow_close",
     "timeout",
@@ -377,6 +378,7 @@ fn known_attributes(kind: &str) -> Vec<String> {
     known.extend(
         match kind {
             "latency" => &["latency", "jitter"][..],
+            "delay" => &["latency", "jitter", "distribution"],
             "bandwidth" => &["rate"],
             "slow_close" => &["delay"],
             "timeout" | "reset_peer" => &["timeout"],
