@@ -286,6 +286,14 @@ const CATALOG: &[(&str, &str)] = &[
         "latency-then-cpu-hog.toml",
         include_str!("../../scenarios/latency-then-cpu-hog.toml"),
     ),
+    (
+        "bursty-loss.toml",
+        include_str!("../../scenarios/bursty-loss.toml"),
+    ),
+    (
+        "heavy-tail-delay.toml",
+        include_str!("../../scenarios/heavy-tail-delay.toml"),
+    ),
 ];
 
 /// Every built-in scenario, in the order the suite runs them.
