@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use crate::seed::{SeededRng, toxic_rng};
-use crate::toxic::{Stream, Toxic, ToxicKind};
+use crate::toxic::{DelayDistribution, MAX_TIME_MS, Stream, Toxic, ToxicKind};
 
 /// Default bound on the bytes held by one direction's schedule.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 1 << 20;
@@ -99,6 +99,8 @@ struct StageState {
     done: bool,
     consecutive_losses: u32,
     timer_armed: bool,
+    /// The Gilbert–Elliott chain is in its bad state.
+    bad: bool,
 }
 
 #[derive(Debug)]
@@ -483,13 +485,15 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
             latency_ms,
             jitter_ms,
         } => {
-            let base = ms(latency_ms);
-            let delay = if jitter_ms == 0 {
-                base
-            } else {
-                let j = rng.below_inclusive(2 * jitter_ms);
-                (base + ms(j)).saturating_sub(ms(jitter_ms))
-            };
+            let delay = latency_delay(rng, latency_ms, jitter_ms);
+            push_clamped(st, at + delay, Piece::Data(d), out);
+        }
+        ToxicKind::Delay {
+            latency_ms,
+            jitter_ms,
+            distribution,
+        } => {
+            let delay = varied_delay(rng, latency_ms, jitter_ms, distribution);
             push_clamped(st, at + delay, Piece::Data(d), out);
         }
         ToxicKind::Bandwidth { rate_kb_per_sec } if rate_kb_per_sec > 0 => {
@@ -511,13 +515,8 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
             );
         }
         ToxicKind::LimitData { bytes } => limit(st, bytes, at, d, out),
-        ToxicKind::Loss {
-            probability,
-            retransmit_ms,
-            drop,
-        } => {
-            let lost = rng.chance(probability);
-            loss(st, lost, (retransmit_ms, drop), at, d, out);
+        ToxicKind::Loss { .. } | ToxicKind::GilbertLoss { .. } => {
+            lossy(st, rng, kind, at, d, out);
         }
         ToxicKind::Corrupt { bit_flip_rate } => {
             push_clamped(st, at, Piece::Data(corrupt(rng, bit_flip_rate, d)), out);
@@ -543,6 +542,80 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
                 let piece = rest.split_to(step.min(rest.len()));
                 push_clamped(st, at, Piece::Data(piece), out);
             }
+        }
+        _ => push_clamped(st, at, Piece::Data(d), out),
+    }
+}
+
+/// Toxiproxy's `latency ± jitter`, in whole milliseconds.
+fn latency_delay(rng: &mut SeededRng, latency_ms: u64, jitter_ms: u64) -> Duration {
+    let base = ms(latency_ms);
+    if jitter_ms == 0 {
+        base
+    } else {
+        let j = rng.below_inclusive(2 * jitter_ms);
+        (base + ms(j)).saturating_sub(ms(jitter_ms))
+    }
+}
+
+/// `latency` varied by `jitter` along `distribution`, at most a day.
+fn varied_delay(
+    rng: &mut SeededRng,
+    latency_ms: u64,
+    jitter_ms: u64,
+    distribution: DelayDistribution,
+) -> Duration {
+    let (latency, jitter) = (latency_ms as f64, jitter_ms as f64);
+    let delay_ms = match distribution {
+        DelayDistribution::Uniform => latency + jitter * (2.0 * rng.next_f64() - 1.0),
+        DelayDistribution::Normal => {
+            // Box–Muller; 1 − u is in (0, 1], so its logarithm is finite.
+            let (u, v) = (1.0 - rng.next_f64(), rng.next_f64());
+            let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+            latency + jitter * z
+        }
+        DelayDistribution::Pareto => {
+            let u = 1.0 - rng.next_f64();
+            latency + jitter * (u.powf(-1.0 / 3.0) - 1.0)
+        }
+    };
+    Duration::from_secs_f64(delay_ms.clamp(0.0, MAX_TIME_MS as f64) / 1000.0)
+}
+
+/// Decides whether a chunk is lost (independently for `loss`, through the
+/// per-connection Gilbert–Elliott chain for `gilbert_loss`) and acts on it.
+fn lossy(
+    st: &mut StageState,
+    rng: &mut SeededRng,
+    kind: &ToxicKind,
+    at: Duration,
+    d: Bytes,
+    out: &mut Vec<Item>,
+) {
+    match *kind {
+        ToxicKind::Loss {
+            probability,
+            retransmit_ms,
+            drop,
+        } => {
+            let lost = rng.chance(probability);
+            loss(st, lost, (retransmit_ms, drop), at, d, out);
+        }
+        ToxicKind::GilbertLoss {
+            p,
+            r,
+            loss_good,
+            loss_bad,
+            retransmit_ms,
+            drop,
+        } => {
+            st.bad = if st.bad {
+                !rng.chance(r)
+            } else {
+                rng.chance(p)
+            };
+            let lost = rng.chance(if st.bad { loss_bad } else { loss_good });
+            loss(st, lost, (retransmit_ms, drop), at, d, out);
         }
         _ => push_clamped(st, at, Piece::Data(d), out),
     }

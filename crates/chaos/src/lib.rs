@@ -13,7 +13,7 @@
 //!
 //! Faults are [`Toxic`]s: the Toxiproxy toxics with the same attribute names
 //! and units (`latency`, `bandwidth`, `slow_close`, `timeout`, `reset_peer`,
-//! `slicer`, `limit_data`, `noop`) plus `loss`, `corrupt`, `duplicate`,
+//! `slicer`, `limit_data`, `noop`) plus `delay`, `loss`, `gilbert_loss`, `corrupt`, `duplicate`,
 //! `reorder`, `partial`, `zero_write` and `half_open`. Each acts on one
 //! [`Stream`] with a toxicity decided once per connection, and may carry a
 //! [`Condition`] (after N bytes or reads, on the first N connections, on a
@@ -87,6 +87,15 @@
 //! non-monotonic read; each anomaly names the fault that was active.
 //! [`sla`] is the older per-sample SLA validator.
 //!
+//! # Resource faults
+//!
+//! `resource` (Linux) starves the process under test instead of its
+//! network: a CPU hog (N threads at a duty cycle), a memory balloon (grows
+//! to a cap at a rate, pages really resident) and file-descriptor
+//! exhaustion (exactly K descriptors left below `RLIMIT_NOFILE`). Each is a
+//! guard that heals completely on drop or panic and reports the fidelity
+//! it reached.
+//!
 //! # Feature flags
 //!
 //! - `proxy` (default): [`ChaosProxy`], the Toxiproxy-compatible [`api`],
@@ -108,6 +117,9 @@ pub mod history;
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub mod proxy;
+#[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
+pub mod resource;
 pub mod scenario;
 pub mod seed;
 pub mod sla;
@@ -123,7 +135,7 @@ pub use error::{Error, Result};
 pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
 pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
-pub use toxic::{Condition, Stream, Toxic, ToxicKind};
+pub use toxic::{Condition, DelayDistribution, Stream, Toxic, ToxicKind};
 
 #[cfg(test)]
 mod send_sync {

@@ -43,6 +43,37 @@ impl Stream {
     }
 }
 
+/// The shape of a `delay` toxic's variation, as in Linux netem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DelayDistribution {
+    /// `uniform`: `latency ± jitter`, every value equally likely.
+    Uniform,
+    /// `normal`: `latency + jitter · N(0, 1)`, never below zero.
+    Normal,
+    /// `pareto`: `latency + jitter · (U^(−1/3) − 1)`: never below `latency`,
+    /// a heavy tail of rare long delays (Pareto, shape 3).
+    Pareto,
+}
+
+impl DelayDistribution {
+    /// Every distribution, by its attribute value.
+    pub const ALL: [(&'static str, Self); 3] = [
+        ("uniform", Self::Uniform),
+        ("normal", Self::Normal),
+        ("pareto", Self::Pareto),
+    ];
+
+    /// The attribute value naming it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Uniform => "uniform",
+            Self::Normal => "normal",
+            Self::Pareto => "pareto",
+        }
+    }
+}
+
 /// What a toxic does to the bytes of its stream.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -55,6 +86,17 @@ pub enum ToxicKind {
         latency_ms: u64,
         /// Uniform jitter either side, ms.
         jitter_ms: u64,
+    },
+    /// `delay`: each chunk is delayed by `latency` ms varied by `jitter` ms
+    /// along a [`DelayDistribution`] (netem's `delay … distribution`);
+    /// never reorders.
+    Delay {
+        /// Base delay, ms.
+        latency_ms: u64,
+        /// Scale of the variation, ms.
+        jitter_ms: u64,
+        /// Shape of the variation.
+        distribution: DelayDistribution,
     },
     /// Toxiproxy `bandwidth`: at most `rate` KB/s (1 KB = 1000 bytes); 0 = unlimited.
     Bandwidth {
@@ -105,6 +147,26 @@ pub enum ToxicKind {
         /// Discard instead of delaying.
         drop: bool,
     },
+    /// `gilbert_loss`: correlated (bursty) loss, the Gilbert–Elliott model
+    /// of Linux netem's `loss gemodel p r 1-h 1-k`. A per-connection chain
+    /// moves from the good to the bad state with probability `p` and back
+    /// with `r` at each chunk; a chunk is lost with `loss_good` in the good
+    /// state and `loss_bad` (default 1) in the bad one, so losses come in
+    /// bursts of mean length about `1 / r`. A loss acts as in `loss`.
+    GilbertLoss {
+        /// Good → bad transition probability per chunk.
+        p: f64,
+        /// Bad → good transition probability per chunk.
+        r: f64,
+        /// Loss probability in the good state (netem's `1-k`).
+        loss_good: f64,
+        /// Loss probability in the bad state (netem's `1-h`).
+        loss_bad: f64,
+        /// Retransmission timeout, ms.
+        retransmit_ms: u64,
+        /// Discard instead of delaying.
+        drop: bool,
+    },
     /// `corrupt`: every bit is flipped with probability `rate`.
     Corrupt {
         /// Per-bit flip probability.
@@ -144,6 +206,7 @@ impl ToxicKind {
         match self {
             Self::Noop => "noop",
             Self::Latency { .. } => "latency",
+            Self::Delay { .. } => "delay",
             Self::Bandwidth { .. } => "bandwidth",
             Self::SlowClose { .. } => "slow_close",
             Self::Timeout { .. } => "timeout",
@@ -151,6 +214,7 @@ impl ToxicKind {
             Self::Slicer { .. } => "slicer",
             Self::LimitData { .. } => "limit_data",
             Self::Loss { .. } => "loss",
+            Self::GilbertLoss { .. } => "gilbert_loss",
             Self::Corrupt { .. } => "corrupt",
             Self::Duplicate { .. } => "duplicate",
             Self::Reorder { .. } => "reorder",
@@ -169,6 +233,11 @@ impl ToxicKind {
             "latency" => Self::Latency {
                 latency_ms: a.time("latency")?,
                 jitter_ms: a.time("jitter")?,
+            },
+            "delay" => Self::Delay {
+                latency_ms: a.time("latency")?,
+                jitter_ms: a.time("jitter")?,
+                distribution: a.distribution("distribution")?,
             },
             "bandwidth" => Self::Bandwidth {
                 rate_kb_per_sec: a.int("rate", u64::from(u32::MAX))?,
@@ -195,6 +264,7 @@ impl ToxicKind {
                 retransmit_ms: a.time_or("retransmit", 200)?,
                 drop: a.flag("drop")?,
             },
+            "gilbert_loss" => gilbert_loss(&a)?,
             "corrupt" => Self::Corrupt {
                 bit_flip_rate: a.prob("rate")?,
             },
@@ -233,6 +303,13 @@ impl ToxicKind {
             } => {
                 json!({"latency": latency_ms, "jitter": jitter_ms})
             }
+            Self::Delay {
+                latency_ms,
+                jitter_ms,
+                distribution,
+            } => json!({
+                "latency": latency_ms, "jitter": jitter_ms, "distribution": distribution.name()
+            }),
             Self::Bandwidth { rate_kb_per_sec } => json!({"rate": rate_kb_per_sec}),
             Self::SlowClose { delay_ms } => json!({"delay": delay_ms}),
             Self::Timeout { timeout_ms } | Self::ResetPeer { timeout_ms } => {
@@ -253,6 +330,17 @@ impl ToxicKind {
             } => {
                 json!({"probability": probability, "retransmit": retransmit_ms, "drop": drop})
             }
+            Self::GilbertLoss {
+                p,
+                r,
+                loss_good,
+                loss_bad,
+                retransmit_ms,
+                drop,
+            } => json!({
+                "p": p, "r": r, "loss_good": loss_good, "loss_bad": loss_bad,
+                "retransmit": retransmit_ms, "drop": drop
+            }),
             Self::Corrupt { bit_flip_rate } => json!({"rate": bit_flip_rate}),
             Self::Duplicate { probability } | Self::ZeroWrite { probability } => {
                 json!({"probability": probability})
@@ -265,6 +353,18 @@ impl ToxicKind {
             _ => Map::new(),
         }
     }
+}
+
+/// A `gilbert_loss` from its attributes (`loss_bad` defaults to 1, as in netem).
+fn gilbert_loss(a: &Attrs<'_>) -> Result<ToxicKind> {
+    Ok(ToxicKind::GilbertLoss {
+        p: a.prob("p")?,
+        r: a.prob("r")?,
+        loss_good: a.prob("loss_good")?,
+        loss_bad: a.prob_or("loss_bad", 1.0)?,
+        retransmit_ms: a.time_or("retransmit", 200)?,
+        drop: a.flag("drop")?,
+    })
 }
 
 /// When a toxic is armed, beyond its toxicity. All parts must hold.
@@ -592,6 +692,24 @@ impl Attrs<'_> {
                 _ => Err(attr_err(name, "must be between 0 and 1")),
             },
             Some(_) => Err(attr_err(name, "must be a number between 0 and 1")),
+        }
+    }
+    fn distribution(&self, name: &'static str) -> Result<DelayDistribution> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(DelayDistribution::Uniform),
+            Some(Value::String(s)) => DelayDistribution::ALL
+                .iter()
+                .find(|(n, _)| n == s)
+                .map(|(_, d)| *d)
+                .ok_or_else(|| attr_err(name, "must be uniform, normal or pareto")),
+            Some(_) => Err(attr_err(name, "must be uniform, normal or pareto")),
+        }
+    }
+    fn prob_or(&self, name: &'static str, default: f64) -> Result<f64> {
+        if self.0.contains_key(name) {
+            self.prob(name)
+        } else {
+            Ok(default)
         }
     }
     fn flag(&self, name: &'static str) -> Result<bool> {

@@ -445,3 +445,147 @@ proptest! {
         prop_assert_eq!(data_of(&out), chunks.concat());
     }
 }
+
+fn gilbert(p: f64, r: f64) -> Toxic {
+    Toxic::new(ToxicKind::GilbertLoss {
+        p,
+        r,
+        loss_good: 0.0,
+        loss_bad: 1.0,
+        retransmit_ms: 200,
+        drop: true,
+    })
+}
+
+/// Which of `n` one-byte chunks (numbered by their byte) got through.
+fn delivered(t: Toxic, n: usize) -> Vec<bool> {
+    let chunks: Vec<Vec<u8>> = (0..n).map(|i| vec![(i % 256) as u8]).collect();
+    let got = data_of(&run(&mut engine_with(9, 0, &[t]), &chunks));
+    let mut seen = vec![false; n];
+    // Delivery keeps order, so walk the sent bytes against the received.
+    let mut next = got.iter().peekable();
+    for (i, slot) in seen.iter_mut().enumerate() {
+        if next.peek() == Some(&&((i % 256) as u8)) {
+            *slot = true;
+            next.next();
+        }
+    }
+    seen
+}
+
+#[test]
+fn gilbert_loss_comes_in_bursts_at_the_chains_steady_rate() {
+    // p = 0.05, r = 0.25: bad a fifth of the time (p / (p + r) ≈ 0.17),
+    // bursts of mean length 1 / r = 4 — independent loss at that rate would
+    // average bursts of about 1.2.
+    let seen = delivered(gilbert(0.05, 0.25), 20_000);
+    let lost = seen.iter().filter(|ok| !**ok).count();
+    let bursts = seen.windows(2).filter(|w| w[0] && !w[1]).count().max(1);
+    let rate = lost as f64 / seen.len() as f64;
+    let mean_burst = lost as f64 / bursts as f64;
+    assert!((0.12..=0.22).contains(&rate), "loss rate {rate}");
+    assert!((3.0..=5.0).contains(&mean_burst), "mean burst {mean_burst}");
+}
+
+#[test]
+fn gilbert_loss_that_never_leaves_the_good_state_loses_nothing() {
+    let seen = delivered(gilbert(0.0, 0.5), 2_000);
+    assert!(seen.iter().all(|ok| *ok));
+}
+
+#[test]
+fn gilbert_loss_reads_netems_attributes_with_loss_bad_defaulting_to_one() {
+    let attrs = serde_json::json!({"p": 0.1, "r": 0.4});
+    let serde_json::Value::Object(attrs) = attrs else {
+        unreachable!()
+    };
+    let kind = ToxicKind::from_json("gilbert_loss", &attrs).unwrap();
+    assert_eq!(
+        kind,
+        ToxicKind::GilbertLoss {
+            p: 0.1,
+            r: 0.4,
+            loss_good: 0.0,
+            loss_bad: 1.0,
+            retransmit_ms: 200,
+            drop: false
+        }
+    );
+    assert_eq!(kind.type_name(), "gilbert_loss");
+    let back = ToxicKind::from_json("gilbert_loss", &kind.attributes_json()).unwrap();
+    assert_eq!(back, kind);
+}
+
+/// The delays of `n` one-byte chunks sent 10 s apart (so none is held
+/// back behind the one before), in ms.
+fn delays(distribution: crate::toxic::DelayDistribution, n: usize) -> Vec<f64> {
+    let t = Toxic::new(ToxicKind::Delay {
+        latency_ms: 100,
+        jitter_ms: 20,
+        distribution,
+    });
+    let mut e = engine_with(5, 0, &[t]);
+    let gap = Duration::from_secs(10);
+    let mut sent = Duration::ZERO;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        e.on_data(sent, Bytes::from_static(&[7]));
+        while let Some((at, _)) = e.pop_next() {
+            out.push((at - sent).as_secs_f64() * 1000.0);
+        }
+        sent += gap;
+    }
+    out
+}
+
+fn mean_and_sd(xs: &[f64]) -> (f64, f64) {
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+    (mean, var.sqrt())
+}
+
+#[test]
+fn delay_distributions_have_netems_shapes() {
+    use crate::toxic::DelayDistribution::{Normal, Pareto, Uniform};
+    let uniform = delays(Uniform, 5_000);
+    assert_eq!(uniform.len(), 5_000, "every chunk delivered");
+    assert!(uniform.iter().all(|d| (80.0..=120.0).contains(d)));
+
+    let (mean, sd) = mean_and_sd(&delays(Normal, 5_000));
+    assert!((98.0..=102.0).contains(&mean), "normal mean {mean}");
+    assert!((18.0..=22.0).contains(&sd), "normal sd {sd}");
+
+    let pareto = delays(Pareto, 5_000);
+    assert!(
+        pareto.iter().all(|d| *d >= 100.0),
+        "never below the latency"
+    );
+    let mut sorted = pareto.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (median, p999) = (sorted[2_500], sorted[4_995]);
+    // Pareto(3): median 1.26, 99.9th percentile 10: a heavy tail.
+    assert!((103.0..=108.0).contains(&median), "pareto median {median}");
+    assert!(p999 > 250.0, "pareto p99.9 {p999}");
+}
+
+#[test]
+fn delay_reads_its_distribution_by_name_and_refuses_others() {
+    let attrs = |d: &str| match serde_json::json!({"latency": 10, "distribution": d}) {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let kind = ToxicKind::from_json("delay", &attrs("pareto")).unwrap();
+    assert_eq!(
+        kind,
+        ToxicKind::Delay {
+            latency_ms: 10,
+            jitter_ms: 0,
+            distribution: crate::toxic::DelayDistribution::Pareto
+        }
+    );
+    assert_eq!(
+        ToxicKind::from_json("delay", &kind.attributes_json()).unwrap(),
+        kind
+    );
+    assert!(ToxicKind::from_json("delay", &attrs("gaussian")).is_err());
+}

@@ -10,13 +10,14 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FaultSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
+use super::{FaultSpec, ResourceSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
 use crate::toxic::Toxic;
 
 /// Every toxic `type` a scenario file may name.
 pub const TOXIC_TYPES: &[&str] = &[
     "noop",
     "latency",
+    "delay",
     "bandwidth",
     "slow_close",
     "timeout",
@@ -24,6 +25,7 @@ pub const TOXIC_TYPES: &[&str] = &[
     "slicer",
     "limit_data",
     "loss",
+    "gilbert_loss",
     "corrupt",
     "duplicate",
     "reorder",
@@ -137,6 +139,38 @@ struct RawFault {
     duration_ms: u64,
     #[serde(default)]
     toxic: Vec<RawToxic>,
+    #[serde(default)]
+    resource: Vec<RawResource>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum RawResource {
+    CpuHog { threads: u32, duty_percent: u32 },
+    MemoryBalloon { cap_mb: u64, rate_mb_per_sec: u64 },
+    FdExhaustion { reserve: u64 },
+}
+
+impl From<RawResource> for ResourceSpec {
+    fn from(raw: RawResource) -> Self {
+        match raw {
+            RawResource::CpuHog {
+                threads,
+                duty_percent,
+            } => Self::CpuHog {
+                threads,
+                duty_percent,
+            },
+            RawResource::MemoryBalloon {
+                cap_mb,
+                rate_mb_per_sec,
+            } => Self::MemoryBalloon {
+                cap_mb,
+                rate_mb_per_sec,
+            },
+            RawResource::FdExhaustion { reserve } => Self::FdExhaustion { reserve },
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -255,11 +289,11 @@ fn fault(
             None,
         ));
     }
-    if raw.toxic.is_empty() {
+    if raw.toxic.is_empty() && raw.resource.is_empty() {
         return Err(at.error(
             span,
             Some("toxic"),
-            format!("fault `{name}` has no [[fault.toxic]]"),
+            format!("fault `{name}` has no [[fault.toxic]] and no [[fault.resource]]"),
             None,
         ));
     }
@@ -284,6 +318,7 @@ fn fault(
         start: Duration::from_millis(raw.start_ms),
         duration: Duration::from_millis(raw.duration_ms),
         toxics,
+        resources: raw.resource.into_iter().map(ResourceSpec::from).collect(),
     })
 }
 
@@ -343,12 +378,14 @@ fn known_attributes(kind: &str) -> Vec<String> {
     known.extend(
         match kind {
             "latency" => &["latency", "jitter"][..],
+            "delay" => &["latency", "jitter", "distribution"],
             "bandwidth" => &["rate"],
             "slow_close" => &["delay"],
             "timeout" | "reset_peer" => &["timeout"],
             "slicer" => &["average_size", "size_variation", "delay"],
             "limit_data" => &["bytes"],
             "loss" => &["probability", "retransmit", "drop"],
+            "gilbert_loss" => &["p", "r", "loss_good", "loss_bad", "retransmit", "drop"],
             "corrupt" => &["rate"],
             "duplicate" | "zero_write" => &["probability"],
             "reorder" => &["window"],

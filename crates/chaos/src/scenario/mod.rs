@@ -4,7 +4,9 @@
 //! A [`Scenario`] runs in three phases: a **baseline** with no fault, the
 //! **timeline** (several [`FaultSpec`]s, each with its own start offset,
 //! duration, link and [`Toxic`]s; they may overlap), and a **recovery**
-//! phase. Scenarios are TOML files whose toxics use Toxiproxy's JSON
+//! phase. A fault may also carry [`ResourceSpec`]s (`[[fault.resource]]`:
+//! `cpu_hog`, `memory_balloon`, `fd_exhaustion`), injected into the
+//! target's process and healed with the fault. Scenarios are TOML files whose toxics use Toxiproxy's JSON
 //! vocabulary (`type`, `stream`, `toxicity`, `attributes`); the built-in
 //! [`catalog`] is `crates/chaos/scenarios/*.toml`, embedded at build time,
 //! and [`load_file`] reads a user's own. A bad file is a [`ScenarioError`]
@@ -54,6 +56,36 @@ pub struct FaultSpec {
     pub duration: Duration,
     /// The toxics switched on together.
     pub toxics: Vec<Toxic>,
+    /// The resource faults switched on with them, acting on the process
+    /// that runs the target (`[[fault.resource]]` in a file).
+    pub resources: Vec<ResourceSpec>,
+}
+
+/// A resource fault of a timeline: the `[[fault.resource]]` tables of a
+/// scenario file, injected through `crate::resource` (Linux) and healed
+/// with the toxics of its fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResourceSpec {
+    /// `type = "cpu_hog"`: `threads` threads busy `duty_percent` % of the time.
+    CpuHog {
+        /// Hog threads.
+        threads: u32,
+        /// Busy share of each slice, in percent.
+        duty_percent: u32,
+    },
+    /// `type = "memory_balloon"`: grows to `cap_mb` MiB at `rate_mb_per_sec`.
+    MemoryBalloon {
+        /// Size to grow to, in MiB.
+        cap_mb: u64,
+        /// Growth rate, in MiB per second.
+        rate_mb_per_sec: u64,
+    },
+    /// `type = "fd_exhaustion"`: descriptors held until `reserve` are left.
+    FdExhaustion {
+        /// Descriptors left free.
+        reserve: u64,
+    },
 }
 
 impl FaultSpec {
@@ -240,6 +272,27 @@ const CATALOG: &[(&str, &str)] = &[
     (
         "slow-then-reset.toml",
         include_str!("../../scenarios/slow-then-reset.toml"),
+    ),
+    ("cpu-hog.toml", include_str!("../../scenarios/cpu-hog.toml")),
+    (
+        "memory-balloon.toml",
+        include_str!("../../scenarios/memory-balloon.toml"),
+    ),
+    (
+        "fd-exhaustion.toml",
+        include_str!("../../scenarios/fd-exhaustion.toml"),
+    ),
+    (
+        "latency-then-cpu-hog.toml",
+        include_str!("../../scenarios/latency-then-cpu-hog.toml"),
+    ),
+    (
+        "bursty-loss.toml",
+        include_str!("../../scenarios/bursty-loss.toml"),
+    ),
+    (
+        "heavy-tail-delay.toml",
+        include_str!("../../scenarios/heavy-tail-delay.toml"),
     ),
 ];
 

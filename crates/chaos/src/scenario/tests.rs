@@ -200,3 +200,59 @@ fn a_sweep_level_sets_the_attribute_on_every_toxic_that_has_it() {
     );
     assert!(s.with_attribute("latency", -1.0).is_err(), "out of range");
 }
+
+const RESOURCE: &str = r#"
+name = "r"
+category = "resource"
+description = "d"
+
+[[fault]]
+name = "squeeze"
+duration_ms = 1000
+
+[[fault.resource]]
+type = "cpu_hog"
+threads = 2
+duty_percent = 50
+
+[[fault.resource]]
+type = "memory_balloon"
+cap_mb = 64
+rate_mb_per_sec = 32
+
+[[fault.resource]]
+type = "fd_exhaustion"
+reserve = 16
+"#;
+
+#[test]
+fn a_fault_may_be_resource_faults_only() {
+    let s = parse("r.toml", RESOURCE).unwrap();
+    let f = &s.timeline[0];
+    assert!(f.toxics.is_empty());
+    assert_eq!(
+        f.resources,
+        [
+            ResourceSpec::CpuHog {
+                threads: 2,
+                duty_percent: 50
+            },
+            ResourceSpec::MemoryBalloon {
+                cap_mb: 64,
+                rate_mb_per_sec: 32
+            },
+            ResourceSpec::FdExhaustion { reserve: 16 },
+        ]
+    );
+}
+
+#[test]
+fn a_bad_resource_fault_names_its_key_and_line() {
+    let e = bad(&RESOURCE.replace("type = \"cpu_hog\"", "type = \"cpu_hug\""));
+    assert!(e.message.contains("cpu_hug"), "{e}");
+    assert_eq!(e.line, 11, "{e}");
+    let e = bad(&RESOURCE.replace("reserve = 16", "reserve = 16\nthreads = 1"));
+    assert!(e.message.contains("threads"), "{e}");
+    let e = bad(&RESOURCE.replace("cap_mb = 64\n", ""));
+    assert!(e.message.contains("cap_mb"), "{e}");
+}

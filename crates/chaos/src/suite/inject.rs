@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use super::SuiteError;
 use crate::history::History;
+use crate::scenario::ResourceSpec;
 use crate::toxic::Toxic;
 
 /// Something that fronts a target's links with proxies and switches toxics
@@ -61,6 +62,8 @@ pub(super) struct Faults<'a, K, V> {
     history: History<K, V>,
     proxies: Vec<(usize, String)>,
     active: Vec<Active>,
+    /// Resource faults on, by fault name; dropping one heals it.
+    resources: Vec<(String, ResourceGuard)>,
     /// The first error met while healing, for the report.
     pub(super) heal_error: Option<SuiteError>,
 }
@@ -72,6 +75,7 @@ impl<'a, K, V> Faults<'a, K, V> {
             history,
             proxies: Vec::new(),
             active: Vec::new(),
+            resources: Vec::new(),
             heal_error: None,
         }
     }
@@ -119,8 +123,23 @@ impl<'a, K, V> Faults<'a, K, V> {
         Ok(())
     }
 
+    /// Switches on the resource faults of fault `fault` (already started).
+    pub(super) fn start_resources(
+        &mut self,
+        fault: &str,
+        specs: &[ResourceSpec],
+    ) -> Result<(), SuiteError> {
+        for spec in specs {
+            let guard = ResourceGuard::inject(spec)?;
+            self.resources.push((fault.to_owned(), guard));
+        }
+        Ok(())
+    }
+
     /// Heals fault `fault` and records it.
     pub(super) fn stop(&mut self, fault: &str) -> Result<(), SuiteError> {
+        // Dropping a resource guard heals it.
+        self.resources.retain(|(name, _)| name != fault);
         let Some(pos) = self.active.iter().position(|a| a.fault == fault) else {
             return Ok(());
         };
@@ -136,6 +155,7 @@ impl<'a, K, V> Faults<'a, K, V> {
 
     /// Heals every fault still on, then deletes every proxy.
     pub(super) fn heal_all(&mut self) {
+        self.resources.clear();
         let names: Vec<String> = self.active.iter().map(|a| a.fault.clone()).collect();
         for name in names {
             if let Err(e) = self.stop(&name) {
@@ -155,5 +175,109 @@ impl<'a, K, V> Faults<'a, K, V> {
 impl<K, V> Drop for Faults<'_, K, V> {
     fn drop(&mut self) {
         self.heal_all();
+    }
+}
+
+/// A resource fault that is on; healed when dropped.
+#[derive(Debug)]
+#[allow(dead_code)] // The guards are held only to be dropped.
+enum ResourceGuard {
+    #[cfg(target_os = "linux")]
+    Cpu(crate::resource::CpuHogGuard),
+    #[cfg(target_os = "linux")]
+    Memory(crate::resource::BalloonGuard),
+    #[cfg(target_os = "linux")]
+    Fds(crate::resource::FdExhaustionGuard),
+}
+
+impl ResourceGuard {
+    #[cfg(target_os = "linux")]
+    fn inject(spec: &ResourceSpec) -> Result<Self, SuiteError> {
+        use crate::resource::{CpuHog, FdExhaustion, MemoryBalloon};
+        let injected = match *spec {
+            ResourceSpec::CpuHog {
+                threads,
+                duty_percent,
+            } => CpuHog::new(threads, duty_percent).inject().map(Self::Cpu),
+            ResourceSpec::MemoryBalloon {
+                cap_mb,
+                rate_mb_per_sec,
+            } => MemoryBalloon::from_mib(cap_mb, rate_mb_per_sec)
+                .inject()
+                .map(Self::Memory),
+            ResourceSpec::FdExhaustion { reserve } => {
+                FdExhaustion::new(reserve).inject().map(Self::Fds)
+            }
+        };
+        injected.map_err(|e| SuiteError::Injector {
+            injector: "resource".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn inject(spec: &ResourceSpec) -> Result<Self, SuiteError> {
+        Err(SuiteError::Injector {
+            injector: "resource".into(),
+            reason: format!("{spec:?} needs Linux"),
+        })
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// Live threads of this process started by a CPU hog.
+    fn hog_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .filter_map(std::result::Result::ok)
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .filter(|comm| comm.starts_with("ballast-cpu-hog"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Waits (bounded) until the hog threads have named themselves.
+    fn wait_for_hog_threads(n: usize) -> usize {
+        for _ in 0..400 {
+            if hog_threads() >= n {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        hog_threads()
+    }
+
+    const HOG: ResourceSpec = ResourceSpec::CpuHog {
+        threads: 2,
+        duty_percent: 10,
+    };
+
+    #[test]
+    fn a_resource_fault_runs_until_its_fault_stops_and_heals_on_drop() {
+        let mut faults: Faults<'_, u64, u64> = Faults::new(&[], History::new(16));
+        faults.start_resources("squeeze", &[HOG]).unwrap();
+        assert!(wait_for_hog_threads(2) >= 2, "the hog runs");
+        faults.stop("squeeze").unwrap();
+        assert_eq!(hog_threads(), 0, "stopping the fault joined the hog");
+
+        faults.start_resources("again", &[HOG]).unwrap();
+        assert!(wait_for_hog_threads(2) >= 2);
+        drop(faults);
+        assert_eq!(hog_threads(), 0, "dropping the guard healed it");
+    }
+
+    #[test]
+    fn a_resource_fault_out_of_range_is_an_injector_error() {
+        let mut faults: Faults<'_, u64, u64> = Faults::new(&[], History::new(16));
+        let bad = ResourceSpec::FdExhaustion { reserve: u64::MAX };
+        match faults.start_resources("fds", &[bad]) {
+            Err(SuiteError::Injector { injector, .. }) => assert_eq!(injector, "resource"),
+            other => panic!("expected an injector error, got {other:?}"),
+        }
     }
 }

@@ -279,6 +279,7 @@ fn schedule<K, V>(
         let f = &scenario.timeline[i];
         if on {
             faults.start(&f.name, f.link.as_deref().unwrap_or(first_link), &f.toxics)?;
+            faults.start_resources(&f.name, &f.resources)?;
         } else {
             faults.stop(&f.name)?;
         }
