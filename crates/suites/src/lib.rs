@@ -26,6 +26,7 @@
 
 pub mod chaos;
 pub mod html;
+pub mod soak;
 pub mod tn3270;
 
 /// The code blocks of `docs/chaos.md` run as doctests of this crate, so the
