@@ -29,6 +29,26 @@ pub(crate) struct StabilityArgs {
 
 pub(crate) fn run(args: &StabilityArgs) -> Result {
     let reports = target_dir().join("ballast-reports");
+    // Every suite runs even when one fails, so one run names every breach.
+    let mut failed = Vec::new();
+    if let Err(e) = alloc_suites(args, &reports) {
+        failed.push(e);
+    }
+    if let Err(e) = run_step(
+        "soaks (ballast-suite soak)",
+        &mut soak_command(args, &reports),
+    ) {
+        failed.push(e);
+    }
+    eprintln!("xtask: stability reports in {}", reports.display());
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+fn alloc_suites(args: &StabilityArgs, reports: &std::path::Path) -> Result {
     let alloc_secs = args
         .seconds
         .unwrap_or(if args.quick { QUICK_ALLOC_SECS } else { 60 });
@@ -39,9 +59,13 @@ pub(crate) fn run(args: &StabilityArgs) -> Result {
                 .args(["test", "--release", "-p", package, "--test", test, "--"])
                 .args(["--ignored", "--nocapture", "--test-threads=1"])
                 .env("BALLAST_STABILITY_SECS", alloc_secs.to_string())
-                .env("BALLAST_REPORT_DIR", &reports),
+                .env("BALLAST_REPORT_DIR", reports),
         )?;
     }
+    Ok(())
+}
+
+fn soak_command(args: &StabilityArgs, reports: &std::path::Path) -> std::process::Command {
     let mut soak = cargo();
     soak.args([
         "run",
@@ -54,7 +78,7 @@ pub(crate) fn run(args: &StabilityArgs) -> Result {
     ])
     .arg("soak")
     .arg("--out")
-    .arg(&reports)
+    .arg(reports)
     .args(&args.soaks);
     if args.quick {
         soak.arg("--quick");
@@ -65,7 +89,5 @@ pub(crate) fn run(args: &StabilityArgs) -> Result {
     if let Some(n) = args.iterations {
         soak.args(["--iterations", &n.to_string()]);
     }
-    run_step("soaks (ballast-suite soak)", &mut soak)?;
-    eprintln!("xtask: stability reports in {}", reports.display());
-    Ok(())
+    soak
 }
