@@ -151,3 +151,67 @@ fn finish(args: &SoakArgs, reports: &[SoakReport], out: &mut dyn Write) -> i32 {
         EXIT_PASSED
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ballast_alloc::AllocStats;
+
+    use super::*;
+
+    /// Constant figures, so tests running beside each other cannot move them.
+    struct Still;
+
+    impl Probe for Still {
+        fn alloc(&self) -> AllocStats {
+            AllocStats::default()
+        }
+        fn fds(&self) -> usize {
+            3
+        }
+        fn threads(&self) -> usize {
+            1
+        }
+    }
+
+    fn soak(args: &[&str]) -> (i32, String) {
+        let argv = ["ballast-suite", "soak"]
+            .iter()
+            .chain(args)
+            .map(|a| a.to_string());
+        let mut out = Vec::new();
+        let code = main_with(argv, &Still, &mut out);
+        (code, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[test]
+    fn an_unknown_soak_is_a_usage_error_naming_it() {
+        let (code, out) = soak(&["no-such-soak"]);
+        assert_eq!(code, EXIT_USAGE);
+        assert!(out.contains("no-such-soak"), "{out}");
+    }
+
+    #[test]
+    fn list_names_every_soak() {
+        let (code, out) = soak(&["--list"]);
+        assert_eq!(code, EXIT_PASSED);
+        for (name, _) in workloads::catalog() {
+            assert!(out.lines().any(|l| l == *name), "{name} missing from {out}");
+        }
+    }
+
+    #[test]
+    fn a_passing_soak_writes_both_reports() {
+        let dir = std::env::temp_dir().join(format!("ballast-soak-cli-{}", std::process::id()));
+        let out_dir = dir.to_string_lossy().into_owned();
+        let (code, out) = soak(&["parser", "--iterations", "3", "--out", &out_dir]);
+        assert_eq!(code, EXIT_PASSED, "{out}");
+        let json = std::fs::read_to_string(dir.join("soak.json")).unwrap_or_default();
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(report[0]["name"], "parser");
+        assert_eq!(report[0]["iterations"], 3);
+        assert_eq!(report[0]["passed"], true);
+        let md = std::fs::read_to_string(dir.join("soak.md")).unwrap_or_default();
+        assert!(md.contains("| parser | 3 |"), "{md}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
