@@ -144,6 +144,17 @@ fn finish(args: &SoakArgs, reports: &[SoakReport], out: &mut dyn Write) -> i32 {
         );
         return EXIT_USAGE;
     }
+    for r in reports {
+        let chart = super::live_bytes_svg(r)
+            .map_err(|e| e.to_string())
+            .and_then(|svg| {
+                std::fs::write(args.out.join(format!("soak-{}.svg", r.name)), svg)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = chart {
+            let _ = writeln!(out, "ballast-suite soak: no chart for {}: {e}", r.name);
+        }
+    }
     let _ = writeln!(out, "soak: report in {}", args.out.display());
     if reports.iter().any(|r| !r.breaches.is_empty()) {
         EXIT_BREACH
@@ -212,6 +223,8 @@ mod tests {
         assert_eq!(report[0]["passed"], true);
         let md = std::fs::read_to_string(dir.join("soak.md")).unwrap_or_default();
         assert!(md.contains("| parser | 3 |"), "{md}");
+        let svg = std::fs::read_to_string(dir.join("soak-parser.svg")).unwrap_or_default();
+        assert!(svg.starts_with("<svg"), "{svg}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

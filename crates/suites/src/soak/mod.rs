@@ -9,11 +9,13 @@
 //! sampling live and peak bytes, lets its background work settle and
 //! compares: live growth must stay under 1 % of the baseline (with a
 //! [`HEAP_SLACK_BYTES`] floor for allocator caches), descriptors and threads
-//! must be back to the baseline. The report (`soak.json`, `soak.md`) names
+//! must be back to the baseline. The report (`soak.json`, `soak.md`, and `soak-<name>.svg`, live bytes
+//! over time against the bound) names
 //! every breach with its soak and figure; the exit code is 1 on a breach.
 //!
 //! [`CountingAlloc`]: ballast_alloc::CountingAlloc
 
+mod chart;
 mod cli;
 mod report;
 mod resilience_churn;
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use ballast_alloc::AllocStats;
 
+pub use chart::live_bytes_svg;
 pub use cli::main_with;
 pub use report::{markdown, to_json};
 
