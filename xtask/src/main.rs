@@ -6,9 +6,11 @@
 //! - `ci`: formatting, clippy, the workspace tests and the loom models, then
 //!   one summary line `ci: N passed, M failed, K skipped`.
 //! - `test-stability`: long runs of real work in release mode under the
-//!   counting allocator; fails when memory, descriptors or threads grow.
+//!   counting allocator (`ballast-alloc`'s stability test, then
+//!   `ballast-suite soak`); fails when memory, descriptors or threads grow.
 //! - `regress`: instruction counts per scenario (callgrind) against the
 //!   committed baseline, wall time beside; CSV history + Markdown report.
+//!   Without valgrind it exits 2 (a setup error): it cannot check anything.
 //! - `chaos`: the chaos suite (see its help for what exists today).
 //! - `fuzz`, `bench`: run the fuzz targets / criterion benches.
 
@@ -55,7 +57,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ci(args) => ci::run(&args),
         Command::TestStability(args) => stability::run(&args),
-        Command::Regress(args) => regress::run(&args),
+        Command::Regress(args) => {
+            if !regress::has_valgrind() {
+                eprintln!("xtask: {}", regress::NO_VALGRIND);
+                return ExitCode::from(2);
+            }
+            regress::run(&args)
+        }
         Command::Chaos(args) => chaos::run(&args),
         Command::Fuzz(args) => ci::fuzz(&args),
         Command::Bench(args) => ci::bench(&args),

@@ -5,7 +5,12 @@
 //! side; it checks every history and SLA and writes `results.csv`,
 //! `histories/<scenario>.jsonl` and `report.html`.
 //!
-//! `cargo xtask chaos` runs it; `cargo install --path crates/suites`
+//! `ballast-suite soak` runs the soaks of [`soak`] (a long TN3270 session,
+//! session churn, the parsers, resilience churn) under the binary's
+//! counting allocator and fails when memory, descriptors or threads grow;
+//! `cargo xtask test-stability` runs it.
+//!
+//! `cargo xtask chaos` runs the chaos suite; `cargo install --path crates/suites`
 //! installs it. The pieces are public so a test can run the whole tool
 //! in-process ([`chaos::main_with`]) and a user can reuse the TN3270
 //! [`tn3270::Tn3270Workload`] and [`tn3270::Tn3270Target`] with
@@ -26,6 +31,7 @@
 
 pub mod chaos;
 pub mod html;
+pub mod soak;
 pub mod tn3270;
 
 /// The code blocks of `docs/chaos.md` run as doctests of this crate, so the

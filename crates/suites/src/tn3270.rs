@@ -171,7 +171,7 @@ impl Workload<String, u64> for Tn3270Workload {
     }
 }
 
-type Step<T> = Result<T, String>;
+pub(crate) type Step<T> = Result<T, String>;
 
 fn step<T>(what: &str, r: ballast_session::Result<T>) -> Step<T> {
     r.map_err(|e| format!("{what}: {e}"))
@@ -334,7 +334,7 @@ fn confirm(c: &mut Client) -> Step<String> {
 }
 
 /// Queries a record by transaction id and returns the answer row.
-fn query(c: &mut Client, txid: &str) -> Step<String> {
+pub(crate) fn query(c: &mut Client, txid: &str) -> Step<String> {
     step("type option", c.type_text("2"))?;
     step("press enter", c.press(Aid::Enter))?;
     step(
@@ -373,7 +373,7 @@ fn parse_found(row: &str, name: &str) -> Option<u64> {
     }
 }
 
-fn sign_on(addr: SocketAddr) -> Step<Client> {
+pub(crate) fn sign_on(addr: SocketAddr) -> Step<Client> {
     let mut c = step(
         "connect",
         Client::connect(addr, SessionConfig::default(), STEP_TIMEOUT),

@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use ballast_benches::codec_corpus as corpus;
 use ballast_codec::frame::{FrameConfig, FrameDecoder};
-use ballast_codec::mudmode::MudModeDecoder;
+use ballast_codec::mudmode::{MudModeDecoder, encode_owned_packet};
 use ballast_codec::stream::Decode;
 use ballast_codec::telnet::{TelnetEvent, TelnetParser};
 use ballast_codec::tn3270::{Order, Outbound, OutboundParser};
@@ -20,6 +20,14 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     (
         "codec/mudmode_decode_mudlist_packet/ballast",
         mudmode_decode,
+    ),
+    (
+        "codec/mudmode_encode_10000_element_array/ballast",
+        mudmode_encode_wide,
+    ),
+    (
+        "codec/mudmode_encode_100_level_nesting/ballast",
+        mudmode_encode_deep,
     ),
     ("codec/frame_decode_64B/ballast", frames_ballast),
     (
@@ -73,6 +81,29 @@ fn mudmode_decode(n: u64) {
     for i in 0..n {
         let start = offsets[(i as usize) % offsets.len()];
         black_box(dec.decode_packet(black_box(&wire[start..])).is_ok());
+    }
+}
+
+/// A 10 000-element array (ints and strings) encoded as one MudMode packet
+/// into a reused buffer.
+#[inline(never)]
+fn mudmode_encode_wide(n: u64) {
+    let value = corpus::wide_array(10_000);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.clear();
+        black_box(encode_owned_packet(black_box(&value), &mut out).is_ok());
+    }
+}
+
+/// 100 nested arrays encoded as one MudMode packet into a reused buffer.
+#[inline(never)]
+fn mudmode_encode_deep(n: u64) {
+    let value = corpus::deep_nesting(100);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.clear();
+        black_box(encode_owned_packet(black_box(&value), &mut out).is_ok());
     }
 }
 

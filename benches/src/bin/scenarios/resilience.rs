@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_resilience::{
-    Backoff, BreakerConfig, Bulkhead, BulkheadConfig, CircuitBreaker, ManualClock, RateLimiter,
-    RateLimiterConfig, Retry, RetryConfig, SharedClock, SystemClock,
+    Backoff, BreakerConfig, Bulkhead, BulkheadConfig, CircuitBreaker, Manager, ManualClock, Pool,
+    PoolConfig, RateLimiter, RateLimiterConfig, Retry, RetryConfig, SharedClock, SystemClock,
 };
 
 use crate::Scenario;
@@ -46,6 +46,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     ("resilience/retry_no_retry_needed/backon", retry_backon),
     ("resilience/rate_limiter_acquire/ballast", limiter_ballast),
     ("resilience/rate_limiter_acquire/governor", limiter_governor),
+    ("resilience/pool_checkout_return/ballast", pool_checkout),
     (
         "resilience/bulkhead_acquire_release/ballast",
         bulkhead_ballast,
@@ -183,5 +184,35 @@ fn bulkhead_tokio(n: u64) {
     let semaphore = tokio::sync::Semaphore::new(64);
     for _ in 0..n {
         drop(black_box(semaphore.try_acquire()));
+    }
+}
+
+/// Lends plain buffers; creating one never fails.
+struct Buffers;
+
+impl Manager for Buffers {
+    type Object = Vec<u8>;
+    type Error = ();
+
+    fn create(&self) -> Result<Vec<u8>, ()> {
+        Ok(Vec::with_capacity(4096))
+    }
+}
+
+/// One checkout of an idle object and its return, on a warm pool.
+#[inline(never)]
+fn pool_checkout(n: u64) {
+    // A manual clock, as for the limiters: an OS clock read under valgrind
+    // is a system call whose cost moves from run to run.
+    let pool = Pool::with_clock(
+        Buffers,
+        PoolConfig::default(),
+        Arc::new(ManualClock::new()),
+        None,
+    )
+    .expect("default config is valid");
+    drop(pool.acquire());
+    for _ in 0..n {
+        drop(black_box(pool.acquire()));
     }
 }

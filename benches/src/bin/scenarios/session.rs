@@ -1,17 +1,82 @@
-//! ballast-session scenarios: applying host writes to a connected session.
+//! ballast-session scenarios: applying host writes to a connected session,
+//! connecting to an in-process host; and recording a chaos `History`.
 
 use std::hint::black_box;
 
 use ballast_benches::codec_corpus as corpus;
 use ballast_codec::telnet::{self, DO, IAC, WILL, option};
-use ballast_session::{Session, SessionConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_chaos::history::{History, Op};
+use ballast_resilience::ManualClock;
+use ballast_session::{
+    Client, Condition, DemoApp, HostConfig, InMemoryHost, Session, SessionConfig,
+};
 
 use crate::Scenario;
 
-pub(crate) const SCENARIOS: &[Scenario] = &[(
-    "session/apply_full_screen_erase_write/ballast",
-    apply_full_screen,
-)];
+pub(crate) const SCENARIOS: &[Scenario] = &[
+    (
+        "session/apply_full_screen_erase_write/ballast",
+        apply_full_screen,
+    ),
+    (
+        "session/connect_to_first_screen/ballast_InMemoryHost",
+        connect_to_first_screen,
+    ),
+    ("chaos/history_record_write/ballast", history_record),
+];
+
+/// How long a step may take; the in-memory host answers inside `write`.
+const STEP: Duration = Duration::from_secs(5);
+
+/// A client on a fresh in-process host: TN3270E negotiation, then the
+/// sign-on screen, no socket and no thread.
+#[inline(never)]
+fn connect_to_first_screen(n: u64) {
+    for _ in 0..n {
+        let clock = ManualClock::new();
+        let Ok(host) = InMemoryHost::new(&HostConfig::default(), DemoApp::default()) else {
+            return;
+        };
+        let host = host.with_clock(Arc::new(clock));
+        let Ok(mut client) = Client::new(host, SessionConfig::default()) else {
+            return;
+        };
+        let shown = client
+            .handshake(STEP)
+            .and_then(|()| client.wait_for(Condition::Text("PLEASE SIGN ON".into()), STEP));
+        // A scenario that stopped reaching the screen would count less
+        // and pass the gate: fail loudly instead.
+        if let Err(e) = shown {
+            panic!("the in-memory host did not show the sign-on screen: {e}");
+        }
+        black_box(client.screen());
+    }
+}
+
+/// One write invoked and acknowledged in a chaos `History` (room for
+/// every entry, a manual clock: no OS clock read per operation).
+#[inline(never)]
+fn history_record(n: u64) {
+    let history = History::<String, u64>::with_clock(
+        usize::try_from(n).unwrap_or(usize::MAX).saturating_add(1),
+        ballast_chaos::ManualClock::new(),
+    );
+    let key = String::from("k");
+    for i in 0..n {
+        let op = history.invoke(
+            i % 8,
+            Op::Write {
+                key: key.clone(),
+                value: i,
+            },
+        );
+        op.ok(None);
+    }
+    black_box(&history);
+}
 
 /// One full-screen Erase/Write (IAC EOR framed) received and applied by a
 /// negotiated plain-TN3270 session, events drained.

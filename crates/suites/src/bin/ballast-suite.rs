@@ -1,10 +1,23 @@
 //! `ballast-suite`: the ballast suites as one binary (see the crate docs).
+//! Its global allocator counts, so `ballast-suite soak` can see the heap.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use ballast_alloc::CountingAlloc;
+use ballast_suites::soak::AllocProbe;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::system();
+
 fn main() -> ExitCode {
+    let mut stdout = std::io::stdout();
+    if std::env::args().nth(1).as_deref() == Some("soak") {
+        let probe = AllocProbe(|| ALLOC.snapshot());
+        let code = ballast_suites::soak::main_with(std::env::args(), &probe, &mut stdout);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     // Ctrl-C (or SIGTERM) sets the flag; the run heals every fault, writes
     // what it measured and exits 130.
     let interrupt = Arc::new(AtomicBool::new(false));
@@ -14,7 +27,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let mut stdout = std::io::stdout();
     let code = ballast_suites::chaos::main_with(std::env::args(), interrupt, &mut stdout, false);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -1,0 +1,248 @@
+//! Soaks: long runs of real work under the counting allocator that fail
+//! when the live heap, the open file descriptors or the threads grow.
+//!
+//! `ballast-suite soak [NAME…] [--quick] [--seconds N] [--iterations N]`
+//! runs the built-in soaks ([`workloads::catalog`]) in the `ballast-suite`
+//! binary, whose global allocator is a [`CountingAlloc`]; `cargo xtask
+//! test-stability` runs it in release mode. Each soak warms up, takes its
+//! baseline (live bytes, descriptors, threads), runs for its budget while
+//! sampling live and peak bytes, lets its background work settle and
+//! compares: live growth must stay under 1 % of the baseline (with a
+//! [`HEAP_SLACK_BYTES`] floor for allocator caches), descriptors and threads
+//! must be back to the baseline. The report (`soak.json`, `soak.md`, and `soak-<name>.svg`, live bytes
+//! over time against the bound) names
+//! every breach with its soak and figure; the exit code is 1 on a breach.
+//!
+//! [`CountingAlloc`]: ballast_alloc::CountingAlloc
+
+mod chart;
+mod cli;
+mod report;
+mod resilience_churn;
+pub mod workloads;
+
+use std::time::{Duration, Instant};
+
+use ballast_alloc::AllocStats;
+
+pub use chart::live_bytes_svg;
+pub use cli::main_with;
+pub use report::{markdown, to_json};
+
+/// Live growth the detector tolerates whatever the baseline: allocator and
+/// thread-local caches move by a few kilobytes between two quiet points.
+pub const HEAP_SLACK_BYTES: u64 = 16 * 1024;
+
+/// Relative live growth allowed over a run, in percent of the baseline.
+pub const HEAP_GROWTH_PERCENT: f64 = 1.0;
+
+/// One unit of soak work.
+pub trait Soak {
+    /// The soak's name in reports and on the command line.
+    fn name(&self) -> &'static str;
+    /// Runs one iteration; returns the operations it did (for ops/s) or
+    /// why it failed (a failed iteration fails the soak).
+    fn iterate(&mut self) -> Result<u64, String>;
+}
+
+/// How long a soak runs: whichever limit comes first.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Iterations before the baseline is taken.
+    pub warmup: u64,
+    /// Most measured iterations.
+    pub iterations: u64,
+    /// Most measured wall time.
+    pub seconds: f64,
+}
+
+/// Where the figures come from: the allocator's counters and the process.
+pub trait Probe {
+    /// The counting allocator's totals.
+    fn alloc(&self) -> AllocStats;
+    /// Open file descriptors of the process.
+    fn fds(&self) -> usize {
+        count_entries("/proc/self/fd")
+    }
+    /// Threads of the process.
+    fn threads(&self) -> usize {
+        count_entries("/proc/self/task")
+    }
+}
+
+/// A [`Probe`] over a function reading the global counting allocator.
+#[derive(Debug, Clone, Copy)]
+pub struct AllocProbe(pub fn() -> AllocStats);
+
+impl Probe for AllocProbe {
+    fn alloc(&self) -> AllocStats {
+        (self.0)()
+    }
+}
+
+fn count_entries(dir: &str) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+/// One sample of the heap during a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Seconds since the baseline.
+    pub seconds: f64,
+    /// Live bytes.
+    pub live_bytes: u64,
+    /// Peak live bytes so far.
+    pub peak_bytes: u64,
+}
+
+/// What one soak measured, and what it breached.
+#[derive(Debug, Clone, Default)]
+pub struct SoakReport {
+    /// The soak's name.
+    pub name: String,
+    /// Measured iterations (warm-up excluded).
+    pub iterations: u64,
+    /// Operations those iterations did.
+    pub operations: u64,
+    /// Measured wall time in seconds.
+    pub seconds: f64,
+    /// Live bytes, descriptors and threads after warm-up.
+    pub baseline: (u64, usize, usize),
+    /// Live bytes, descriptors and threads at the end, after settling.
+    pub end: (u64, usize, usize),
+    /// Peak live bytes over the run.
+    pub peak_bytes: u64,
+    /// Live and peak bytes over time.
+    pub samples: Vec<Sample>,
+    /// Every breach, naming the soak and the figure.
+    pub breaches: Vec<String>,
+}
+
+impl SoakReport {
+    /// Operations per second over the measured run.
+    pub fn ops_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.operations as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// Live growth over the run in percent of the baseline.
+    pub fn growth_percent(&self) -> f64 {
+        let (base, end) = (self.baseline.0 as f64, self.end.0 as f64);
+        if base > 0.0 {
+            (end - base) * 100.0 / base
+        } else {
+            0.0
+        }
+    }
+}
+
+fn measure(probe: &dyn Probe) -> (u64, usize, usize) {
+    (probe.alloc().live_bytes, probe.fds(), probe.threads())
+}
+
+/// Runs `soak` for `budget` and checks it (see the module docs).
+pub fn run(soak: &mut dyn Soak, budget: Budget, probe: &dyn Probe) -> SoakReport {
+    let mut report = SoakReport {
+        name: soak.name().to_string(),
+        ..SoakReport::default()
+    };
+    for _ in 0..budget.warmup {
+        if let Err(e) = soak.iterate() {
+            report
+                .breaches
+                .push(format!("{}: warm-up failed: {e}", report.name));
+            return report;
+        }
+    }
+    report.baseline = measure(probe);
+    let start = Instant::now();
+    let every = Duration::from_secs_f64((budget.seconds / 50.0).max(0.01));
+    let mut next_sample = Duration::ZERO;
+    while report.iterations < budget.iterations && start.elapsed().as_secs_f64() < budget.seconds {
+        match soak.iterate() {
+            Ok(ops) => report.operations += ops,
+            Err(e) => {
+                report
+                    .breaches
+                    .push(format!("{}: iteration failed: {e}", report.name));
+                break;
+            }
+        }
+        report.iterations += 1;
+        if start.elapsed() >= next_sample {
+            report.samples.push(sample(probe, start));
+            next_sample = start.elapsed() + every;
+        }
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    report.end = settle(probe, report.baseline);
+    report.samples.push(sample(probe, start));
+    report.peak_bytes = report
+        .samples
+        .iter()
+        .map(|s| s.peak_bytes)
+        .max()
+        .unwrap_or(0);
+    check(&mut report);
+    report
+}
+
+fn sample(probe: &dyn Probe, start: Instant) -> Sample {
+    let a = probe.alloc();
+    Sample {
+        seconds: start.elapsed().as_secs_f64(),
+        live_bytes: a.live_bytes,
+        peak_bytes: a.peak_bytes,
+    }
+}
+
+/// Background work (a host's session threads, closing sockets) finishes
+/// shortly after the last iteration: wait up to two seconds for the
+/// figures to come back to the baseline, then take them as they are.
+fn settle(probe: &dyn Probe, baseline: (u64, usize, usize)) -> (u64, usize, usize) {
+    let mut now = measure(probe);
+    for _ in 0..40 {
+        if now.1 <= baseline.1 && now.2 <= baseline.2 && within_heap_bound(baseline.0, now.0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        now = measure(probe);
+    }
+    now
+}
+
+fn within_heap_bound(base: u64, end: u64) -> bool {
+    end.saturating_sub(base) <= heap_allowance(base)
+}
+
+/// Growth allowed over a run from `base` live bytes.
+pub fn heap_allowance(base: u64) -> u64 {
+    ((base as f64 * HEAP_GROWTH_PERCENT / 100.0) as u64).max(HEAP_SLACK_BYTES)
+}
+
+/// Adds a breach for every figure over its bound.
+fn check(r: &mut SoakReport) {
+    let name = r.name.clone();
+    let ((base_live, base_fds, base_threads), (live, fds, threads)) = (r.baseline, r.end);
+    if !within_heap_bound(base_live, live) {
+        r.breaches.push(format!(
+            "{name}: live heap grew {} bytes ({:.2} %, from {base_live} to {live}), over the {} bytes allowed",
+            live - base_live,
+            r.growth_percent(),
+            heap_allowance(base_live)
+        ));
+    }
+    if fds > base_fds {
+        r.breaches.push(format!(
+            "{name}: file descriptors grew from {base_fds} to {fds}"
+        ));
+    }
+    if threads > base_threads {
+        r.breaches.push(format!(
+            "{name}: threads grew from {base_threads} to {threads}"
+        ));
+    }
+}

@@ -1,0 +1,69 @@
+//! The soak report as JSON and Markdown.
+
+use std::fmt::Write as _;
+
+use super::SoakReport;
+
+/// The reports as a JSON array, one object per soak.
+pub fn to_json(reports: &[SoakReport]) -> serde_json::Value {
+    serde_json::Value::Array(reports.iter().map(one).collect())
+}
+
+fn one(r: &SoakReport) -> serde_json::Value {
+    let samples: Vec<serde_json::Value> = r
+        .samples
+        .iter()
+        .map(|s| serde_json::json!({"seconds": s.seconds, "live_bytes": s.live_bytes, "peak_bytes": s.peak_bytes}))
+        .collect();
+    serde_json::json!({
+        "name": r.name,
+        "iterations": r.iterations,
+        "operations": r.operations,
+        "seconds": r.seconds,
+        "ops_per_second": r.ops_per_second(),
+        "baseline": {"live_bytes": r.baseline.0, "fds": r.baseline.1, "threads": r.baseline.2},
+        "end": {"live_bytes": r.end.0, "fds": r.end.1, "threads": r.end.2},
+        "growth_percent": r.growth_percent(),
+        "peak_bytes": r.peak_bytes,
+        "samples": samples,
+        "breaches": r.breaches,
+        "passed": r.breaches.is_empty(),
+    })
+}
+
+/// The reports as a Markdown table, then every breach.
+pub fn markdown(reports: &[SoakReport]) -> String {
+    let mut md = String::from(
+        "# Soak report\n\n| soak | iterations | ops/s | live after warm-up | live at end | growth | peak | fds | threads | result |\n|---|---:|---:|---:|---:|---:|---:|---|---|---|\n",
+    );
+    for r in reports {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.0} | {} | {} | {:+.2} % | {} | {}→{} | {}→{} | {} |",
+            r.name,
+            r.iterations,
+            r.ops_per_second(),
+            r.baseline.0,
+            r.end.0,
+            r.growth_percent(),
+            r.peak_bytes,
+            r.baseline.1,
+            r.end.1,
+            r.baseline.2,
+            r.end.2,
+            if r.breaches.is_empty() {
+                "pass"
+            } else {
+                "FAIL"
+            }
+        );
+    }
+    let breaches: Vec<&String> = reports.iter().flat_map(|r| &r.breaches).collect();
+    if !breaches.is_empty() {
+        md.push_str("\n## Breaches\n\n");
+        for b in breaches {
+            let _ = writeln!(md, "- {b}");
+        }
+    }
+    md
+}
