@@ -31,6 +31,18 @@ fn count_dir(path: &str) -> usize {
     std::fs::read_dir(path).map_or(0, |d| d.count())
 }
 
+/// Threads of this process once those that just exited are gone: a joined
+/// thread can stay listed in `/proc/self/task` for a moment, so the fewest
+/// seen over up to 100 ms (20 looks) is the count.
+fn settled_threads() -> usize {
+    let mut fewest = count_dir("/proc/self/task");
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        fewest = fewest.min(count_dir("/proc/self/task"));
+    }
+    fewest
+}
+
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -181,7 +193,7 @@ fn alloc_stability_soak() {
             round,
             live_bytes: stats.live_bytes,
             fds: count_dir("/proc/self/fd"),
-            threads: count_dir("/proc/self/task"),
+            threads: settled_threads(),
         });
         round += 1;
     }
