@@ -59,19 +59,6 @@ impl Clock for TokioClock {
 mod tests {
     use super::*;
 
-    #[test]
-    fn manual_clock_jumps_to_deadline_without_waiting() {
-        let clock = ManualClock::new();
-        clock.sleep_until(Duration::from_secs(3600));
-        assert_eq!(clock.now(), Duration::from_secs(3600));
-        clock.sleep_until(Duration::from_secs(1));
-        assert_eq!(
-            clock.now(),
-            Duration::from_secs(3600),
-            "time never goes back"
-        );
-    }
-
     #[tokio::test(start_paused = true)]
     async fn tokio_clock_follows_paused_time() {
         let clock = TokioClock::new();

@@ -202,7 +202,7 @@ impl Client<TlsStream> {
 /// Connects to the first address of `addr` that answers before
 /// `deadline`, with `TCP_NODELAY` and read and write timeouts of
 /// [`MAX_READ_WAIT`].
-fn connect_tcp(addr: impl ToSocketAddrs, deadline: Instant) -> Result<TcpStream> {
+pub(crate) fn connect_tcp(addr: impl ToSocketAddrs, deadline: Instant) -> Result<TcpStream> {
     let mut last = Error::Config {
         field: "addr",
         reason: "resolves to no address",

@@ -2,7 +2,7 @@
 //! [`NetConnector`], the TCP (and TLS) one.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -22,7 +22,7 @@ pub trait Connector: Send + Sync + 'static {
     fn connect(&self, endpoint: &EndpointConfig, deadline: Instant) -> Result<Self::Stream>;
 }
 
-/// TCP with `TCP_NODELAY` and a read timeout of [`MAX_READ_WAIT`], or
+/// TCP with `TCP_NODELAY` and read and write timeouts of [`MAX_READ_WAIT`], or
 /// rustls over it when the endpoint has TLS settings (feature `tls`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NetConnector;
@@ -70,7 +70,9 @@ impl Connector for NetConnector {
     type Stream = NetStream;
 
     fn connect(&self, endpoint: &EndpointConfig, deadline: Instant) -> Result<NetStream> {
-        let tcp = connect_tcp(&endpoint.address, deadline)?;
+        // The same connect as `Client::connect`: TCP_NODELAY, bounded
+        // read and write timeouts.
+        let tcp = crate::client::connect_tcp(endpoint.address.as_str(), deadline)?;
         #[cfg(feature = "tls")]
         if let Some(tls) = &endpoint.tls {
             return connect_tls(tcp, tls, deadline);
@@ -94,28 +96,6 @@ fn connect_tls(
     Ok(NetStream::Tls(Box::new(rustls::StreamOwned::new(
         conn, tcp,
     ))))
-}
-
-fn connect_tcp(addr: &str, deadline: Instant) -> Result<TcpStream> {
-    let mut last = Error::Config {
-        field: "address",
-        reason: "resolves to no address",
-    };
-    for a in addr.to_socket_addrs()? {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match TcpStream::connect_timeout(&a, left) {
-            Ok(tcp) => {
-                tcp.set_nodelay(true)?;
-                tcp.set_read_timeout(Some(MAX_READ_WAIT))?;
-                return Ok(tcp);
-            }
-            Err(e) => last = e.into(),
-        }
-    }
-    Err(last)
 }
 
 /// Bytes a session moved, shared with the stats.
