@@ -3,34 +3,16 @@
 //! of being copied into an allocation each. Counted with a global counting
 //! allocator over the whole process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ballast_chaos::{FaultConfig, ManualClock, Stream, Toxic, ToxicKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counter has no effect on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 const ROUNDS: u64 = 2_000;
 const MSG: usize = 4096;
@@ -62,9 +44,9 @@ fn noop_both_ways() -> FaultConfig {
 }
 
 fn counted(run: impl FnOnce()) -> u64 {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting::allocations();
     run();
-    ALLOCS.load(Ordering::Relaxed) - before
+    counting::allocations() - before
 }
 
 #[test]
@@ -108,13 +90,13 @@ fn async_side_allocates_nothing_per_chunk() {
             s.write_all(&msg).await.expect("write");
             s.read_exact(&mut msg).await.expect("read");
         }
-        let before = ALLOCS.load(Ordering::Relaxed);
+        let before = counting::allocations();
         for _ in 0..ROUNDS {
             s.write_all(&msg).await.expect("write");
             s.read_exact(&mut msg).await.expect("read");
         }
         assert_eq!(msg, vec![9u8; MSG], "bytes survive the round trip");
-        ALLOCS.load(Ordering::Relaxed) - before
+        counting::allocations() - before
     });
     eprintln!("async FaultyStream: {allocs} allocations over {ROUNDS} writes + reads");
     assert!(allocs < ROUNDS / 10, "{allocs} allocations");

@@ -5,33 +5,15 @@
 //! process.
 #![cfg(feature = "proxy")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ballast_chaos::{ChaosProxy, ProxyConfig, Stream, Toxic, ToxicKind};
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counter has no effect on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 fn echo_server() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -73,9 +55,9 @@ fn neither_passthrough_nor_a_noop_toxic_allocates_per_chunk() {
     c.set_nodelay(true).expect("nodelay");
     exchange(&mut c, 200);
 
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting::allocations();
     exchange(&mut c, 2_000);
-    let passthrough = ALLOCS.load(Ordering::Relaxed) - before;
+    let passthrough = counting::allocations() - before;
 
     // A noop toxic each way sends every chunk through the fault engine in
     // user space.
@@ -84,9 +66,9 @@ fn neither_passthrough_nor_a_noop_toxic_allocates_per_chunk() {
         rt.block_on(chaos.add_toxic("p", noop)).expect("toxic");
     }
     exchange(&mut c, 200);
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting::allocations();
     exchange(&mut c, 2_000);
-    let scheduled = ALLOCS.load(Ordering::Relaxed) - before;
+    let scheduled = counting::allocations() - before;
 
     eprintln!(
         "allocations over 4 000 proxied chunks: passthrough {passthrough}, noop toxics {scheduled}"
