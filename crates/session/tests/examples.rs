@@ -45,12 +45,7 @@ fn screen_example_signs_on_and_prints_the_menu() {
         ])
         .output()
         .expect("cargo runs the example");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.contains("USER DEMO"), "{stdout}");
     assert_eq!(stdout.lines().count(), 24, "one line per row");
     host.stop();
@@ -180,12 +175,7 @@ fn audit_example_verifies_queries_and_finds_a_modified_line() {
     }
     let file = path.to_string_lossy().into_owned();
     let out = audit_example(&["verify", &file]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.starts_with("ok: 3 entries, head "), "{stdout}");
 
     let out = audit_example(&["query", &file, "--aid", "enter"]);
@@ -206,6 +196,18 @@ fn audit_example_verifies_queries_and_finds_a_modified_line() {
 
 /// Runs example `name` with `args` and the demo password in its
 /// environment.
+/// The stdout of an example run that must have succeeded (its output is
+/// the failure message otherwise).
+fn succeeded(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn run_example(name: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO"))
         .args([
@@ -271,12 +273,7 @@ fn load_test_example_prints_rates_and_percentiles() {
             "300",
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     for key in ["sessions/s", "transactions/s", "latency p50", "p99"] {
         assert!(stdout.contains(key), "{stdout}");
     }
@@ -302,12 +299,7 @@ fn monitor_example_draws_endpoints_and_sessions() {
             "5",
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     for text in ["endpoints", "host0", "Closed", "sessions", "open/idle/lent"] {
         assert!(stdout.contains(text), "no {text:?} in the view:\n{stdout}");
     }
