@@ -855,5 +855,7 @@ impl InboundScreen for Screen {
     }
 }
 
+mod json_text;
+
 #[cfg(test)]
 mod tests;

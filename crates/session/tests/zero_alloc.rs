@@ -1,4 +1,5 @@
-//! Applying a full-screen Erase/Write allocates nothing in steady state.
+//! Applying a full-screen Erase/Write, and appending it to the audit log,
+//! allocate nothing in steady state.
 
 mod common;
 
@@ -60,4 +61,33 @@ fn applying_full_screen_erase_writes_allocates_nothing_in_steady_state() {
         "steady-state screen application allocates: {delta:?}"
     );
     assert_eq!(s.screen().fields().len(), 48);
+}
+
+#[test]
+fn audit_appends_allocate_nothing_in_steady_state() {
+    use ballast_session::Aid;
+    use ballast_session::audit::{AuditEvent, AuditLog};
+    let mut s = Session::new(SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    })
+    .unwrap();
+    common::negotiate_eor_binary(&mut s);
+    s.receive(&full_screen(3)).unwrap();
+    while s.poll_event().is_some() {}
+    let log = AuditLog::new(std::io::sink());
+    let modified = [(4u16, 15u16), (5, 15)];
+    let append = |log: &AuditLog| {
+        let screen = AuditEvent::ScreenReceived { screen: s.screen() };
+        log.record(7, "demo", &screen).unwrap();
+        let aid = AuditEvent::AidSent {
+            aid: Aid::Pf(3),
+            modified: &modified,
+        };
+        log.record(7, "demo", &aid).unwrap();
+    };
+    append(&log); // warm-up: the line buffer reaches its size
+    let ((), delta) = GLOBAL.measure(|| append(&log));
+    assert!(delta.is_zero(), "an audit append allocates: {delta:?}");
+    assert_eq!(log.entries(), 4);
 }

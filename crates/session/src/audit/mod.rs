@@ -29,25 +29,40 @@
 //! | `connect` | `address`, `lu` |
 //! | `negotiated` | `tn3270e`, `lu` |
 //! | `aid_sent` | `aid`, `modified` (row/column of each modified field, never its content) |
-//! | `screen` | `sha256` (of `text`), `text` (the screen with non-display fields blank) |
+//! | `screen` | `sha256` (of `text`), `text` (the screen with non-display fields blank and each row's trailing spaces cut) |
 //! | `error` | `kind`, `message` (connection errors only) |
 //! | `disconnect` | `reason` |
 //!
 //! Non-display field contents never reach an entry: screens are recorded
-//! through [`Screen::text`](crate::Screen::text), which blanks them, and an
-//! AID entry names fields by position. The screen hash covers only that
-//! redacted text: a hash of hidden content would let anyone holding the
+//! with the text [`Screen::text`](crate::Screen::text) shows, which blanks
+//! them, and an AID entry names fields by position. The screen hash covers
+//! only that redacted text: a hash of hidden content would let anyone holding the
 //! log test password guesses offline.
+//!
+//! A screen's `text` is [`Screen::text`](crate::Screen::text) with each
+//! row's trailing spaces cut (rows still joined by `\n`, so row numbers
+//! hold): nothing visible is lost, and a typical screen, mostly blank,
+//! takes a quarter of the bytes to store and to hash.
+//!
+//! # Cost
+//!
+//! An append takes one lock and builds the line in a reused buffer: a
+//! screen's cells are decoded and escaped straight into it (no
+//! intermediate `String`), its `sha256` is computed on the way, and the
+//! line is hashed once. Bench: `cargo bench -p ballast-benches --bench
+//! session_manager -- audit`.
 
+mod entry;
 mod verify;
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ballast_codec::tn3270::Aid;
 use sha2::{Digest, Sha256};
+
+use entry::{hex, json_str, write_event};
 
 use crate::screen::Screen;
 
@@ -111,7 +126,9 @@ struct Chain {
     sink: Sink,
     seq: u64,
     prev: [u8; 32],
-    line: String,
+    /// The entry being built, reused so an append allocates nothing once
+    /// it has grown to the largest entry.
+    line: Vec<u8>,
 }
 
 /// An append-only, hash-chained audit log; share it with an `Arc`.
@@ -150,7 +167,7 @@ impl AuditLog {
                 sink,
                 seq,
                 prev,
-                line: String::with_capacity(512),
+                line: Vec::with_capacity(512),
             }),
         }
     }
@@ -185,23 +202,26 @@ impl AuditLog {
             .map_err(|_| io::Error::other("audit log poisoned by a panic"))?;
         let c = &mut *guard;
         let seq = c.seq + 1;
-        c.line.clear();
+        let line = &mut c.line;
+        line.clear();
+        // Writing to a `Vec` cannot fail.
         let _ = write!(
-            c.line,
+            line,
             "{{\"seq\":{seq},\"ts_ms\":{ts_ms},\"session\":{session},\"endpoint\":"
         );
-        json_str(&mut c.line, endpoint);
-        write_event(&mut c.line, event);
-        c.line.push_str(",\"prev\":\"");
-        hex(&mut c.line, &c.prev);
-        c.line.push('"');
-        let hash: [u8; 32] = Sha256::digest(c.line.as_bytes()).into();
-        c.line.push_str(",\"hash\":\"");
-        hex(&mut c.line, &hash);
-        c.line.push_str("\"}\n");
+        json_str(line, endpoint);
+        write_event(line, event);
+        line.extend_from_slice(b",\"prev\":\"");
+        hex(line, &c.prev);
+        line.push(b'"');
+        // The one hash of the entry: its bytes so far.
+        let hash: [u8; 32] = Sha256::digest(&*line).into();
+        line.extend_from_slice(b",\"hash\":\"");
+        hex(line, &hash);
+        line.extend_from_slice(b"\"}\n");
         match &mut c.sink {
-            Sink::Memory(m) => m.extend_from_slice(c.line.as_bytes()),
-            Sink::Writer(w) => w.write_all(c.line.as_bytes())?,
+            Sink::Memory(m) => m.extend_from_slice(line),
+            Sink::Writer(w) => w.write_all(line)?,
         }
         c.seq = seq;
         c.prev = hash;
@@ -244,108 +264,5 @@ impl AuditLog {
             Sink::Memory(m) => Some(m.clone()),
             Sink::Writer(_) => None,
         }
-    }
-}
-
-fn write_event(out: &mut String, event: &AuditEvent<'_>) {
-    match event {
-        AuditEvent::Connect { address, lu } => {
-            out.push_str(",\"event\":\"connect\",\"address\":");
-            json_str(out, address);
-            out.push_str(",\"lu\":");
-            json_opt(out, *lu);
-        }
-        AuditEvent::Negotiated { tn3270e, lu } => {
-            let _ = write!(
-                out,
-                ",\"event\":\"negotiated\",\"tn3270e\":{tn3270e},\"lu\":"
-            );
-            json_opt(out, *lu);
-        }
-        AuditEvent::AidSent { aid, modified } => {
-            out.push_str(",\"event\":\"aid_sent\",\"aid\":");
-            json_str(out, &format!("{aid:?}"));
-            out.push_str(",\"modified\":[");
-            for (i, (r, c)) in modified.iter().enumerate() {
-                let sep = if i == 0 { "" } else { "," };
-                let _ = write!(out, "{sep}[{r},{c}]");
-            }
-            out.push(']');
-        }
-        AuditEvent::ScreenReceived { screen } => {
-            let text = screen.text();
-            out.push_str(",\"event\":\"screen\",\"sha256\":\"");
-            hex(out, &Sha256::digest(text.as_bytes()).into());
-            out.push_str("\",\"text\":");
-            json_str(out, &text);
-        }
-        AuditEvent::Error { kind, message } => {
-            out.push_str(",\"event\":\"error\",\"kind\":");
-            json_str(out, kind);
-            out.push_str(",\"message\":");
-            json_opt(out, *message);
-        }
-        AuditEvent::Disconnect { reason } => {
-            out.push_str(",\"event\":\"disconnect\",\"reason\":");
-            json_str(out, reason);
-        }
-    }
-}
-
-/// Appends `s` as a JSON string, copying the runs between characters
-/// that need escaping whole (a screen's text has one per row).
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1F => "",
-            _ => continue,
-        };
-        // `b` is ASCII, so `i` is a char boundary.
-        out.push_str(&s[run..i]);
-        if escaped.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escaped);
-        }
-        run = i + 1;
-    }
-    out.push_str(&s[run..]);
-    out.push('"');
-}
-
-fn json_opt(out: &mut String, s: Option<&str>) {
-    match s {
-        Some(s) => json_str(out, s),
-        None => out.push_str("null"),
-    }
-}
-
-/// Appends `bytes` as lower-case hex.
-pub(crate) fn hex(out: &mut String, bytes: &[u8; 32]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_str;
-
-    #[test]
-    fn json_strings_escape_quotes_backslashes_and_controls_and_keep_the_rest() {
-        let mut out = String::new();
-        json_str(&mut out, "say \"hi\"\\ now\nrow\t\u{1}é end");
-        assert_eq!(out, r#""say \"hi\"\\ now\nrow\t\u0001é end""#);
-        let parsed: String = serde_json::from_str(&out).unwrap();
-        assert_eq!(parsed, "say \"hi\"\\ now\nrow\t\u{1}é end");
     }
 }

@@ -5,7 +5,8 @@ use std::io::{self, BufRead};
 
 use sha2::{Digest, Sha256};
 
-use super::{GENESIS, hex};
+use super::GENESIS;
+use super::entry::hex;
 
 /// What a clean log holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,9 +144,9 @@ pub fn verify(reader: impl BufRead) -> Result<VerifyReport, VerifyError> {
         if p.seq != expected {
             return Err(misplaced(&mut lines, n, expected, p.seq));
         }
-        let mut prev_hex = String::with_capacity(64);
+        let mut prev_hex = Vec::with_capacity(64);
         hex(&mut prev_hex, &head);
-        if p.prev != prev_hex {
+        if p.prev.as_bytes() != prev_hex {
             return Err(VerifyError::BrokenChain {
                 line: n,
                 seq: p.seq,

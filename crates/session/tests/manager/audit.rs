@@ -111,3 +111,26 @@ fn verifier_reports_swapped_lines() {
         "{err}"
     );
 }
+
+#[test]
+fn screen_entries_hash_their_text_and_cut_trailing_blanks() {
+    use sha2::{Digest, Sha256};
+    let bytes = recorded_session();
+    let mut screens = 0;
+    for line in lines(&bytes) {
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON entry");
+        if entry["event"] != "screen" {
+            continue;
+        }
+        screens += 1;
+        let text = entry["text"].as_str().expect("a text field");
+        let digest: String = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(entry["sha256"], digest.as_str(), "{line}");
+        assert_eq!(text.split('\n').count(), 24, "one line per row: {text:?}");
+        assert!(text.lines().all(|row| !row.ends_with(' ')), "{text:?}");
+    }
+    assert!(screens > 2, "{screens} screen entries");
+}
