@@ -94,6 +94,15 @@ pub enum Error {
     /// TLS setup or handshake failed.
     #[error("tls: {0}")]
     Tls(String),
+    /// A record journal line is corrupt (see
+    /// `host::RecordStore::read_journal`).
+    #[error("record journal line {line}: {reason}")]
+    Journal {
+        /// The line number, from 1.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A screen script could not be loaded.
     #[error("invalid screen script: {0}")]
     Script(String),

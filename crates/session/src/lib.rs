@@ -26,7 +26,10 @@
 //!   `host::ScriptApp` from TOML/JSON, or the built-in `host::DemoApp`)
 //!   with per-session limits and graceful stop; `host::InMemoryHost` is the
 //!   same host as an in-memory stream, for deterministic tests (its idle
-//!   timeout runs on a `ballast_clock::Clock`, manual in tests).
+//!   timeout runs on a `ballast_clock::Clock`, manual in tests). Its
+//!   `host::RecordStore` can journal every record before acknowledging it
+//!   (`RecordStore::journaled`, read back with `RecordStore::read_journal`),
+//!   so a restarted host loses nothing acknowledged.
 //!
 //! - [`SessionManager`] ([`manager`]): pooled sessions over several
 //!   endpoints, signed on by a login script, with limits, balancing,

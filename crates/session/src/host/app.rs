@@ -2,8 +2,6 @@
 //! callbacks that choose the next screen.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use ballast_codec::tn3270::codes::Display;
 use ballast_codec::tn3270::{
@@ -11,7 +9,8 @@ use ballast_codec::tn3270::{
 };
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use super::store::RecordStore;
+use crate::error::Result;
 
 /// A screen a host application shows.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -357,70 +356,4 @@ pub trait Application: Send + Sync + 'static {
     fn start(&self, ctx: &mut AppContext) -> Reply;
     /// The operator pressed a key.
     fn on_input(&self, ctx: &mut AppContext, input: &Input) -> Reply;
-}
-
-/// A record the demo application stored, keyed by transaction id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRecord {
-    /// Transaction id shown on the confirmation screen (`T0000001`, …).
-    pub txid: String,
-    /// Signed-on user who entered it.
-    pub user: String,
-    /// The NAME field.
-    pub name: String,
-    /// The AMOUNT field.
-    pub amount: u64,
-}
-
-/// Records stored by the simulator, shared by every session.
-#[derive(Debug, Clone, Default)]
-pub struct RecordStore {
-    inner: Arc<StoreInner>,
-}
-
-#[derive(Debug, Default)]
-struct StoreInner {
-    next: AtomicU64,
-    records: Mutex<Vec<StoredRecord>>,
-}
-
-/// Most records one store keeps: 1 000 000.
-pub const MAX_STORED_RECORDS: usize = 1_000_000;
-
-impl RecordStore {
-    /// Stores a record and returns its transaction id.
-    pub fn insert(&self, user: &str, name: &str, amount: u64) -> Result<String> {
-        let mut records = self.inner.records.lock().unwrap_or_else(|p| p.into_inner());
-        if records.len() >= MAX_STORED_RECORDS {
-            return Err(Error::Limit {
-                what: "stored records",
-                limit: MAX_STORED_RECORDS as u64,
-                value: records.len() as u64 + 1,
-            });
-        }
-        let n = self.inner.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let txid = format!("T{n:07}");
-        records.push(StoredRecord {
-            txid: txid.clone(),
-            user: user.to_owned(),
-            name: name.to_owned(),
-            amount,
-        });
-        Ok(txid)
-    }
-
-    /// The record with `txid`.
-    pub fn get(&self, txid: &str) -> Option<StoredRecord> {
-        let records = self.inner.records.lock().unwrap_or_else(|p| p.into_inner());
-        records.iter().find(|r| r.txid == txid).cloned()
-    }
-
-    /// Every record, in insertion order.
-    pub fn all(&self) -> Vec<StoredRecord> {
-        self.inner
-            .records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
 }

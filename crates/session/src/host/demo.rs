@@ -17,6 +17,9 @@ use crate::secret::Secret;
 /// - `entry`: `name`, `amount` (numeric); Enter stores the record and shows
 ///   `confirm` with `TRANSACTION ID: T0000001`; PF3 back to the menu;
 /// - `confirm`: Enter back to the menu;
+/// - `store_failed`, shown instead of `confirm` when the store refused the
+///   record (full, or its journal could not be written): `STORE FAILED`,
+///   `RECORD NOT STORED` and the reason; any key back to the menu;
 /// - `query`: `txid`; Enter shows the stored record; PF3 back to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoApp {
@@ -78,6 +81,28 @@ fn confirm() -> ScreenDef {
         .text(3, 0, "NAME: {name}")
         .text(4, 0, "AMOUNT: {amount}")
         .text(23, 0, "ENTER=MENU")
+}
+
+/// The reason goes through `vars` (not the screen text), so braces in
+/// it are shown as they are.
+fn store_failed() -> ScreenDef {
+    ScreenDef::new("store_failed")
+        .title(0, 0, "STORE FAILED", "red")
+        .text(2, 0, "RECORD NOT STORED")
+        .text(4, 0, "REASON: {reason1}")
+        .text(5, 0, "{reason2}")
+        .text(23, 0, "ENTER=MENU  PF3=MENU")
+}
+
+/// Most characters of a failure's reason shown per row.
+const REASON_ROW: usize = 70;
+
+/// `reason` cut into the two rows of the `store_failed` screen.
+fn reason_rows(reason: &str) -> (String, String) {
+    let mut chars = reason.chars();
+    let first: String = chars.by_ref().take(REASON_ROW).collect();
+    let second: String = chars.take(REASON_ROW).collect();
+    (first, second)
 }
 
 fn query(result: &str) -> ScreenDef {
@@ -142,7 +167,14 @@ impl DemoApp {
                         ctx.vars.insert("amount".to_owned(), amount.to_string());
                         Self::show(ctx, confirm())
                     }
-                    Err(_) => Self::show(ctx, entry("STORE FULL, RECORD NOT STORED")),
+                    Err(e) => {
+                        // The store's errors name limits and I/O failures,
+                        // never field contents.
+                        let (first, second) = reason_rows(&e.to_string());
+                        ctx.vars.insert("reason1".to_owned(), first);
+                        ctx.vars.insert("reason2".to_owned(), second);
+                        Self::show(ctx, store_failed())
+                    }
                 }
             }
             _ => Self::show(ctx, entry("")),
@@ -174,7 +206,7 @@ impl Application for DemoApp {
         match ctx.screen.as_str() {
             "menu" => Self::on_menu(ctx, input),
             "entry" => Self::on_entry(ctx, input),
-            "confirm" => Self::show(ctx, menu("")),
+            "confirm" | "store_failed" => Self::show(ctx, menu("")),
             "query" => Self::on_query(ctx, input),
             _ => self.on_logon(ctx, input),
         }

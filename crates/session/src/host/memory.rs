@@ -8,8 +8,9 @@ use std::time::Duration;
 use ballast_clock::{Clock, SharedClock, SystemClock};
 
 use super::HostConfig;
-use super::app::{AppContext, Application, RecordStore};
+use super::app::{AppContext, Application};
 use super::conn::HostConn;
+use super::store::RecordStore;
 use crate::error::Result;
 
 /// The LU an in-memory host assigns when the client names none.

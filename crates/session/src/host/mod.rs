@@ -30,6 +30,14 @@
 //! [`Application`] runs on the poller thread, so its callbacks should be
 //! quick; one that panics ends only its own session. [`HostSimulator::stop`]
 //! stops accepting, ends every session and joins the poller thread.
+//!
+//! The [`RecordStore`] the demo application writes to is shared by every
+//! session (and, through [`HostSimulator::start_shared`], by several
+//! hosts). [`RecordStore::journaled`] makes it append each record to a
+//! journal and flush it before the insert returns; a restarted host reads
+//! it back with [`RecordStore::read_journal`] (format in the `store`
+//! module docs). When the journal cannot be written the insert fails and
+//! [`DemoApp`] shows `STORE FAILED` instead of a transaction id.
 
 mod app;
 mod conn;
@@ -39,6 +47,7 @@ mod idle;
 mod memory;
 mod peer;
 mod script;
+mod store;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -46,13 +55,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use app::{
-    AppContext, Application, Input, Item, MAX_STORED_RECORDS, RecordStore, Reply, ScreenDef,
-    StoredRecord, color_by_name,
-};
+pub use app::{AppContext, Application, Input, Item, Reply, ScreenDef, color_by_name};
 pub use demo::DemoApp;
 pub use memory::InMemoryHost;
 pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition};
+pub use store::{MAX_JOURNAL_LINE, MAX_STORED_RECORDS, RecordStore, StoredRecord};
 
 /// The AID for a key name; the same function as [`crate::parse_key`].
 pub use crate::terminal::parse_key;
