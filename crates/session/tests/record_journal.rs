@@ -287,3 +287,37 @@ fn journaled_host_acknowledges_only_what_its_journal_holds() {
     assert_eq!(recovered[0].name, "ACME \"EAST\"");
     assert_eq!(recovered[0].amount, 42);
 }
+
+#[test]
+fn hold_lock_makes_an_insert_from_another_thread_wait_for_the_hold() {
+    use std::time::Instant;
+    let hold = Duration::from_millis(200);
+    // The holder may lose the race for the lock to the insert; retry a
+    // few times rather than assert on the scheduler.
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let store = RecordStore::default();
+        let (started, holding) = std::sync::mpsc::channel();
+        let holder = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                started.send(()).unwrap();
+                store.hold_lock(hold);
+            })
+        };
+        holding.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let t0 = Instant::now();
+        let txid = store
+            .insert("DEMO", "WAITED", 1)
+            .expect("stored after the hold");
+        let waited = t0.elapsed();
+        holder.join().unwrap();
+        assert_eq!(store.get(&txid).map(|r| r.name), Some("WAITED".to_owned()));
+        if waited >= Duration::from_millis(150) {
+            return;
+        }
+        waits.push(waited);
+    }
+    panic!("the insert never waited for the held lock: {waits:?}");
+}

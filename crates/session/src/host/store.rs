@@ -19,6 +19,7 @@
 
 use std::io::{self, BufRead, Read as _, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -199,6 +200,19 @@ impl RecordStore {
     /// Every record, in insertion order.
     pub fn all(&self) -> Vec<StoredRecord> {
         self.lock().records.clone()
+    }
+
+    /// Fault injection: takes the store's lock and holds it for `hold`
+    /// (sleeping on this thread), so every session's insert and query
+    /// waits behind it, as behind a stalled disk. Returns when the lock is
+    /// released. Not for production use: it exists for chaos tests.
+    ///
+    /// Applications run on their host's poller thread, so a host whose
+    /// session inserts or queries while the lock is held stalls as a whole
+    /// (every session of it) until the hold ends.
+    pub fn hold_lock(&self, hold: Duration) {
+        let _state = self.lock();
+        std::thread::sleep(hold);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
