@@ -18,6 +18,8 @@
 //! and the screen it shows), its input and output buffers being released
 //! when empty. Idle timeouts live in one list ordered by last input, so the
 //! loop sleeps exactly until the next deadline (no polling).
+//! [`HostSimulator::poller_thread_id`] gives that thread's Linux tid, for
+//! fault injection that starves or stops it.
 //!
 //! Per-session limits keep the process bounded whatever a client does:
 //! [`HostConfig::idle_timeout`], [`HostConfig::max_record_len`],
@@ -164,6 +166,7 @@ pub struct HostSimulator {
     shared: Arc<Shared>,
     waker: mio::Waker,
     poller: Option<JoinHandle<()>>,
+    poller_tid: Option<u32>,
 }
 
 impl std::fmt::Debug for HostSimulator {
@@ -200,16 +203,33 @@ impl HostSimulator {
         });
         let event_loop = EventLoop::new(listener, config, app, Arc::clone(&shared))?;
         let waker = event_loop.waker()?;
+        let (tid_tx, tid_rx) = std::sync::mpsc::sync_channel(1);
         let poller = std::thread::Builder::new()
             .name("host-sim-poller".into())
-            .spawn(move || event_loop.run())?;
+            .spawn(move || {
+                // The receiver waits for this send; it cannot be gone.
+                let _ = tid_tx.send(current_thread_id());
+                event_loop.run();
+            })?;
+        // The poller sends first thing; an error means it died before.
+        let poller_tid = tid_rx.recv().ok().flatten();
         tracing::info!(%addr, "host simulator listening");
         Ok(Self {
             addr,
             shared,
             waker,
             poller: Some(poller),
+            poller_tid,
         })
+    }
+
+    /// The Linux thread id (tid) of the poller thread that serves every
+    /// session, for fault injection that targets it (pinning CPU hogs to
+    /// its CPU, `SIGSTOP` on the thread, scheduling priority). Read by the
+    /// thread itself at its start from `/proc/thread-self`; `None` off
+    /// Linux or when `/proc` is not readable.
+    pub fn poller_thread_id(&self) -> Option<u32> {
+        self.poller_tid
     }
 
     /// The address it listens on.
@@ -258,6 +278,16 @@ impl HostSimulator {
             Err(e) => tracing::warn!(error = %e, "could not wake the host simulator poller"),
         }
     }
+}
+
+/// The calling thread's Linux tid: `/proc/thread-self` links to
+/// `<pid>/task/<tid>`.
+fn current_thread_id() -> Option<u32> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
 }
 
 impl Drop for HostSimulator {
