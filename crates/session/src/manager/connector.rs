@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::config::EndpointConfig;
-use crate::client::MAX_READ_WAIT;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Opens streams to endpoints. The manager runs the TN3270 handshake and
 /// the login script over them; a stream's reads should end within a short
@@ -22,7 +21,8 @@ pub trait Connector: Send + Sync + 'static {
     fn connect(&self, endpoint: &EndpointConfig, deadline: Instant) -> Result<Self::Stream>;
 }
 
-/// TCP with `TCP_NODELAY` and read and write timeouts of [`MAX_READ_WAIT`], or
+/// TCP with `TCP_NODELAY` and read and write timeouts of
+/// [`MAX_READ_WAIT`](crate::client::MAX_READ_WAIT), or
 /// rustls over it when the endpoint has TLS settings (feature `tls`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NetConnector;
@@ -87,6 +87,8 @@ fn connect_tls(
     tls: &super::config::EndpointTls,
     deadline: Instant,
 ) -> Result<NetStream> {
+    use crate::client::MAX_READ_WAIT;
+    use crate::error::Error;
     let name = rustls::pki_types::ServerName::try_from(tls.server_name.clone())
         .map_err(|e| Error::Tls(format!("server name {:?}: {e}", tls.server_name)))?;
     let mut conn = rustls::ClientConnection::new(Arc::clone(&tls.config), name)
