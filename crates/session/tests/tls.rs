@@ -338,3 +338,63 @@ fn tls_client_that_sends_close_notify_while_held_back_gets_every_answer() {
     assert!(common::sessions_become(&host, T, 0), "the session ended");
     host.stop();
 }
+
+/// Connects and waits for the logon screen; the error of either step.
+fn sign_on_screen(
+    host: &HostSimulator,
+    roots: &std::sync::Arc<rustls::ClientConfig>,
+) -> Result<(), Error> {
+    let mut c = Client::connect_tls(
+        host.local_addr(),
+        "localhost",
+        std::sync::Arc::clone(roots),
+        SessionConfig::default(),
+        T,
+    )?;
+    c.wait_for(Condition::Text("PLEASE SIGN ON".into()), T)?;
+    Ok(())
+}
+
+#[test]
+fn set_tls_config_serves_new_connections_with_the_new_certificate() {
+    let host = tls_host();
+    // A client trusting both roots, so only the expiry can fail it.
+    let roots = tls::client_config(&[CA, EXPIRED_CA].concat()).unwrap();
+    sign_on_screen(&host, &roots).expect("the host's own certificate");
+    let mut open = Client::connect_tls(
+        host.local_addr(),
+        "localhost",
+        std::sync::Arc::clone(&roots),
+        SessionConfig::default(),
+        T,
+    )
+    .unwrap();
+    open.wait_for(Condition::Text("PLEASE SIGN ON".into()), T)
+        .unwrap();
+
+    host.set_tls_config(tls::server_config(EXPIRED_CERT, EXPIRED_KEY).unwrap())
+        .unwrap();
+    let e = sign_on_screen(&host, &roots).expect_err("an expired certificate");
+    let Error::Tls(why) = &e else { panic!("{e}") };
+    assert!(why.contains("has expired"), "{why}");
+    // A session accepted before the swap keeps its config and goes on.
+    open.type_text("DEMO").unwrap();
+    open.tab();
+    open.type_text("SECRET").unwrap();
+    open.press_and_wait(Aid::Enter, T).unwrap();
+    open.wait_for(Condition::Text("MAIN MENU".into()), T)
+        .expect("the open session is untouched");
+
+    host.set_tls_config(tls::server_config(CERT, KEY).unwrap())
+        .unwrap();
+    sign_on_screen(&host, &roots).expect("the good certificate again");
+}
+
+#[test]
+fn set_tls_config_on_a_plain_host_is_a_typed_error() {
+    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap();
+    let e = host
+        .set_tls_config(tls::server_config(CERT, KEY).unwrap())
+        .expect_err("a plain host has no TLS to swap");
+    assert!(matches!(e, Error::Config { field: "tls", .. }), "{e}");
+}

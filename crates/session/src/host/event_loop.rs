@@ -222,9 +222,12 @@ impl EventLoop {
             cfg.max_pending_output,
             assigned_lu_name(self.next_lu),
         );
+        // The current config: `HostSimulator::set_tls_config` may have
+        // swapped the one the host started with.
         #[cfg(feature = "tls")]
-        if let Some(tls) = &cfg.tls {
-            return Peer::with_tls(sock, host, tls);
+        if let Some(tls) = &self.shared.tls {
+            let tls = Arc::clone(&tls.lock());
+            return Peer::with_tls(sock, host, &tls);
         }
         Ok(Peer::new(sock, host))
     }

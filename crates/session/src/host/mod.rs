@@ -28,7 +28,10 @@
 //! a client has not read: above it the session's input is not read, so a
 //! client that pipelines input gets backpressure, not a disconnect) and
 //! the [`HostConfig::max_sessions`] cap. TLS (feature `tls`) is a rustls
-//! `ServerConnection` driven by the same readiness events. The
+//! `ServerConnection` driven by the same readiness events;
+//! `HostSimulator::set_tls_config` swaps the config (a certificate
+//! rotation, or an expired certificate in a chaos test) for the
+//! connections accepted after it. The
 //! [`Application`] runs on the poller thread, so its callbacks should be
 //! quick; one that panics ends only its own session. [`HostSimulator::stop`]
 //! stops accepting, ends every session and joins the poller thread.
@@ -106,6 +109,7 @@ pub struct HostConfig {
     /// ends the session with [`Error::Limit`].
     pub max_pending_output: usize,
     /// Serve TLS with this config (feature `tls`); see [`crate::tls`].
+    /// [`HostSimulator::set_tls_config`] replaces it while running.
     #[cfg(feature = "tls")]
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -155,6 +159,10 @@ impl HostConfig {
 /// What the poller thread shares with the [`HostSimulator`] handle.
 struct Shared {
     store: RecordStore,
+    /// The TLS config new connections get (`None` for a plain host);
+    /// [`HostSimulator::set_tls_config`] swaps it.
+    #[cfg(feature = "tls")]
+    tls: Option<parking_lot::Mutex<Arc<rustls::ServerConfig>>>,
     stop: AtomicBool,
     active: AtomicUsize,
     accepted: AtomicUsize,
@@ -197,6 +205,8 @@ impl HostSimulator {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             store,
+            #[cfg(feature = "tls")]
+            tls: config.tls.clone().map(parking_lot::Mutex::new),
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             accepted: AtomicUsize::new(0),
@@ -221,6 +231,24 @@ impl HostSimulator {
             poller: Some(poller),
             poller_tid,
         })
+    }
+
+    /// Serves connections accepted from now on with `config` (feature
+    /// `tls`): a certificate rotation, or a fault (an expired or wrong
+    /// certificate) for a chaos test. Sessions already open keep the
+    /// config they were accepted with. A host started without
+    /// [`HostConfig::tls`] serves plain TN3270 and cannot start TLS:
+    /// that is [`Error::Config`] naming `tls`.
+    #[cfg(feature = "tls")]
+    pub fn set_tls_config(&self, config: Arc<rustls::ServerConfig>) -> Result<()> {
+        let Some(tls) = &self.shared.tls else {
+            return Err(Error::Config {
+                field: "tls",
+                reason: "is None: the host serves plain TN3270, it has no TLS config to swap",
+            });
+        };
+        *tls.lock() = config;
+        Ok(())
     }
 
     /// The Linux thread id (tid) of the poller thread that serves every
