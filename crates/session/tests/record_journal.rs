@@ -321,3 +321,78 @@ fn hold_lock_makes_an_insert_from_another_thread_wait_for_the_hold() {
     }
     panic!("the insert never waited for the held lock: {waits:?}");
 }
+
+/// From the menu: enters one record, returns its txid, back at the menu.
+fn enter_from_menu(c: &mut Client<std::net::TcpStream>, name: &str, amount: u64) -> String {
+    c.type_text("1").unwrap();
+    c.press_and_wait(Aid::Enter, T).unwrap();
+    c.wait_for(Condition::Text("RECORD ENTRY".into()), T)
+        .unwrap();
+    c.type_text(name).unwrap();
+    c.tab();
+    c.type_text(&amount.to_string()).unwrap();
+    c.press_and_wait(Aid::Enter, T).unwrap();
+    c.wait_for(Condition::Text("TRANSACTION ID".into()), T)
+        .unwrap();
+    let row = c.screen().row(2).unwrap();
+    let txid = row.split(": ").nth(1).unwrap_or_default().trim().to_owned();
+    c.press_and_wait(Aid::Enter, T).unwrap();
+    c.wait_for(Condition::Text("MAIN MENU".into()), T).unwrap();
+    txid
+}
+
+#[test]
+fn three_hosts_sharing_one_journaled_store_journal_every_record_once() {
+    const PER_HOST: u64 = 5;
+    let buf = SharedBuf::default();
+    let store = RecordStore::journaled(Vec::new(), Box::new(buf.clone()));
+    let app: Arc<DemoApp> = Arc::new(DemoApp::default());
+    let hosts: Vec<HostSimulator> = (0..3)
+        .map(|_| {
+            HostSimulator::start_shared(HostConfig::default(), app.clone(), store.clone())
+                .expect("host")
+        })
+        .collect();
+    let acknowledged: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = hosts
+            .iter()
+            .enumerate()
+            .map(|(h, host)| {
+                let addr = host.local_addr();
+                s.spawn(move || {
+                    let mut c = Client::connect(addr, SessionConfig::default(), T).unwrap();
+                    sign_on_and_enter(&mut c, &format!("HOST{h} 0"), "0");
+                    c.wait_for(Condition::Text("TRANSACTION ID".into()), T)
+                        .unwrap();
+                    let row = c.screen().row(2).unwrap();
+                    let mut txids = vec![row.split(": ").nth(1).unwrap().trim().to_owned()];
+                    c.press_and_wait(Aid::Enter, T).unwrap();
+                    for i in 1..PER_HOST {
+                        txids.push(enter_from_menu(&mut c, &format!("HOST{h} {i}"), i));
+                    }
+                    txids
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    for host in hosts {
+        assert_eq!(host.records().len(), 3 * PER_HOST as usize);
+        host.stop();
+    }
+    let journal = RecordStore::read_journal(&buf.bytes()[..]).expect("a clean journal");
+    assert_eq!(journal, store.all(), "journal order is memory order");
+    let mut journaled: Vec<&str> = journal.iter().map(|r| r.txid.as_str()).collect();
+    let expected: Vec<String> = (1..=3 * PER_HOST).map(|n| format!("T{n:07}")).collect();
+    assert_eq!(journaled, expected, "consecutive ids, none twice");
+    journaled.sort_unstable();
+    let mut acknowledged = acknowledged;
+    acknowledged.sort_unstable();
+    assert_eq!(
+        journaled, acknowledged,
+        "every acknowledged id is journaled"
+    );
+}
