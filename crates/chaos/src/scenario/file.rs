@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FaultSpec, ResourceSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
+use super::tables::{RawResource, resource};
+use super::{FaultSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
 use crate::toxic::Toxic;
 
 /// Every toxic `type` a scenario file may name.
@@ -141,36 +142,6 @@ struct RawFault {
     toxic: Vec<RawToxic>,
     #[serde(default)]
     resource: Vec<RawResource>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawResource {
-    CpuHog { threads: u32, duty_percent: u32 },
-    MemoryBalloon { cap_mb: u64, rate_mb_per_sec: u64 },
-    FdExhaustion { reserve: u64 },
-}
-
-impl From<RawResource> for ResourceSpec {
-    fn from(raw: RawResource) -> Self {
-        match raw {
-            RawResource::CpuHog {
-                threads,
-                duty_percent,
-            } => Self::CpuHog {
-                threads,
-                duty_percent,
-            },
-            RawResource::MemoryBalloon {
-                cap_mb,
-                rate_mb_per_sec,
-            } => Self::MemoryBalloon {
-                cap_mb,
-                rate_mb_per_sec,
-            },
-            RawResource::FdExhaustion { reserve } => Self::FdExhaustion { reserve },
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -312,13 +283,24 @@ fn fault(
         }
         toxics.push(toxic);
     }
+    let mut resources = Vec::with_capacity(raw.resource.len());
+    for r in raw.resource {
+        resources.push(resource(r).map_err(|(field, msg)| {
+            at.error(
+                span.clone(),
+                Some(field),
+                format!("fault `{name}`: {msg}"),
+                None,
+            )
+        })?);
+    }
     Ok(FaultSpec {
         name,
         link: raw.link,
         start: Duration::from_millis(raw.start_ms),
         duration: Duration::from_millis(raw.duration_ms),
         toxics,
-        resources: raw.resource.into_iter().map(ResourceSpec::from).collect(),
+        resources,
     })
 }
 

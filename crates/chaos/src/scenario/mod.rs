@@ -34,6 +34,7 @@
 //! ```
 
 mod file;
+mod tables;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -41,6 +42,9 @@ use std::time::Duration;
 use crate::toxic::Toxic;
 
 pub use file::{MAX_FILE_BYTES, ScenarioError, TOXIC_TYPES, load_file, parse};
+pub use tables::{
+    MAX_BALLOON_MB, MAX_BALLOON_RATE_MB_PER_SEC, MAX_CPU_HOG_THREADS, MAX_FD_RESERVE,
+};
 
 /// One fault of a scenario's timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,72 +235,23 @@ impl Scenario {
     }
 }
 
-/// The built-in scenario files, in the order the suite runs them.
-const CATALOG: &[(&str, &str)] = &[
-    (
-        "latency-spike.toml",
-        include_str!("../../scenarios/latency-spike.toml"),
-    ),
-    (
-        "bandwidth-throttle.toml",
-        include_str!("../../scenarios/bandwidth-throttle.toml"),
-    ),
-    (
-        "connection-reset.toml",
-        include_str!("../../scenarios/connection-reset.toml"),
-    ),
-    (
-        "black-hole.toml",
-        include_str!("../../scenarios/black-hole.toml"),
-    ),
-    (
-        "mid-screen-cut.toml",
-        include_str!("../../scenarios/mid-screen-cut.toml"),
-    ),
-    (
-        "half-open.toml",
-        include_str!("../../scenarios/half-open.toml"),
-    ),
-    (
-        "packet-loss.toml",
-        include_str!("../../scenarios/packet-loss.toml"),
-    ),
-    (
-        "sliced-records.toml",
-        include_str!("../../scenarios/sliced-records.toml"),
-    ),
-    (
-        "first-connections-refused.toml",
-        include_str!("../../scenarios/first-connections-refused.toml"),
-    ),
-    (
-        "slow-then-reset.toml",
-        include_str!("../../scenarios/slow-then-reset.toml"),
-    ),
-    ("cpu-hog.toml", include_str!("../../scenarios/cpu-hog.toml")),
-    (
-        "memory-balloon.toml",
-        include_str!("../../scenarios/memory-balloon.toml"),
-    ),
-    (
-        "fd-exhaustion.toml",
-        include_str!("../../scenarios/fd-exhaustion.toml"),
-    ),
-    (
-        "latency-then-cpu-hog.toml",
-        include_str!("../../scenarios/latency-then-cpu-hog.toml"),
-    ),
-    (
-        "bursty-loss.toml",
-        include_str!("../../scenarios/bursty-loss.toml"),
-    ),
-    (
-        "heavy-tail-delay.toml",
-        include_str!("../../scenarios/heavy-tail-delay.toml"),
-    ),
+// `CATALOG`: every `scenarios/*.toml`, embedded by build.rs.
+include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
+
+/// The scenario categories of the built-in catalog (a user's own files may
+/// use others).
+pub const CATEGORIES: &[&str] = &[
+    "network",
+    "connection",
+    "protocol",
+    "resource",
+    "load",
+    "cascading",
+    "software",
 ];
 
-/// Every built-in scenario, in the order the suite runs them.
+/// Every built-in scenario (`crates/chaos/scenarios/*.toml`), sorted by
+/// file name: the order the suite runs them.
 pub fn catalog() -> Vec<Scenario> {
     CATALOG
         .iter()

@@ -256,3 +256,77 @@ fn a_bad_resource_fault_names_its_key_and_line() {
     let e = bad(&RESOURCE.replace("cap_mb = 64\n", ""));
     assert!(e.message.contains("cap_mb"), "{e}");
 }
+
+#[test]
+fn the_catalog_is_every_scenario_file_sorted_by_name() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    on_disk.sort();
+    let embedded: Vec<String> = CATALOG.iter().map(|(f, _)| (*f).to_owned()).collect();
+    assert_eq!(embedded, on_disk);
+}
+
+fn with_resource(table: &str) -> Result<Scenario, ScenarioError> {
+    parse(
+        "r.toml",
+        &format!(
+            "name = \"r\"\ncategory = \"resource\"\ndescription = \"d\"\n[[fault]]\nname = \"f\"\nduration_ms = 10\n[[fault.resource]]\n{table}\n"
+        ),
+    )
+}
+
+#[test]
+fn resource_tables_out_of_range_are_refused_naming_the_field() {
+    for (table, field) in [
+        (
+            "type = \"cpu_hog\"\nthreads = 0\nduty_percent = 50",
+            "threads",
+        ),
+        (
+            "type = \"cpu_hog\"\nthreads = 65\nduty_percent = 50",
+            "threads",
+        ),
+        (
+            "type = \"cpu_hog\"\nthreads = 2\nduty_percent = 0",
+            "duty_percent",
+        ),
+        (
+            "type = \"cpu_hog\"\nthreads = 2\nduty_percent = 101",
+            "duty_percent",
+        ),
+        (
+            "type = \"memory_balloon\"\ncap_mb = 0\nrate_mb_per_sec = 1",
+            "cap_mb",
+        ),
+        (
+            "type = \"memory_balloon\"\ncap_mb = 99999999\nrate_mb_per_sec = 1",
+            "cap_mb",
+        ),
+        (
+            "type = \"memory_balloon\"\ncap_mb = 8\nrate_mb_per_sec = 0",
+            "rate_mb_per_sec",
+        ),
+        ("type = \"fd_exhaustion\"\nreserve = 9999999", "reserve"),
+    ] {
+        let e = with_resource(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+        assert!(e.line > 0, "{e}");
+    }
+}
+
+#[test]
+fn resource_tables_in_range_parse() {
+    let s = with_resource("type = \"cpu_hog\"\nthreads = 64\nduty_percent = 100").unwrap();
+    assert_eq!(
+        s.timeline[0].resources,
+        [ResourceSpec::CpuHog {
+            threads: 64,
+            duty_percent: 100
+        }]
+    );
+}

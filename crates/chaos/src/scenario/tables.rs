@@ -1,0 +1,69 @@
+//! The `[[fault.resource]]` tables of a scenario file and their
+//! parse-time validation: each bad value is refused with the field's name.
+
+use serde::Deserialize;
+
+use super::ResourceSpec;
+
+/// Most hog threads a `cpu_hog` may ask for.
+pub const MAX_CPU_HOG_THREADS: u32 = 64;
+/// Largest `memory_balloon` `cap_mb` (16 GiB, as the injector allows).
+pub const MAX_BALLOON_MB: u64 = 16 << 10;
+/// Fastest `memory_balloon` growth, in MiB per second.
+pub const MAX_BALLOON_RATE_MB_PER_SEC: u64 = 16 << 10;
+/// Largest `fd_exhaustion` `reserve`.
+pub const MAX_FD_RESERVE: u64 = 65_536;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawResource {
+    CpuHog { threads: u32, duty_percent: u32 },
+    MemoryBalloon { cap_mb: u64, rate_mb_per_sec: u64 },
+    FdExhaustion { reserve: u64 },
+}
+
+/// A field and what is wrong with it.
+pub(super) type FieldError = (&'static str, String);
+
+fn within<T: PartialOrd + std::fmt::Display>(
+    field: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, FieldError> {
+    if value < min || value > max {
+        return Err((
+            field,
+            format!("{field} = {value} is not in {min} ..= {max}"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Validates one `[[fault.resource]]` table.
+pub(super) fn resource(raw: RawResource) -> Result<ResourceSpec, FieldError> {
+    Ok(match raw {
+        RawResource::CpuHog {
+            threads,
+            duty_percent,
+        } => ResourceSpec::CpuHog {
+            threads: within("threads", threads, 1, MAX_CPU_HOG_THREADS)?,
+            duty_percent: within("duty_percent", duty_percent, 1, 100)?,
+        },
+        RawResource::MemoryBalloon {
+            cap_mb,
+            rate_mb_per_sec,
+        } => ResourceSpec::MemoryBalloon {
+            cap_mb: within("cap_mb", cap_mb, 1, MAX_BALLOON_MB)?,
+            rate_mb_per_sec: within(
+                "rate_mb_per_sec",
+                rate_mb_per_sec,
+                1,
+                MAX_BALLOON_RATE_MB_PER_SEC,
+            )?,
+        },
+        RawResource::FdExhaustion { reserve } => ResourceSpec::FdExhaustion {
+            reserve: within("reserve", reserve, 0, MAX_FD_RESERVE)?,
+        },
+    })
+}
