@@ -117,8 +117,6 @@ pub mod history;
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub mod proxy;
-#[cfg(target_os = "linux")]
-#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub mod resource;
 pub mod scenario;
 pub mod seed;

@@ -39,16 +39,26 @@
 //! # Ok::<(), ballast_chaos::resource::ResourceError>(())
 //! ```
 
+#[cfg(target_os = "linux")]
 mod cpu;
+mod disk;
 mod error;
+#[cfg(target_os = "linux")]
 mod fd;
+#[cfg(target_os = "linux")]
 mod memory;
+#[cfg(target_os = "linux")]
 mod probe;
 
+#[cfg(target_os = "linux")]
 pub use cpu::{CpuHog, CpuHogGuard, DEFAULT_SLICE, MAX_HOG_THREADS};
+pub use disk::{DEFAULT_DISK_SEED, DiskFaults, FaultyFile, MAX_DISK_DELAY};
 pub use error::ResourceError;
+#[cfg(target_os = "linux")]
 pub use fd::{FdExhaustion, FdExhaustionGuard, MAX_HELD_FDS};
+#[cfg(target_os = "linux")]
 pub use memory::{BalloonGuard, MAX_BALLOON_BYTES, MemoryBalloon};
+#[cfg(target_os = "linux")]
 pub use probe::{free_fds, nofile_limit, open_fd_count, page_size, rss_bytes, thread_count};
 
 /// How faithfully an injector reproduced the fault it was asked for.

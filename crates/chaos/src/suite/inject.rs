@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use super::SuiteError;
+use super::{SuiteError, TargetHooks};
 use crate::history::History;
 use crate::scenario::ResourceSpec;
 use crate::toxic::Toxic;
@@ -128,9 +128,10 @@ impl<'a, K, V> Faults<'a, K, V> {
         &mut self,
         fault: &str,
         specs: &[ResourceSpec],
+        hooks: &TargetHooks,
     ) -> Result<(), SuiteError> {
         for spec in specs {
-            let guard = ResourceGuard::inject(spec)?;
+            let guard = ResourceGuard::inject(fault, spec, hooks)?;
             self.resources.push((fault.to_owned(), guard));
         }
         Ok(())
@@ -192,7 +193,7 @@ enum ResourceGuard {
 
 impl ResourceGuard {
     #[cfg(target_os = "linux")]
-    fn inject(spec: &ResourceSpec) -> Result<Self, SuiteError> {
+    fn inject(_fault: &str, spec: &ResourceSpec, _hooks: &TargetHooks) -> Result<Self, SuiteError> {
         use crate::resource::{CpuHog, FdExhaustion, MemoryBalloon};
         let injected = match *spec {
             ResourceSpec::CpuHog {
@@ -216,9 +217,9 @@ impl ResourceGuard {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn inject(spec: &ResourceSpec) -> Result<Self, SuiteError> {
-        Err(SuiteError::Injector {
-            injector: "resource".into(),
+    fn inject(fault: &str, spec: &ResourceSpec, _hooks: &TargetHooks) -> Result<Self, SuiteError> {
+        Err(SuiteError::Unsupported {
+            fault: fault.to_owned(),
             reason: format!("{spec:?} needs Linux"),
         })
     }
@@ -260,12 +261,16 @@ mod tests {
     #[test]
     fn a_resource_fault_runs_until_its_fault_stops_and_heals_on_drop() {
         let mut faults: Faults<'_, u64, u64> = Faults::new(&[], History::new(16));
-        faults.start_resources("squeeze", &[HOG]).unwrap();
+        faults
+            .start_resources("squeeze", &[HOG], &TargetHooks::default())
+            .unwrap();
         assert!(wait_for_hog_threads(2) >= 2, "the hog runs");
         faults.stop("squeeze").unwrap();
         assert_eq!(hog_threads(), 0, "stopping the fault joined the hog");
 
-        faults.start_resources("again", &[HOG]).unwrap();
+        faults
+            .start_resources("again", &[HOG], &TargetHooks::default())
+            .unwrap();
         assert!(wait_for_hog_threads(2) >= 2);
         drop(faults);
         assert_eq!(hog_threads(), 0, "dropping the guard healed it");
@@ -275,7 +280,7 @@ mod tests {
     fn a_resource_fault_out_of_range_is_an_injector_error() {
         let mut faults: Faults<'_, u64, u64> = Faults::new(&[], History::new(16));
         let bad = ResourceSpec::FdExhaustion { reserve: u64::MAX };
-        match faults.start_resources("fds", &[bad]) {
+        match faults.start_resources("fds", &[bad], &TargetHooks::default()) {
             Err(SuiteError::Injector { injector, .. }) => assert_eq!(injector, "resource"),
             other => panic!("expected an injector error, got {other:?}"),
         }

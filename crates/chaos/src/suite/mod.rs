@@ -68,6 +68,7 @@ println!("{}", run.summary());
 
 #[cfg(feature = "proxy")]
 mod embedded;
+mod hooks;
 mod inject;
 mod metrics;
 mod report;
@@ -91,6 +92,7 @@ use crate::scenario::WorkloadParams;
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub use embedded::EmbeddedProxy;
+pub use hooks::{CertificateHook, LockHook, TargetHooks};
 pub use inject::FaultInjector;
 pub use metrics::{FaultSpan, Performance, PhaseStats, THROUGHPUT_WINDOW, samples};
 pub use report::{CSV_HEADER, write_jsonl};
@@ -154,6 +156,14 @@ pub trait Target: Send {
     fn restart(&mut self) -> Result<Vec<Link>, SuiteError> {
         self.kill();
         self.start()
+    }
+
+    /// The handles in-process faults act through (its clock, a lock, its
+    /// worker threads, its disk, its certificate). The harness asks when
+    /// each fault starts, since a restart may have changed them; by
+    /// default none.
+    fn hooks(&self) -> TargetHooks {
+        TargetHooks::default()
     }
 
     /// What it holds, read directly (not through a proxy), after healing.
@@ -280,6 +290,15 @@ pub enum SuiteError {
         fault: String,
         /// The link it names.
         link: String,
+    },
+    /// A fault needs something the target or this platform does not
+    /// offer (a hook of [`TargetHooks`], Linux); nothing was injected.
+    #[error("fault {fault} is not supported: {reason}")]
+    Unsupported {
+        /// The fault.
+        fault: String,
+        /// What is missing.
+        reason: String,
     },
     /// No fault injector was given.
     #[error("no fault injector given")]

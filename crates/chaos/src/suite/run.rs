@@ -144,7 +144,9 @@ where
             return run;
         }
     };
-    let (end, driven) = drive(workload, scenario, injectors, opts, &history, &links);
+    let (end, driven) = drive(
+        target, workload, scenario, injectors, opts, &history, &links,
+    );
     run.end = end;
     run.error = driven.err();
     match target.final_state() {
@@ -163,12 +165,13 @@ where
 
 /// Fronts the links, runs the clients and the timeline, heals; returns
 /// when the run ended (the clients were told to stop) on the history's clock.
-fn drive<K: Datum, V: Datum, W: Workload<K, V>>(
+fn drive<T: Target, W: Workload<T::Key, T::Value>>(
+    target: &mut T,
     workload: &W,
     scenario: &Scenario,
     injectors: &[&dyn FaultInjector],
     opts: &RunOptions,
-    history: &History<K, V>,
+    history: &History<T::Key, T::Value>,
     links: &[Link],
 ) -> (Duration, Result<(), SuiteError>) {
     let mut faults = Faults::new(injectors, history.clone());
@@ -207,7 +210,15 @@ fn drive<K: Datum, V: Datum, W: Workload<K, V>>(
         // Clients stop however the timeline ends, so the scope can join them.
         let _stop_clients = StopOnDrop(&stop);
         let first_link = links.first().map(|l| l.name.clone()).unwrap_or_default();
-        let scheduled = schedule(scenario, opts, history, &stop, &mut faults, &first_link);
+        let scheduled = schedule(
+            target,
+            scenario,
+            opts,
+            history,
+            &stop,
+            &mut faults,
+            &first_link,
+        );
         (history.elapsed(), scheduled)
     });
     faults.heal_all();
@@ -258,12 +269,13 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Switches the faults on and off on schedule, then waits out recovery.
-fn schedule<K, V>(
+fn schedule<T: Target>(
+    target: &mut T,
     scenario: &Scenario,
     opts: &RunOptions,
-    history: &History<K, V>,
+    history: &History<T::Key, T::Value>,
     stop: &AtomicBool,
-    faults: &mut Faults<'_, K, V>,
+    faults: &mut Faults<'_, T::Key, T::Value>,
     first_link: &str,
 ) -> Result<(), SuiteError> {
     // (time from the history's start, fault index, on?) in time order; a
@@ -279,7 +291,9 @@ fn schedule<K, V>(
         let f = &scenario.timeline[i];
         if on {
             faults.start(&f.name, f.link.as_deref().unwrap_or(first_link), &f.toxics)?;
-            faults.start_resources(&f.name, &f.resources)?;
+            // Asked at each start: a restart may have changed them.
+            let hooks = target.hooks();
+            faults.start_resources(&f.name, &f.resources, &hooks)?;
         } else {
             faults.stop(&f.name)?;
         }
