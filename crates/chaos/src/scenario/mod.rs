@@ -43,7 +43,8 @@ use crate::toxic::Toxic;
 
 pub use file::{MAX_FILE_BYTES, ScenarioError, TOXIC_TYPES, load_file, parse};
 pub use tables::{
-    MAX_BALLOON_MB, MAX_BALLOON_RATE_MB_PER_SEC, MAX_CPU_HOG_THREADS, MAX_FD_RESERVE,
+    MAX_BALLOON_MB, MAX_BALLOON_RATE_MB_PER_SEC, MAX_CPU_HOG_THREADS, MAX_DISK_DELAY_MS,
+    MAX_FD_RESERVE, MAX_LOCK_CONTENTION_THREADS, MAX_LOCK_HOLD_MS, MAX_STARVATION_HOGS,
 };
 
 /// One fault of a scenario's timeline.
@@ -66,9 +67,11 @@ pub struct FaultSpec {
 }
 
 /// A resource fault of a timeline: the `[[fault.resource]]` tables of a
-/// scenario file, injected through `crate::resource` (Linux) and healed
-/// with the toxics of its fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// scenario file, injected through [`crate::resource`] and healed with the
+/// toxics of its fault. The `lock_contention`, `thread_starvation` and
+/// `disk_*` types act through the target's
+/// [`TargetHooks`](crate::suite::TargetHooks).
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum ResourceSpec {
     /// `type = "cpu_hog"`: `threads` threads busy `duty_percent` % of the time.
@@ -90,6 +93,38 @@ pub enum ResourceSpec {
         /// Descriptors left free.
         reserve: u64,
     },
+    /// `type = "lock_contention"`: `threads` threads hold the target's
+    /// lock ([`TargetHooks::lock`](crate::suite::TargetHooks::lock)) for
+    /// `hold_ms` at a time, `duty_percent` % of their time.
+    LockContention {
+        /// Contending threads.
+        threads: u32,
+        /// Share of each thread's time holding the lock, in percent.
+        duty_percent: u32,
+        /// One hold, in ms.
+        hold_ms: u64,
+    },
+    /// `type = "thread_starvation"`: the target's worker threads
+    /// ([`TargetHooks::threads`](crate::suite::TargetHooks::threads)) and
+    /// `hogs` busy threads pinned onto one CPU (Linux).
+    ThreadStarvation {
+        /// Busy threads sharing the CPU.
+        hogs: u32,
+    },
+    /// `type = "disk_slow"`: every write through the target's disk shim
+    /// waits `delay_ms` first.
+    DiskSlow {
+        /// Delay per write, in ms.
+        delay_ms: u64,
+    },
+    /// `type = "disk_fail"`: writes through the disk shim fail with `EIO`
+    /// with this probability.
+    DiskFail {
+        /// Probability of each write failing, in (0, 1].
+        probability: f64,
+    },
+    /// `type = "disk_full"`: the disk shim has no room left (`ENOSPC`).
+    DiskFull,
 }
 
 impl FaultSpec {

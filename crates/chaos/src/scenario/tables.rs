@@ -13,13 +13,44 @@ pub const MAX_BALLOON_MB: u64 = 16 << 10;
 pub const MAX_BALLOON_RATE_MB_PER_SEC: u64 = 16 << 10;
 /// Largest `fd_exhaustion` `reserve`.
 pub const MAX_FD_RESERVE: u64 = 65_536;
+/// Most `lock_contention` threads.
+pub const MAX_LOCK_CONTENTION_THREADS: u32 = 64;
+/// Longest `lock_contention` `hold_ms`.
+pub const MAX_LOCK_HOLD_MS: u64 = 10_000;
+/// Most `thread_starvation` `hogs`.
+pub const MAX_STARVATION_HOGS: u32 = 64;
+/// Longest `disk_slow` `delay_ms`.
+pub const MAX_DISK_DELAY_MS: u64 = 60_000;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawResource {
-    CpuHog { threads: u32, duty_percent: u32 },
-    MemoryBalloon { cap_mb: u64, rate_mb_per_sec: u64 },
-    FdExhaustion { reserve: u64 },
+    CpuHog {
+        threads: u32,
+        duty_percent: u32,
+    },
+    MemoryBalloon {
+        cap_mb: u64,
+        rate_mb_per_sec: u64,
+    },
+    FdExhaustion {
+        reserve: u64,
+    },
+    LockContention {
+        threads: u32,
+        duty_percent: u32,
+        hold_ms: u64,
+    },
+    ThreadStarvation {
+        hogs: u32,
+    },
+    DiskSlow {
+        delay_ms: u64,
+    },
+    DiskFail {
+        probability: f64,
+    },
+    DiskFull {},
 }
 
 /// A field and what is wrong with it.
@@ -65,5 +96,30 @@ pub(super) fn resource(raw: RawResource) -> Result<ResourceSpec, FieldError> {
         RawResource::FdExhaustion { reserve } => ResourceSpec::FdExhaustion {
             reserve: within("reserve", reserve, 0, MAX_FD_RESERVE)?,
         },
+        RawResource::LockContention {
+            threads,
+            duty_percent,
+            hold_ms,
+        } => ResourceSpec::LockContention {
+            threads: within("threads", threads, 1, MAX_LOCK_CONTENTION_THREADS)?,
+            duty_percent: within("duty_percent", duty_percent, 1, 100)?,
+            hold_ms: within("hold_ms", hold_ms, 1, MAX_LOCK_HOLD_MS)?,
+        },
+        RawResource::ThreadStarvation { hogs } => ResourceSpec::ThreadStarvation {
+            hogs: within("hogs", hogs, 0, MAX_STARVATION_HOGS)?,
+        },
+        RawResource::DiskSlow { delay_ms } => ResourceSpec::DiskSlow {
+            delay_ms: within("delay_ms", delay_ms, 1, MAX_DISK_DELAY_MS)?,
+        },
+        RawResource::DiskFail { probability } => {
+            if probability.is_nan() || probability <= 0.0 || probability > 1.0 {
+                return Err((
+                    "probability",
+                    format!("probability = {probability} is not in (0, 1]"),
+                ));
+            }
+            ResourceSpec::DiskFail { probability }
+        }
+        RawResource::DiskFull {} => ResourceSpec::DiskFull,
     })
 }

@@ -330,3 +330,52 @@ fn resource_tables_in_range_parse() {
         }]
     );
 }
+
+#[test]
+fn in_process_resource_tables_parse_and_are_validated() {
+    let s =
+        with_resource("type = \"lock_contention\"\nthreads = 2\nduty_percent = 60\nhold_ms = 25")
+            .unwrap();
+    assert_eq!(
+        s.timeline[0].resources,
+        [ResourceSpec::LockContention {
+            threads: 2,
+            duty_percent: 60,
+            hold_ms: 25
+        }]
+    );
+    for (table, spec) in [
+        (
+            "type = \"thread_starvation\"\nhogs = 3",
+            ResourceSpec::ThreadStarvation { hogs: 3 },
+        ),
+        (
+            "type = \"disk_slow\"\ndelay_ms = 200",
+            ResourceSpec::DiskSlow { delay_ms: 200 },
+        ),
+        (
+            "type = \"disk_fail\"\nprobability = 0.5",
+            ResourceSpec::DiskFail { probability: 0.5 },
+        ),
+        ("type = \"disk_full\"", ResourceSpec::DiskFull),
+    ] {
+        assert_eq!(with_resource(table).unwrap().timeline[0].resources, [spec]);
+    }
+    for (table, field) in [
+        (
+            "type = \"lock_contention\"\nthreads = 2\nduty_percent = 60\nhold_ms = 0",
+            "hold_ms",
+        ),
+        (
+            "type = \"lock_contention\"\nthreads = 0\nduty_percent = 60\nhold_ms = 5",
+            "threads",
+        ),
+        ("type = \"thread_starvation\"\nhogs = 65", "hogs"),
+        ("type = \"disk_slow\"\ndelay_ms = 0", "delay_ms"),
+        ("type = \"disk_fail\"\nprobability = 1.5", "probability"),
+        ("type = \"disk_fail\"\nprobability = 0.0", "probability"),
+    ] {
+        let e = with_resource(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use super::resources::ResourceGuard;
 use super::{SuiteError, TargetHooks};
 use crate::history::History;
 use crate::scenario::ResourceSpec;
@@ -176,52 +177,6 @@ impl<'a, K, V> Faults<'a, K, V> {
 impl<K, V> Drop for Faults<'_, K, V> {
     fn drop(&mut self) {
         self.heal_all();
-    }
-}
-
-/// A resource fault that is on; healed when dropped.
-#[derive(Debug)]
-#[allow(dead_code)] // The guards are held only to be dropped.
-enum ResourceGuard {
-    #[cfg(target_os = "linux")]
-    Cpu(crate::resource::CpuHogGuard),
-    #[cfg(target_os = "linux")]
-    Memory(crate::resource::BalloonGuard),
-    #[cfg(target_os = "linux")]
-    Fds(crate::resource::FdExhaustionGuard),
-}
-
-impl ResourceGuard {
-    #[cfg(target_os = "linux")]
-    fn inject(_fault: &str, spec: &ResourceSpec, _hooks: &TargetHooks) -> Result<Self, SuiteError> {
-        use crate::resource::{CpuHog, FdExhaustion, MemoryBalloon};
-        let injected = match *spec {
-            ResourceSpec::CpuHog {
-                threads,
-                duty_percent,
-            } => CpuHog::new(threads, duty_percent).inject().map(Self::Cpu),
-            ResourceSpec::MemoryBalloon {
-                cap_mb,
-                rate_mb_per_sec,
-            } => MemoryBalloon::from_mib(cap_mb, rate_mb_per_sec)
-                .inject()
-                .map(Self::Memory),
-            ResourceSpec::FdExhaustion { reserve } => {
-                FdExhaustion::new(reserve).inject().map(Self::Fds)
-            }
-        };
-        injected.map_err(|e| SuiteError::Injector {
-            injector: "resource".into(),
-            reason: e.to_string(),
-        })
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn inject(fault: &str, spec: &ResourceSpec, _hooks: &TargetHooks) -> Result<Self, SuiteError> {
-        Err(SuiteError::Unsupported {
-            fault: fault.to_owned(),
-            reason: format!("{spec:?} needs Linux"),
-        })
     }
 }
 

@@ -72,6 +72,7 @@ mod hooks;
 mod inject;
 mod metrics;
 mod report;
+mod resources;
 mod run;
 #[cfg(feature = "proxy")]
 mod toxiproxy;
