@@ -66,6 +66,7 @@ println!("{}", run.summary());
 "#
 )]
 
+mod baseline;
 #[cfg(feature = "proxy")]
 mod embedded;
 mod hooks;
@@ -90,6 +91,7 @@ use crate::clock::{Clock, SharedClock};
 use crate::history::History;
 use crate::scenario::WorkloadParams;
 
+pub use baseline::{RSS_GROWTH_FLOOR, RSS_GROWTH_SHARE, ResourceBaseline, SETTLE};
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub use embedded::EmbeddedProxy;

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::baseline::{ResourceBaseline, Sample};
 use super::inject::Faults;
 use super::metrics::{FaultSpan, Performance, measure, samples};
-use super::verdict::{Anomaly, SlaBreach};
+use super::verdict::{Anomaly, Breach, SlaBreach};
 use super::{ClientContext, Datum, FaultInjector, Link, SuiteError, Target, Workload};
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::history::{CheckReport, History};
@@ -72,6 +73,10 @@ pub struct ScenarioRun<K, V> {
     pub final_records: usize,
     /// Why the run stopped early or could not be judged, if it did.
     pub error: Option<SuiteError>,
+    /// For a scenario with resource faults (Linux): what the process held
+    /// before the target started and after it stopped; a difference is a
+    /// [`Breach::ResourceLeak`](super::Breach::ResourceLeak) in `breaches`.
+    pub resources: Option<ResourceBaseline>,
 }
 
 impl<K, V> ScenarioRun<K, V> {
@@ -132,11 +137,14 @@ where
         breaches: Vec::new(),
         final_records: 0,
         error: None,
+        resources: None,
     };
     if injectors.is_empty() {
         run.error = Some(SuiteError::NoInjector);
         return run;
     }
+    let has_resources = scenario.timeline.iter().any(|f| !f.resources.is_empty());
+    let before = has_resources.then(Sample::take).flatten();
     let links = match target.start() {
         Ok(links) => links,
         Err(e) => {
@@ -160,7 +168,37 @@ where
     }
     target.stop();
     judge(&mut run);
+    if let Some(before) = before {
+        settle_resources(&mut run, &before);
+    }
     run
+}
+
+/// Measures the process after the target stopped and adds a breach for
+/// each figure off the baseline, attributed to the resource faults.
+fn settle_resources<K, V>(run: &mut ScenarioRun<K, V>, before: &Sample) {
+    let Some(after) = Sample::settled(before) else {
+        return;
+    };
+    let baseline = ResourceBaseline::new(before, &after);
+    let faults: Vec<String> = run
+        .scenario
+        .timeline
+        .iter()
+        .filter(|f| !f.resources.is_empty())
+        .map(|f| f.name.clone())
+        .collect();
+    for (what, before, after) in baseline.leaks() {
+        run.breaches.push(SlaBreach {
+            breach: Breach::ResourceLeak {
+                what,
+                before,
+                after,
+            },
+            faults: faults.clone(),
+        });
+    }
+    run.resources = Some(baseline);
 }
 
 /// Fronts the links, runs the clients and the timeline, heals; returns
