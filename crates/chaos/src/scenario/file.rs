@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::tables::{RawResource, resource};
+use super::tables::{RawResource, RawTargetAction, resource, target_action};
 use super::{FaultSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
 use crate::toxic::Toxic;
 
@@ -142,6 +142,8 @@ struct RawFault {
     toxic: Vec<RawToxic>,
     #[serde(default)]
     resource: Vec<RawResource>,
+    #[serde(default)]
+    target: Vec<RawTargetAction>,
 }
 
 #[derive(Deserialize)]
@@ -260,11 +262,13 @@ fn fault(
             None,
         ));
     }
-    if raw.toxic.is_empty() && raw.resource.is_empty() {
+    if raw.toxic.is_empty() && raw.resource.is_empty() && raw.target.is_empty() {
         return Err(at.error(
             span,
             Some("toxic"),
-            format!("fault `{name}` has no [[fault.toxic]] and no [[fault.resource]]"),
+            format!(
+                "fault `{name}` has no [[fault.toxic]], [[fault.resource]] or [[fault.target]]"
+            ),
             None,
         ));
     }
@@ -294,6 +298,17 @@ fn fault(
             )
         })?);
     }
+    let mut targets = Vec::with_capacity(raw.target.len());
+    for t in raw.target {
+        targets.push(target_action(t).map_err(|(field, msg)| {
+            at.error(
+                span.clone(),
+                Some(field),
+                format!("fault `{name}`: {msg}"),
+                None,
+            )
+        })?);
+    }
     Ok(FaultSpec {
         name,
         link: raw.link,
@@ -301,6 +316,7 @@ fn fault(
         duration: Duration::from_millis(raw.duration_ms),
         toxics,
         resources,
+        targets,
     })
 }
 

@@ -43,8 +43,9 @@ use crate::toxic::Toxic;
 
 pub use file::{MAX_FILE_BYTES, ScenarioError, TOXIC_TYPES, load_file, parse};
 pub use tables::{
-    MAX_BALLOON_MB, MAX_BALLOON_RATE_MB_PER_SEC, MAX_CPU_HOG_THREADS, MAX_DISK_DELAY_MS,
-    MAX_FD_RESERVE, MAX_LOCK_CONTENTION_THREADS, MAX_LOCK_HOLD_MS, MAX_STARVATION_HOGS,
+    MAX_BALLOON_MB, MAX_BALLOON_RATE_MB_PER_SEC, MAX_CLOCK_JUMP_MS, MAX_CPU_HOG_THREADS,
+    MAX_DISK_DELAY_MS, MAX_FD_RESERVE, MAX_LOCK_CONTENTION_THREADS, MAX_LOCK_HOLD_MS,
+    MAX_STARVATION_HOGS,
 };
 
 /// One fault of a scenario's timeline.
@@ -64,6 +65,49 @@ pub struct FaultSpec {
     /// The resource faults switched on with them, acting on the process
     /// that runs the target (`[[fault.resource]]` in a file).
     pub resources: Vec<ResourceSpec>,
+    /// What is done to the target itself at the fault's start and undone
+    /// at its end (`[[fault.target]]` in a file).
+    pub targets: Vec<TargetAction>,
+}
+
+/// An action on the target: the `[[fault.target]]` tables of a scenario
+/// file, done at the fault's start and undone at its end (also when the
+/// run ends early).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TargetAction {
+    /// `type = "kill"`: [`Target::kill`](crate::suite::Target::kill) at the
+    /// start, [`Target::start`](crate::suite::Target::start) at the end
+    /// (the proxies follow if its addresses changed).
+    Kill,
+    /// `type = "restart"`: [`Target::restart`](crate::suite::Target::restart)
+    /// at the start; nothing to undo.
+    Restart,
+    /// `type = "misroute"`, `to = "<link>"`: the fault's link forwards new
+    /// connections to link `to`'s upstream; back at the end.
+    Misroute {
+        /// The link whose upstream gets the traffic.
+        to: String,
+    },
+    /// `type = "clock_jump"`, `offset_ms = -30000`: the target's clock
+    /// ([`TargetHooks::clock`](crate::suite::TargetHooks::clock)) jumps by
+    /// `offset_ms` (negative: back); undone at the end unless `permanent`.
+    ClockJump {
+        /// The jump, in ms (negative: back).
+        offset_ms: i64,
+        /// Left in place at the end.
+        permanent: bool,
+    },
+    /// `type = "clock_skew"`, `rate = 1.5`: the target's clock runs at
+    /// `rate` × real speed; reset at the end.
+    ClockSkew {
+        /// Speed relative to real time (0.001 ..= 1000).
+        rate: f64,
+    },
+    /// `type = "expired_certificate"`: the target serves an expired TLS
+    /// certificate ([`TargetHooks::certificate`](crate::suite::TargetHooks::certificate));
+    /// the valid one again at the end.
+    ExpiredCertificate,
 }
 
 /// A resource fault of a timeline: the `[[fault.resource]]` tables of a

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::ResourceSpec;
+use super::{ResourceSpec, TargetAction};
 
 /// Most hog threads a `cpu_hog` may ask for.
 pub const MAX_CPU_HOG_THREADS: u32 = 64;
@@ -121,5 +121,61 @@ pub(super) fn resource(raw: RawResource) -> Result<ResourceSpec, FieldError> {
             ResourceSpec::DiskFail { probability }
         }
         RawResource::DiskFull {} => ResourceSpec::DiskFull,
+    })
+}
+
+/// Largest `clock_jump` `offset_ms` either way: one year.
+pub const MAX_CLOCK_JUMP_MS: i64 = 365 * 24 * 3_600 * 1_000;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawTargetAction {
+    Kill {},
+    Restart {},
+    Misroute {
+        to: String,
+    },
+    ClockJump {
+        offset_ms: i64,
+        #[serde(default)]
+        permanent: bool,
+    },
+    ClockSkew {
+        rate: f64,
+    },
+    ExpiredCertificate {},
+}
+
+/// Validates one `[[fault.target]]` table.
+pub(super) fn target_action(raw: RawTargetAction) -> Result<TargetAction, FieldError> {
+    Ok(match raw {
+        RawTargetAction::Kill {} => TargetAction::Kill,
+        RawTargetAction::Restart {} => TargetAction::Restart,
+        RawTargetAction::Misroute { to } => {
+            if to.trim().is_empty() {
+                return Err(("to", "misroute needs the name of another link".into()));
+            }
+            TargetAction::Misroute { to }
+        }
+        RawTargetAction::ClockJump {
+            offset_ms,
+            permanent,
+        } => TargetAction::ClockJump {
+            offset_ms: within(
+                "offset_ms",
+                offset_ms,
+                -MAX_CLOCK_JUMP_MS,
+                MAX_CLOCK_JUMP_MS,
+            )?,
+            permanent,
+        },
+        RawTargetAction::ClockSkew { rate } => {
+            let (min, max) = (ballast_clock::MIN_SKEW_RATE, ballast_clock::MAX_SKEW_RATE);
+            if !(min..=max).contains(&rate) {
+                return Err(("rate", format!("rate = {rate} is not in {min} ..= {max}")));
+            }
+            TargetAction::ClockSkew { rate }
+        }
+        RawTargetAction::ExpiredCertificate {} => TargetAction::ExpiredCertificate,
     })
 }

@@ -379,3 +379,62 @@ fn in_process_resource_tables_parse_and_are_validated() {
         assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
     }
 }
+
+fn with_target(table: &str) -> Result<Scenario, ScenarioError> {
+    parse(
+        "t.toml",
+        &format!(
+            "name = \"t\"\ncategory = \"software\"\ndescription = \"d\"\n[[fault]]\nname = \"f\"\nduration_ms = 10\n[[fault.target]]\n{table}\n"
+        ),
+    )
+}
+
+#[test]
+fn target_tables_parse_and_are_validated() {
+    for (table, action) in [
+        ("type = \"kill\"", TargetAction::Kill),
+        ("type = \"restart\"", TargetAction::Restart),
+        (
+            "type = \"misroute\"\nto = \"db\"",
+            TargetAction::Misroute { to: "db".into() },
+        ),
+        (
+            "type = \"clock_jump\"\noffset_ms = -30000",
+            TargetAction::ClockJump {
+                offset_ms: -30_000,
+                permanent: false,
+            },
+        ),
+        (
+            "type = \"clock_jump\"\noffset_ms = 5000\npermanent = true",
+            TargetAction::ClockJump {
+                offset_ms: 5_000,
+                permanent: true,
+            },
+        ),
+        (
+            "type = \"clock_skew\"\nrate = 1.5",
+            TargetAction::ClockSkew { rate: 1.5 },
+        ),
+        (
+            "type = \"expired_certificate\"",
+            TargetAction::ExpiredCertificate,
+        ),
+    ] {
+        let s = with_target(table).unwrap_or_else(|e| panic!("{table}: {e}"));
+        assert_eq!(s.timeline[0].targets, [action]);
+    }
+    for (table, field) in [
+        ("type = \"misroute\"\nto = \"\"", "to"),
+        ("type = \"clock_skew\"\nrate = 0.0", "rate"),
+        ("type = \"clock_skew\"\nrate = 5000.0", "rate"),
+        (
+            "type = \"clock_jump\"\noffset_ms = 99999999999999",
+            "offset_ms",
+        ),
+    ] {
+        let e = with_target(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+    }
+    assert!(with_target("type = \"explode\"").is_err());
+}

@@ -75,6 +75,7 @@ mod metrics;
 mod report;
 mod resources;
 mod run;
+mod timeline;
 #[cfg(feature = "proxy")]
 mod toxiproxy;
 mod verdict;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::baseline::{ResourceBaseline, Sample};
 use super::inject::Faults;
 use super::metrics::{FaultSpan, Performance, measure, samples};
+use super::timeline::Timeline;
 use super::verdict::{Anomaly, Breach, SlaBreach};
 use super::{ClientContext, Datum, FaultInjector, Link, SuiteError, Target, Workload};
 use crate::clock::{Clock, SharedClock, SystemClock};
@@ -324,16 +325,15 @@ fn schedule<T: Target>(
         events.push((scenario.baseline + f.end(), false, i));
     }
     events.sort_by_key(|&(at, on, i)| (at, on, i));
+    // Dropped on every way out of here: target actions undone.
+    let mut timeline = Timeline::new(target, faults, first_link);
     for (at, on, i) in events {
         wait_until(history, &opts.clock, at, stop, &opts.interrupt)?;
         let f = &scenario.timeline[i];
         if on {
-            faults.start(&f.name, f.link.as_deref().unwrap_or(first_link), &f.toxics)?;
-            // Asked at each start: a restart may have changed them.
-            let hooks = target.hooks();
-            faults.start_resources(&f.name, &f.resources, &hooks)?;
+            timeline.start(f)?;
         } else {
-            faults.stop(&f.name)?;
+            timeline.stop(&f.name)?;
         }
     }
     wait_until(
