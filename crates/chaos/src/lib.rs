@@ -133,7 +133,7 @@ pub use error::{Error, Result};
 pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
 pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
-pub use toxic::{Condition, DelayDistribution, Stream, Toxic, ToxicKind};
+pub use toxic::{Condition, DelayDistribution, InjectPosition, Stream, Toxic, ToxicKind};
 
 #[cfg(test)]
 mod send_sync {

@@ -33,6 +33,8 @@ pub const TOXIC_TYPES: &[&str] = &[
     "partial",
     "zero_write",
     "half_open",
+    "inject",
+    "truncate_record",
 ];
 
 /// Attributes every toxic accepts (its arming condition).
@@ -388,6 +390,8 @@ fn known_attributes(kind: &str) -> Vec<String> {
             "duplicate" | "zero_write" => &["probability"],
             "reorder" => &["window"],
             "partial" => &["max_op_size"],
+            "inject" => &["hex", "position", "every", "repeat"],
+            "truncate_record" => &["keep", "every"],
             _ => &[],
         }
         .iter()

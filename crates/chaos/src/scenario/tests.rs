@@ -438,3 +438,36 @@ fn target_tables_parse_and_are_validated() {
     }
     assert!(with_target("type = \"explode\"").is_err());
 }
+
+#[test]
+fn protocol_toxics_are_scenario_toxics() {
+    let s = parse(
+        "p.toml",
+        r#"
+name = "p"
+category = "protocol"
+description = "d"
+[[fault]]
+name = "garbage"
+duration_ms = 10
+[[fault.toxic]]
+type = "inject"
+attributes = { hex = "FFEF", position = "after_record", every = 3, repeat = 2 }
+[[fault.toxic]]
+type = "truncate_record"
+attributes = { keep = 10 }
+"#,
+    )
+    .unwrap();
+    assert_eq!(s.timeline[0].toxics[0].kind.type_name(), "inject");
+    assert_eq!(
+        s.timeline[0].toxics[1].kind,
+        crate::ToxicKind::TruncateRecord { keep: 10, every: 1 }
+    );
+    let e = parse(
+        "p.toml",
+        "name = \"p\"\ncategory = \"protocol\"\ndescription = \"d\"\n[[fault]]\nname = \"g\"\nduration_ms = 1\n[[fault.toxic]]\ntype = \"inject\"\nattributes = { hex = \"00\", postion = \"first\" }\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.suggestion.as_deref(), Some("position"));
+}
