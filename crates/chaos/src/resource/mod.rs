@@ -55,6 +55,7 @@ mod disk;
 mod error;
 #[cfg(target_os = "linux")]
 mod fd;
+mod load;
 mod lock;
 #[cfg(target_os = "linux")]
 mod memory;
@@ -69,6 +70,10 @@ pub use disk::{DEFAULT_DISK_SEED, DiskFaults, FaultyFile, MAX_DISK_DELAY};
 pub use error::ResourceError;
 #[cfg(target_os = "linux")]
 pub use fd::{FdExhaustion, FdExhaustionGuard, MAX_HELD_FDS};
+pub use load::{
+    LOAD_CONNECT_TIMEOUT, LoadGuard, MAX_SLOWLORIS_CONNECTIONS, MAX_STORM_CONNECTIONS,
+    MAX_STORM_THREADS, MAX_SYN_BURST, ReconnectStorm, Slowloris, SynBurst,
+};
 pub use lock::{LockContention, LockContentionGuard, MAX_LOCK_HOLD, MAX_LOCK_THREADS};
 #[cfg(target_os = "linux")]
 pub use memory::{BalloonGuard, MAX_BALLOON_BYTES, MemoryBalloon};

@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::tables::{RawResource, RawTargetAction, resource, target_action};
+use super::tables::{
+    FieldError, RawLoad, RawResource, RawTargetAction, load, resource, target_action,
+};
 use super::{FaultSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
 use crate::toxic::Toxic;
 
@@ -146,6 +148,8 @@ struct RawFault {
     resource: Vec<RawResource>,
     #[serde(default)]
     target: Vec<RawTargetAction>,
+    #[serde(default)]
+    load: Vec<RawLoad>,
 }
 
 #[derive(Deserialize)]
@@ -264,15 +268,15 @@ fn fault(
             None,
         ));
     }
-    if raw.toxic.is_empty() && raw.resource.is_empty() && raw.target.is_empty() {
-        return Err(at.error(
-            span,
-            Some("toxic"),
-            format!(
-                "fault `{name}` has no [[fault.toxic]], [[fault.resource]] or [[fault.target]]"
-            ),
-            None,
-        ));
+    if raw.toxic.is_empty()
+        && raw.resource.is_empty()
+        && raw.target.is_empty()
+        && raw.load.is_empty()
+    {
+        let msg = format!(
+            "fault `{name}` has no [[fault.toxic]], [[fault.resource]], [[fault.target]] or [[fault.load]]"
+        );
+        return Err(at.error(span, Some("toxic"), msg, None));
     }
     let mut toxics: Vec<Toxic> = Vec::with_capacity(raw.toxic.len());
     for t in raw.toxic {
@@ -289,28 +293,17 @@ fn fault(
         }
         toxics.push(toxic);
     }
-    let mut resources = Vec::with_capacity(raw.resource.len());
-    for r in raw.resource {
-        resources.push(resource(r).map_err(|(field, msg)| {
-            at.error(
-                span.clone(),
-                Some(field),
-                format!("fault `{name}`: {msg}"),
-                None,
-            )
-        })?);
-    }
-    let mut targets = Vec::with_capacity(raw.target.len());
-    for t in raw.target {
-        targets.push(target_action(t).map_err(|(field, msg)| {
-            at.error(
-                span.clone(),
-                Some(field),
-                format!("fault `{name}`: {msg}"),
-                None,
-            )
-        })?);
-    }
+    let bad = |(field, msg): FieldError| {
+        at.error(
+            span.clone(),
+            Some(field),
+            format!("fault `{name}`: {msg}"),
+            None,
+        )
+    };
+    let resources = validated(raw.resource, resource, &bad)?;
+    let targets = validated(raw.target, target_action, &bad)?;
+    let loads = validated(raw.load, load, &bad)?;
     Ok(FaultSpec {
         name,
         link: raw.link,
@@ -319,7 +312,17 @@ fn fault(
         toxics,
         resources,
         targets,
+        loads,
     })
+}
+
+/// Validates each raw table with `check`, the first bad one an error.
+fn validated<R, T>(
+    raw: Vec<R>,
+    check: fn(R) -> Result<T, FieldError>,
+    error: &dyn Fn(FieldError) -> ScenarioError,
+) -> Result<Vec<T>, ScenarioError> {
+    raw.into_iter().map(|r| check(r).map_err(error)).collect()
 }
 
 fn toxic(at: &Locator<'_>, raw: RawToxic) -> Result<Toxic, ScenarioError> {

@@ -44,8 +44,8 @@ use crate::toxic::Toxic;
 pub use file::{MAX_FILE_BYTES, ScenarioError, TOXIC_TYPES, load_file, parse};
 pub use tables::{
     MAX_BALLOON_MB, MAX_BALLOON_RATE_MB_PER_SEC, MAX_CLOCK_JUMP_MS, MAX_CPU_HOG_THREADS,
-    MAX_DISK_DELAY_MS, MAX_FD_RESERVE, MAX_LOCK_CONTENTION_THREADS, MAX_LOCK_HOLD_MS,
-    MAX_STARVATION_HOGS,
+    MAX_DISK_DELAY_MS, MAX_FD_RESERVE, MAX_LOAD_CLIENTS, MAX_LOAD_INTERVAL_MS,
+    MAX_LOCK_CONTENTION_THREADS, MAX_LOCK_HOLD_MS, MAX_STARVATION_HOGS,
 };
 
 /// One fault of a scenario's timeline.
@@ -68,6 +68,61 @@ pub struct FaultSpec {
     /// What is done to the target itself at the fault's start and undone
     /// at its end (`[[fault.target]]` in a file).
     pub targets: Vec<TargetAction>,
+    /// Extra load switched on with them and stopped at the fault's end
+    /// (`[[fault.load]]` in a file).
+    pub loads: Vec<LoadSpec>,
+}
+
+/// A load fault (`[[fault.load]]`): on the fault's link unless it names
+/// its own (`link = "..."`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadSpec {
+    /// The link whose upstream it loads; `None`: the fault's.
+    pub link: Option<String>,
+    /// What load.
+    pub load: Load,
+}
+
+/// The kinds of load fault; bounded in count and time, loopback only,
+/// all stopped at the fault's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Load {
+    /// `type = "clients"`: `count` extra workload clients (process numbers
+    /// after the regular ones) run through the proxies during the fault
+    /// only. A connection spike is 10× the regular count; a burst is
+    /// `think_time_ms = 0`.
+    Clients {
+        /// Extra clients (1 ..= 256).
+        count: u64,
+        /// Their pause between operations; `None`: the scenario's.
+        think_time_ms: Option<u64>,
+    },
+    /// `type = "reconnect_storm"`: `threads` threads connect to the link's
+    /// upstream (directly) and close, as fast as they can, at most
+    /// `max_connections` times in all.
+    ReconnectStorm {
+        /// Connecting threads (1 ..= 32).
+        threads: u32,
+        /// Connections in all.
+        max_connections: u64,
+    },
+    /// `type = "slowloris"`: `connections` connections to the upstream,
+    /// each sending one byte every `interval_ms`.
+    Slowloris {
+        /// Connections held (1 ..= 1024).
+        connections: u32,
+        /// Gap between one connection's bytes, ms.
+        interval_ms: u64,
+    },
+    /// `type = "syn_burst"`: `connections` non-blocking connects to the
+    /// upstream at once, never used, closed at the end. Without raw
+    /// sockets the kernel completes the handshakes: the connections are
+    /// half-finished at the application level only.
+    SynBurst {
+        /// Connections opened (1 ..= 4096).
+        connections: u32,
+    },
 }
 
 /// An action on the target: the `[[fault.target]]` tables of a scenario

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{ResourceSpec, TargetAction};
+use super::{Load, LoadSpec, ResourceSpec, TargetAction};
 
 /// Most hog threads a `cpu_hog` may ask for.
 pub const MAX_CPU_HOG_THREADS: u32 = 64;
@@ -178,4 +178,94 @@ pub(super) fn target_action(raw: RawTargetAction) -> Result<TargetAction, FieldE
         }
         RawTargetAction::ExpiredCertificate {} => TargetAction::ExpiredCertificate,
     })
+}
+
+/// Most extra clients one `clients` load starts.
+pub const MAX_LOAD_CLIENTS: u64 = 256;
+/// Longest `think_time_ms` / `interval_ms` of a load.
+pub const MAX_LOAD_INTERVAL_MS: u64 = 60_000;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum RawLoad {
+    Clients {
+        link: Option<String>,
+        count: u64,
+        think_time_ms: Option<u64>,
+    },
+    ReconnectStorm {
+        link: Option<String>,
+        threads: u32,
+        max_connections: u64,
+    },
+    Slowloris {
+        link: Option<String>,
+        connections: u32,
+        interval_ms: u64,
+    },
+    SynBurst {
+        link: Option<String>,
+        connections: u32,
+    },
+}
+
+/// Validates one `[[fault.load]]` table.
+pub(super) fn load(raw: RawLoad) -> Result<LoadSpec, FieldError> {
+    use crate::resource::{
+        MAX_SLOWLORIS_CONNECTIONS, MAX_STORM_CONNECTIONS, MAX_STORM_THREADS, MAX_SYN_BURST,
+    };
+    let (link, load) = match raw {
+        RawLoad::Clients {
+            link,
+            count,
+            think_time_ms,
+        } => {
+            let think_time_ms = match think_time_ms {
+                Some(t) => Some(within("think_time_ms", t, 0, MAX_LOAD_INTERVAL_MS)?),
+                None => None,
+            };
+            let count = within("count", count, 1, MAX_LOAD_CLIENTS)?;
+            (
+                link,
+                Load::Clients {
+                    count,
+                    think_time_ms,
+                },
+            )
+        }
+        RawLoad::ReconnectStorm {
+            link,
+            threads,
+            max_connections,
+        } => (
+            link,
+            Load::ReconnectStorm {
+                threads: within("threads", threads, 1, MAX_STORM_THREADS)?,
+                max_connections: within(
+                    "max_connections",
+                    max_connections,
+                    1,
+                    MAX_STORM_CONNECTIONS,
+                )?,
+            },
+        ),
+        RawLoad::Slowloris {
+            link,
+            connections,
+            interval_ms,
+        } => (
+            link,
+            Load::Slowloris {
+                connections: within("connections", connections, 1, MAX_SLOWLORIS_CONNECTIONS)?,
+                interval_ms: within("interval_ms", interval_ms, 1, MAX_LOAD_INTERVAL_MS)?,
+            },
+        ),
+        RawLoad::SynBurst { link, connections } => (
+            link,
+            Load::SynBurst {
+                connections: within("connections", connections, 1, MAX_SYN_BURST)?,
+            },
+        ),
+    };
+    Ok(LoadSpec { link, load })
 }

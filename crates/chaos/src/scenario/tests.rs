@@ -471,3 +471,71 @@ attributes = { keep = 10 }
     .unwrap_err();
     assert_eq!(e.suggestion.as_deref(), Some("position"));
 }
+
+fn with_load(table: &str) -> Result<Scenario, ScenarioError> {
+    parse(
+        "l.toml",
+        &format!(
+            "name = \"l\"\ncategory = \"load\"\ndescription = \"d\"\n[[fault]]\nname = \"f\"\nduration_ms = 10\n[[fault.load]]\n{table}\n"
+        ),
+    )
+}
+
+#[test]
+fn load_tables_parse_and_are_validated() {
+    let s = with_load("type = \"clients\"\ncount = 40\nthink_time_ms = 0").unwrap();
+    assert_eq!(
+        s.timeline[0].loads,
+        [LoadSpec {
+            link: None,
+            load: Load::Clients {
+                count: 40,
+                think_time_ms: Some(0)
+            }
+        }]
+    );
+    for (table, load) in [
+        (
+            "type = \"reconnect_storm\"\nthreads = 4\nmax_connections = 1000",
+            Load::ReconnectStorm {
+                threads: 4,
+                max_connections: 1000,
+            },
+        ),
+        (
+            "type = \"slowloris\"\nconnections = 50\ninterval_ms = 1000",
+            Load::Slowloris {
+                connections: 50,
+                interval_ms: 1000,
+            },
+        ),
+        (
+            "type = \"syn_burst\"\nconnections = 200",
+            Load::SynBurst { connections: 200 },
+        ),
+    ] {
+        assert_eq!(with_load(table).unwrap().timeline[0].loads[0].load, load);
+    }
+    let on_b = with_load("type = \"syn_burst\"\nlink = \"b\"\nconnections = 2").unwrap();
+    assert_eq!(on_b.timeline[0].loads[0].link.as_deref(), Some("b"));
+    for (table, field) in [
+        ("type = \"clients\"\ncount = 0", "count"),
+        ("type = \"clients\"\ncount = 257", "count"),
+        (
+            "type = \"reconnect_storm\"\nthreads = 0\nmax_connections = 1",
+            "threads",
+        ),
+        (
+            "type = \"reconnect_storm\"\nthreads = 1\nmax_connections = 0",
+            "max_connections",
+        ),
+        (
+            "type = \"slowloris\"\nconnections = 1\ninterval_ms = 0",
+            "interval_ms",
+        ),
+        ("type = \"syn_burst\"\nconnections = 5000", "connections"),
+    ] {
+        let e = with_load(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+    }
+}

@@ -206,6 +206,8 @@ pub struct ClientContext<K, V> {
     addrs: HashMap<String, SocketAddr>,
     first: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
+    /// Set at the end of the load fault that started this client, if any.
+    load_stop: Option<Arc<AtomicBool>>,
     clock: SharedClock,
 }
 
@@ -220,9 +222,14 @@ impl<K, V> ClientContext<K, V> {
         self.first
     }
 
-    /// Whether the client should go on (false once the run ends or stops).
+    /// Whether the client should go on (false once the run ends or stops,
+    /// and for an extra client of a `clients` load, once its fault ends).
     pub fn running(&self) -> bool {
         !self.stop.load(Ordering::Acquire)
+            && !self
+                .load_stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Acquire))
     }
 
     /// The run's clock (the history's).

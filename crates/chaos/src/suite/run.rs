@@ -226,10 +226,11 @@ fn drive<T: Target, W: Workload<T::Key, T::Value>>(
     let failure: Mutex<Option<SuiteError>> = Mutex::new(None);
     let clients = scenario.workload.clients.unwrap_or(opts.clients).max(1);
     let (end, scheduled) = std::thread::scope(|s| {
-        for process in 0..clients {
-            let ctx = context(process, opts, scenario, history, &addrs, first, &stop);
+        // Starts one client (a regular one, or an extra one of a load).
+        let spawn = |ctx: ClientContext<T::Key, T::Value>| {
             let (stop, failure) = (&stop, &failure);
             s.spawn(move || {
+                let process = ctx.process;
                 let outcome = catch_unwind(AssertUnwindSafe(|| workload.client(&ctx)));
                 let err = match outcome {
                     Ok(Ok(())) => return,
@@ -245,19 +246,27 @@ fn drive<T: Target, W: Workload<T::Key, T::Value>>(
                     .get_or_insert(err);
                 stop.store(true, Ordering::Release);
             });
+        };
+        for process in 0..clients {
+            spawn(context(
+                process, opts, scenario, history, &addrs, first, &stop,
+            ));
         }
+        // Extra clients of a `clients` load: numbered after the regular ones.
+        let extra = |process: u64, think: Option<Duration>, load_stop: &Arc<AtomicBool>| {
+            let mut ctx = context(process, opts, scenario, history, &addrs, first, &stop);
+            if think.is_some() {
+                ctx.params.think_time = think;
+            }
+            ctx.load_stop = Some(Arc::clone(load_stop));
+            spawn(ctx);
+        };
         // Clients stop however the timeline ends, so the scope can join them.
         let _stop_clients = StopOnDrop(&stop);
         let first_link = links.first().map(|l| l.name.clone()).unwrap_or_default();
-        let scheduled = schedule(
-            target,
-            scenario,
-            opts,
-            history,
-            &stop,
-            &mut faults,
-            &first_link,
-        );
+        let mut timeline = Timeline::new(target, &mut faults, &first_link, &extra, clients);
+        let scheduled = schedule(&mut timeline, scenario, opts, history, &stop);
+        drop(timeline);
         (history.elapsed(), scheduled)
     });
     faults.heal_all();
@@ -287,6 +296,7 @@ fn context<K, V>(
         addrs: addrs.clone(),
         first,
         stop: Arc::clone(stop),
+        load_stop: None,
         clock: Arc::clone(&opts.clock),
     }
 }
@@ -309,13 +319,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Switches the faults on and off on schedule, then waits out recovery.
 fn schedule<T: Target>(
-    target: &mut T,
+    timeline: &mut Timeline<'_, '_, T>,
     scenario: &Scenario,
     opts: &RunOptions,
     history: &History<T::Key, T::Value>,
     stop: &AtomicBool,
-    faults: &mut Faults<'_, T::Key, T::Value>,
-    first_link: &str,
 ) -> Result<(), SuiteError> {
     // (time from the history's start, fault index, on?) in time order; a
     // fault's stop sorts before another's start at the same instant.
@@ -325,8 +333,6 @@ fn schedule<T: Target>(
         events.push((scenario.baseline + f.end(), false, i));
     }
     events.sort_by_key(|&(at, on, i)| (at, on, i));
-    // Dropped on every way out of here: target actions undone.
-    let mut timeline = Timeline::new(target, faults, first_link);
     for (at, on, i) in events {
         wait_until(history, &opts.clock, at, stop, &opts.interrupt)?;
         let f = &scenario.timeline[i];

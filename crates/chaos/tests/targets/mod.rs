@@ -113,11 +113,19 @@ pub struct Echoes {
     pub kills: u64,
     /// Leaks a descriptor on every stop (for the baseline test).
     pub leak_on_stop: bool,
+    /// Connections the servers accepted, summed when they stopped.
+    pub accepted: [u64; 2],
 }
 
 impl Echoes {
     pub fn running(&self) -> bool {
         !self.servers.is_empty()
+    }
+
+    fn count_accepted(&mut self) {
+        for (n, s) in self.accepted.iter_mut().zip(&self.servers) {
+            *n += s.accepted();
+        }
     }
 }
 
@@ -137,6 +145,7 @@ impl Target for Echoes {
     }
 
     fn stop(&mut self) {
+        self.count_accepted();
         self.servers.clear();
         if self.leak_on_stop {
             std::mem::forget(std::fs::File::open("/dev/null"));
@@ -145,6 +154,7 @@ impl Target for Echoes {
 
     fn kill(&mut self) {
         self.kills += 1;
+        self.count_accepted();
         self.servers.clear();
     }
 
