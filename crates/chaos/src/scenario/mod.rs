@@ -3,15 +3,27 @@
 //!
 //! A [`Scenario`] runs in three phases: a **baseline** with no fault, the
 //! **timeline** (several [`FaultSpec`]s, each with its own start offset,
-//! duration, link and [`Toxic`]s; they may overlap), and a **recovery**
-//! phase. A fault may also carry [`ResourceSpec`]s (`[[fault.resource]]`:
-//! `cpu_hog`, `memory_balloon`, `fd_exhaustion`), injected into the
-//! target's process and healed with the fault. Scenarios are TOML files whose toxics use Toxiproxy's JSON
-//! vocabulary (`type`, `stream`, `toxicity`, `attributes`); the built-in
-//! [`catalog`] is `crates/chaos/scenarios/*.toml`, embedded at build time,
-//! and [`load_file`] reads a user's own. A bad file is a [`ScenarioError`]
-//! naming the file, line, column and field, with a "did you mean" for a
-//! misspelt key or toxic type.
+//! duration and link; they may overlap), and a **recovery** phase.
+//! Scenarios are TOML files; the built-in [`catalog`] is every
+//! `crates/chaos/scenarios/*.toml`, embedded at build time and sorted by
+//! file name (adding a scenario is adding a file), and [`load_file`] reads
+//! a user's own. A bad file is a [`ScenarioError`] naming the file, line,
+//! column and field, with a "did you mean" for a misspelt key or type.
+//! The built-in catalog's categories are [`CATEGORIES`].
+//!
+//! Each `[[fault]]` holds any of four kinds of table, all switched on at
+//! the fault's start and healed at its end (also when the run ends early):
+//!
+//! | table | `type`s | acts on |
+//! |---|---|---|
+//! | `[[fault.toxic]]` ([`Toxic`]) | Toxiproxy's vocabulary (`latency`, `bandwidth`, `slow_close`, `timeout`, `reset_peer`, `slicer`, `limit_data`) and ballast's (`delay`, `loss`, `gilbert_loss`, `corrupt`, `duplicate`, `reorder`, `partial`, `zero_write`, `half_open`, and the TN3270-aware `inject` and `truncate_record`); see [`TOXIC_TYPES`] | the link's proxy |
+//! | `[[fault.resource]]` ([`ResourceSpec`]) | `cpu_hog {threads, duty_percent}`, `memory_balloon {cap_mb, rate_mb_per_sec}`, `fd_exhaustion {reserve}`, `lock_contention {threads, duty_percent, hold_ms}`, `thread_starvation {hogs}`, `disk_slow {delay_ms}`, `disk_fail {probability}`, `disk_full {}` | the target's process, through its [`TargetHooks`](crate::suite::TargetHooks) where needed |
+//! | `[[fault.target]]` ([`TargetAction`]) | `kill`, `restart`, `misroute {to}`, `clock_jump {offset_ms, permanent = false}`, `clock_skew {rate}`, `expired_certificate` | the target itself |
+//! | `[[fault.load]]` ([`LoadSpec`], [`Load`]) | `clients {count, think_time_ms?}`, `reconnect_storm {threads, max_connections}`, `slowloris {connections, interval_ms}`, `syn_burst {connections}`; each may name its own `link` | the link's upstream (clients: through the proxies) |
+//!
+//! Every number is checked when the file is read (`cpu_hog` threads
+//! 1 ..= [`MAX_CPU_HOG_THREADS`], percentages 1 ..= 100, …), the error
+//! naming the field.
 //!
 //! ```
 //! use ballast_chaos::scenario::{self, Scenario};

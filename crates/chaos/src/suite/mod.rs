@@ -1,4 +1,4 @@
-//! The chaos harness as a library: run any [`Scenario`] against any
+//! The chaos harness as a library: run any [`Scenario`](crate::scenario::Scenario) against any
 //! service, Jepsen-style.
 //!
 //! You implement two traits for your system:
@@ -18,6 +18,18 @@
 //! detect, time to recover, availability) is derived from the history on
 //! its one clock — nothing is recorded twice — and every history anomaly
 //! and SLA breach names the faults active when it happened.
+//!
+//! Besides toxics on its links, a scenario may act on the target itself
+//! (`[[fault.target]]`: kill, restart, misroute, clock jump or skew, an
+//! expired certificate), on its process (`[[fault.resource]]`) and load
+//! it (`[[fault.load]]`); the in-process faults act through the
+//! [`TargetHooks`] it offers ([`Target::hooks`]: its clock, a shared lock,
+//! its worker threads, its disk shim, its certificate). A fault needing a
+//! hook the target lacks ends the run with [`SuiteError::Unsupported`],
+//! healed. For a scenario with resource faults the run also measures the
+//! process's descriptors, threads and RSS before the target starts and
+//! after it stops ([`ScenarioRun::resources`]); a difference is a
+//! [`Breach::ResourceLeak`].
 //!
 //! Faults go to any [`FaultInjector`]: the embedded [`EmbeddedProxy`] (a
 //! [`ChaosProxy`](crate::ChaosProxy)) or [`ToxiproxyApi`], a client of the
