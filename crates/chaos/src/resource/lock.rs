@@ -219,6 +219,7 @@ mod tests {
         let contended = mean_wait(&table, 40);
         assert!(guard.holds() > 0);
         drop(guard);
+        eprintln!("mean lock wait: quiet {quiet:?}, contended {contended:?}");
         // Held ~80 % of the time by each of two threads: the average wait is
         // several ms; quiet it is microseconds. The bound is generous.
         assert!(
