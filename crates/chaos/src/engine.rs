@@ -101,6 +101,12 @@ struct StageState {
     timer_armed: bool,
     /// The Gilbert–Elliott chain is in its bad state.
     bad: bool,
+    /// TN3270 scanner: the last byte was an unpaired IAC.
+    iac: bool,
+    /// TN3270 scanner: records ended so far (IAC EOR seen).
+    records: u64,
+    /// TN3270 scanner: bytes of the current record so far.
+    record_pos: u64,
 }
 
 #[derive(Debug)]
@@ -474,6 +480,15 @@ fn control_stage(
             push_clamped(st, at, piece, out);
         }
         ToxicKind::Bandwidth { .. } => push_clamped(st, at.max(st.free_at), piece, out),
+        ToxicKind::Inject {
+            data,
+            position,
+            repeat,
+            ..
+        } => tn3270::inject_control(st, (data, *position, *repeat), at, piece, out),
+        ToxicKind::TruncateRecord { keep, every } => {
+            tn3270::truncate_control(st, (*keep, *every), at, piece, out);
+        }
         _ => push_clamped(st, at, piece, out),
     }
 }
@@ -542,6 +557,9 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
                 let piece = rest.split_to(step.min(rest.len()));
                 push_clamped(st, at, Piece::Data(piece), out);
             }
+        }
+        ToxicKind::Inject { .. } | ToxicKind::TruncateRecord { .. } => {
+            tn3270::data_stage(st, kind, at, d, out);
         }
         _ => push_clamped(st, at, Piece::Data(d), out),
     }
@@ -741,6 +759,8 @@ fn corrupt(rng: &mut SeededRng, rate: f64, d: Bytes) -> Bytes {
     }
     buf.freeze()
 }
+
+mod tn3270;
 
 #[cfg(test)]
 mod tests;

@@ -117,8 +117,6 @@ pub mod history;
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub mod proxy;
-#[cfg(target_os = "linux")]
-#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub mod resource;
 pub mod scenario;
 pub mod seed;
@@ -135,7 +133,7 @@ pub use error::{Error, Result};
 pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
 pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
-pub use toxic::{Condition, DelayDistribution, Stream, Toxic, ToxicKind};
+pub use toxic::{Condition, DelayDistribution, InjectPosition, Stream, Toxic, ToxicKind};
 
 #[cfg(test)]
 mod send_sync {

@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 
+mod protocol;
+
+pub use protocol::{InjectPosition, MAX_EVERY, MAX_INJECT_BYTES, to_hex};
+
 /// Largest time attribute accepted, in milliseconds (one day).
 pub const MAX_TIME_MS: u64 = 86_400_000;
 /// Largest size attribute accepted (slicer sizes, op sizes), in bytes.
@@ -198,6 +202,29 @@ pub enum ToxicKind {
     /// `half_open`: the stream is black-holed, its close swallowed; the peer
     /// is never told.
     HalfOpen,
+    /// `inject` (ballast extension, TN3270-aware): writes `data` repeated
+    /// `repeat` times after every `every`-th record's IAC EOR, once before
+    /// the first byte, or once after the source closed (late data).
+    Inject {
+        /// The bytes (attribute `hex`).
+        data: bytes::Bytes,
+        /// Where they go.
+        position: InjectPosition,
+        /// After every this many records (`after_record`; ≥ 1).
+        every: u64,
+        /// Copies written at once (≥ 1), for oversized records.
+        repeat: u64,
+    },
+    /// `truncate_record` (ballast extension, TN3270-aware): of every
+    /// `every`-th record only the first `keep` bytes pass, the rest up to
+    /// (not including) its IAC EOR is dropped: a truncated record that is
+    /// still terminated. An escaped `FF FF` is never split.
+    TruncateRecord {
+        /// Bytes of the record kept.
+        keep: u64,
+        /// Every this many records (≥ 1).
+        every: u64,
+    },
 }
 
 impl ToxicKind {
@@ -221,6 +248,8 @@ impl ToxicKind {
             Self::PartialIo { .. } => "partial",
             Self::ZeroWrite { .. } => "zero_write",
             Self::HalfOpen => "half_open",
+            Self::Inject { .. } => "inject",
+            Self::TruncateRecord { .. } => "truncate_record",
         }
     }
 
@@ -285,6 +314,8 @@ impl ToxicKind {
                 probability: a.prob("probability")?,
             },
             "half_open" => Self::HalfOpen,
+            "inject" => protocol::inject(&a)?,
+            "truncate_record" => protocol::truncate_record(&a)?,
             other => {
                 return Err(Error::InvalidToxicType {
                     kind: other.to_owned(),
@@ -347,6 +378,9 @@ impl ToxicKind {
             }
             Self::Reorder { window_ms } => json!({"window": window_ms}),
             Self::PartialIo { max_op_size } => json!({"max_op_size": max_op_size}),
+            Self::Inject { .. } | Self::TruncateRecord { .. } => {
+                return protocol::attributes(self);
+            }
         };
         match v {
             Value::Object(m) => m,

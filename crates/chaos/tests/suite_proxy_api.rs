@@ -113,3 +113,30 @@ fn an_unreachable_proxy_api_is_one_clear_error() {
     let e = ToxiproxyApi::connect("127.0.0.1:8474").expect_err("not a URL");
     assert!(e.to_string().contains("http://"), "{e}");
 }
+
+#[test]
+fn repoint_through_the_api_forwards_new_connections_to_the_new_upstream() {
+    let bin = ProxyBin::start(&["-seed", "6"]);
+    let api = ToxiproxyApi::connect(&bin.url("")).expect("the API answers");
+    let (first, second) = (Echo::start(), Echo::start());
+    let addr = api.front("moved", first.addr).unwrap();
+    let echo = |addr| -> std::io::Result<Vec<u8>> {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+        s.set_read_timeout(Some(Duration::from_secs(2)))?;
+        s.write_all(b"hi")?;
+        let mut reply = [0u8; 2];
+        s.read_exact(&mut reply)?;
+        Ok(reply.to_vec())
+    };
+    assert_eq!(echo(addr).unwrap(), b"hi");
+    api.repoint("moved", second.addr).unwrap();
+    let (status, proxy) = call(&agent(), "GET", &bin.url("/proxies/moved"), None);
+    assert_eq!(status, 200);
+    assert_eq!(proxy["upstream"], second.addr.to_string());
+    assert_eq!(
+        echo(addr).unwrap(),
+        b"hi",
+        "same listen address after the move"
+    );
+    api.remove("moved").unwrap();
+}

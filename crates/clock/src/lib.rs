@@ -13,6 +13,7 @@
 //! | [`SystemClock`] | `std::time::Instant`; sleeping blocks the thread |
 //! | `FastClock` | the CPU's time-stamp counter through `quanta` (feature `quanta`) |
 //! | [`ManualClock`] | virtual time: moves when told to or when slept on; clones share one time |
+//! | [`SkewedClock`] | another clock made wrong on purpose: jumped back or forth, run fast or slow (clock faults) |
 //! | [`coarse::tick`] | a process-wide number that changes every [`COARSE_TICK`] while asked for |
 //! | [`SeededRng`] | SplitMix64: the same seed gives the same stream everywhere |
 //! | [`SeedGuard`] | a test's seed from `BALLAST_SEED`, printed if the test fails |
@@ -53,6 +54,7 @@ mod clock;
 pub mod coarse;
 mod rng;
 mod seed;
+mod skewed;
 
 #[cfg(feature = "quanta")]
 #[cfg_attr(docsrs, doc(cfg(feature = "quanta")))]
@@ -61,6 +63,7 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock, duration_nanos, sy
 pub use coarse::COARSE_TICK;
 pub use rng::{GOLDEN_GAMMA, SeededRng, mix64};
 pub use seed::{SEED_ENV, SeedGuard};
+pub use skewed::{MAX_SKEW_RATE, MAX_SKEWED_SLEEP, MIN_SKEW_RATE, SkewedClock};
 
 #[cfg(test)]
 mod send_sync {
@@ -75,5 +78,6 @@ mod send_sync {
         assert_send_sync::<crate::SharedClock>();
         assert_send_sync::<crate::SeededRng>();
         assert_send_sync::<crate::SeedGuard>();
+        assert_send_sync::<crate::SkewedClock>();
     }
 }

@@ -589,3 +589,182 @@ fn delay_reads_its_distribution_by_name_and_refuses_others() {
     );
     assert!(ToxicKind::from_json("delay", &attrs("gaussian")).is_err());
 }
+
+// ---- TN3270-aware protocol toxics ----
+
+fn inject(hex: &str, position: &str, every: u64, repeat: u64) -> Toxic {
+    let v = serde_json::json!({"type": "inject", "attributes":
+        {"hex": hex, "position": position, "every": every, "repeat": repeat}});
+    Toxic::from_json_value(&v).unwrap()
+}
+
+fn truncate(keep: u64, every: u64) -> Toxic {
+    Toxic::new(ToxicKind::TruncateRecord { keep, every })
+}
+
+/// Records `r0..`, each `body` bytes then IAC EOR, as one stream.
+fn records(bodies: &[&[u8]]) -> Vec<u8> {
+    bodies
+        .iter()
+        .flat_map(|b| b.iter().copied().chain([0xFF, 0xEF]))
+        .collect()
+}
+
+/// The stream cut at every position in `cuts` (chunks in order).
+fn split_at(stream: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for &c in cuts {
+        out.push(stream[from..c].to_vec());
+        from = c;
+    }
+    out.push(stream[from..].to_vec());
+    out.retain(|c| !c.is_empty());
+    out
+}
+
+#[test]
+fn inject_after_record_finds_a_boundary_split_between_iac_and_eor() {
+    let stream = records(&[b"ab", b"cd"]);
+    // "ab FF | EF cd FF EF": the first boundary is split across chunks.
+    let chunks = split_at(&stream, &[3]);
+    let got = data_of(&run(
+        &mut engine_with(1, 0, &[inject("00", "after_record", 1, 1)]),
+        &chunks,
+    ));
+    assert_eq!(
+        got,
+        [b'a', b'b', 0xFF, 0xEF, 0x00, b'c', b'd', 0xFF, 0xEF, 0x00]
+    );
+}
+
+#[test]
+fn an_escaped_iac_is_not_a_boundary_even_across_chunks() {
+    // "a FF FF EF b FF EF": FF FF is a data byte, so EF after it is data too.
+    let stream = [b'a', 0xFF, 0xFF, 0xEF, b'b', 0xFF, 0xEF];
+    for cut in 1..stream.len() {
+        let chunks = split_at(&stream, &[cut]);
+        let got = data_of(&run(
+            &mut engine_with(1, 0, &[inject("77", "after_record", 1, 1)]),
+            &chunks,
+        ));
+        let mut expected = stream.to_vec();
+        expected.push(0x77);
+        assert_eq!(got, expected, "cut at {cut}");
+    }
+}
+
+#[test]
+fn inject_every_nth_record_with_repeats() {
+    let stream = records(&[b"1", b"2", b"3", b"4"]);
+    let got = data_of(&run(
+        &mut engine_with(1, 0, &[inject("ab", "after_record", 2, 3)]),
+        &[stream],
+    ));
+    let expected = [
+        &b"1\xFF\xEF2\xFF\xEF"[..],
+        &[0xAB; 3],
+        b"3\xFF\xEF4\xFF\xEF",
+        &[0xAB; 3],
+    ]
+    .concat();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn inject_first_comes_once_before_the_first_byte() {
+    let chunks = vec![b"xy".to_vec(), b"z".to_vec()];
+    let got = data_of(&run(
+        &mut engine_with(1, 0, &[inject("0102", "first", 1, 1)]),
+        &chunks,
+    ));
+    assert_eq!(got, [1, 2, b'x', b'y', b'z']);
+}
+
+#[test]
+fn inject_after_close_is_late_data_before_the_close() {
+    let out = run(
+        &mut engine_with(1, 0, &[inject("99", "after_close", 1, 2)]),
+        &[b"hi".to_vec()],
+    );
+    let pieces: Vec<&Piece> = out.iter().map(|(_, p)| p).collect();
+    assert_eq!(
+        pieces,
+        [
+            &Piece::Data(Bytes::from_static(b"hi")),
+            &Piece::Data(Bytes::from_static(&[0x99, 0x99])),
+            &Piece::Eof
+        ]
+    );
+}
+
+#[test]
+fn truncate_record_keeps_the_head_and_the_terminator() {
+    let stream = records(&[b"abcdef", b"ghijkl", b"mn"]);
+    let got = data_of(&run(
+        &mut engine_with(1, 0, &[truncate(2, 2)]),
+        &split_at(&stream, &[7, 8, 11]),
+    ));
+    // Record 2 is cut to "gh"; records 1 and 3 pass whole.
+    assert_eq!(got, records(&[b"abcdef", b"gh", b"mn"]));
+    let all = data_of(&run(&mut engine_with(1, 0, &[truncate(0, 1)]), &[stream]));
+    assert_eq!(all, records(&[b"", b"", b""]), "keep 0: only terminators");
+}
+
+#[test]
+fn truncate_record_never_splits_an_escaped_iac() {
+    // Record "a FF FF b": keeping 2 bytes keeps "a" and the whole FF FF pair.
+    let stream = [b'a', 0xFF, 0xFF, b'b', 0xFF, 0xEF];
+    for cut in 1..stream.len() {
+        let got = data_of(&run(
+            &mut engine_with(1, 0, &[truncate(2, 1)]),
+            &split_at(&stream, &[cut]),
+        ));
+        assert_eq!(got, [b'a', 0xFF, 0xFF, 0xFF, 0xEF], "cut at {cut}");
+    }
+}
+
+fn arb_tn3270_stream() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    // Record bodies of arbitrary bytes, IAC escaped, each ended by IAC EOR,
+    // sometimes with a trailing unterminated tail.
+    (
+        proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..20), 0..8),
+        proptest::collection::vec(any::<u8>(), 0..6),
+    )
+        .prop_map(|(bodies, tail)| {
+            let mut s = Vec::new();
+            for b in &bodies {
+                for &x in b {
+                    s.push(x);
+                    if x == 0xFF {
+                        s.push(0xFF);
+                    }
+                }
+                s.extend_from_slice(&[0xFF, 0xEF]);
+            }
+            // An unterminated tail is a record too (one in progress).
+            let records = bodies.len() + usize::from(tail.iter().any(|&x| x != 0xFF));
+            s.extend(tail.into_iter().filter(|&x| x != 0xFF));
+            (s, records)
+        })
+}
+
+proptest! {
+    #[test]
+    fn protocol_toxics_with_every_past_the_record_count_change_nothing(
+        // `count`: records, a partial last one included.
+        (stream, count) in arb_tn3270_stream(),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+        keep in 0u64..4,
+        extra in 1u64..5,
+    ) {
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
+        cuts.sort_unstable();
+        let chunks = split_at(&stream, &cuts);
+        let every = count as u64 + extra;
+        let injected = data_of(&run(&mut engine_with(3, 0, &[inject("00", "after_record", every, 1)]), &chunks));
+        prop_assert_eq!(&injected, &stream);
+        let truncated = data_of(&run(&mut engine_with(3, 0, &[truncate(keep, every)]), &chunks));
+        prop_assert_eq!(&truncated, &stream);
+    }
+}

@@ -1,7 +1,9 @@
-//! Resource fault injectors: CPU, memory and file-descriptor pressure.
+//! Resource fault injectors: CPU, memory and file-descriptor pressure,
+//! lock contention, thread starvation and a faulty disk.
 //!
 //! Each injector is a plain description ([`CpuHog`], [`MemoryBalloon`],
-//! [`FdExhaustion`]) whose `inject` starts the fault and returns a guard; the
+//! [`FdExhaustion`], [`LockContention`], [`ThreadStarvation`]) whose
+//! `inject` starts the fault and returns a guard; the
 //! fault lasts as long as the guard and is healed when it drops — also while
 //! unwinding from a panic — or earlier through the guard's `heal`. Healing is
 //! complete: the hog's threads are joined, the balloon's pages are unmapped
@@ -19,7 +21,15 @@
 //! [`thread_count`] are public so a harness can check, after a scenario, that
 //! nothing leaked.
 //!
-//! Linux only (`/proc`, `mmap`, `RLIMIT_NOFILE`).
+//! [`LockContention`] holds a lock the target offers (a
+//! [`LockHook`](crate::suite::LockHook)); [`ThreadStarvation`] pins the
+//! target's worker threads and busy hogs onto one CPU and restores each
+//! thread's own affinity mask on heal; [`DiskFaults`] is a shim the target
+//! writes through, whose knobs slow writes, fail them with `EIO` or refuse
+//! them with `ENOSPC`.
+//!
+//! Linux only (`/proc`, `mmap`, `RLIMIT_NOFILE`, `sched_setaffinity`),
+//! except [`DiskFaults`] and [`LockContention`].
 //!
 //! # Example: the code under test with 4 descriptors left
 //!
@@ -39,17 +49,38 @@
 //! # Ok::<(), ballast_chaos::resource::ResourceError>(())
 //! ```
 
+#[cfg(target_os = "linux")]
 mod cpu;
+mod disk;
 mod error;
+#[cfg(target_os = "linux")]
 mod fd;
+mod load;
+mod lock;
+#[cfg(target_os = "linux")]
 mod memory;
+#[cfg(target_os = "linux")]
 mod probe;
+#[cfg(target_os = "linux")]
+mod starve;
 
+#[cfg(target_os = "linux")]
 pub use cpu::{CpuHog, CpuHogGuard, DEFAULT_SLICE, MAX_HOG_THREADS};
+pub use disk::{DEFAULT_DISK_SEED, DiskFaults, FaultyFile, MAX_DISK_DELAY};
 pub use error::ResourceError;
+#[cfg(target_os = "linux")]
 pub use fd::{FdExhaustion, FdExhaustionGuard, MAX_HELD_FDS};
+pub use load::{
+    LOAD_CONNECT_TIMEOUT, LoadGuard, MAX_SLOWLORIS_CONNECTIONS, MAX_STORM_CONNECTIONS,
+    MAX_STORM_THREADS, MAX_SYN_BURST, ReconnectStorm, Slowloris, SynBurst,
+};
+pub use lock::{LockContention, LockContentionGuard, MAX_LOCK_HOLD, MAX_LOCK_THREADS};
+#[cfg(target_os = "linux")]
 pub use memory::{BalloonGuard, MAX_BALLOON_BYTES, MemoryBalloon};
+#[cfg(target_os = "linux")]
 pub use probe::{free_fds, nofile_limit, open_fd_count, page_size, rss_bytes, thread_count};
+#[cfg(target_os = "linux")]
+pub use starve::{MAX_STARVE_HOGS, StarvationGuard, ThreadStarvation, current_tid};
 
 /// How faithfully an injector reproduced the fault it was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

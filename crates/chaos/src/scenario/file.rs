@@ -10,7 +10,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FaultSpec, ResourceSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
+use super::tables::{
+    FieldError, RawLoad, RawResource, RawTargetAction, load, resource, target_action,
+};
+use super::{FaultSpec, Scenario, ScenarioSla, WorkloadParams, suggest};
 use crate::toxic::Toxic;
 
 /// Every toxic `type` a scenario file may name.
@@ -32,6 +35,8 @@ pub const TOXIC_TYPES: &[&str] = &[
     "partial",
     "zero_write",
     "half_open",
+    "inject",
+    "truncate_record",
 ];
 
 /// Attributes every toxic accepts (its arming condition).
@@ -141,36 +146,10 @@ struct RawFault {
     toxic: Vec<RawToxic>,
     #[serde(default)]
     resource: Vec<RawResource>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawResource {
-    CpuHog { threads: u32, duty_percent: u32 },
-    MemoryBalloon { cap_mb: u64, rate_mb_per_sec: u64 },
-    FdExhaustion { reserve: u64 },
-}
-
-impl From<RawResource> for ResourceSpec {
-    fn from(raw: RawResource) -> Self {
-        match raw {
-            RawResource::CpuHog {
-                threads,
-                duty_percent,
-            } => Self::CpuHog {
-                threads,
-                duty_percent,
-            },
-            RawResource::MemoryBalloon {
-                cap_mb,
-                rate_mb_per_sec,
-            } => Self::MemoryBalloon {
-                cap_mb,
-                rate_mb_per_sec,
-            },
-            RawResource::FdExhaustion { reserve } => Self::FdExhaustion { reserve },
-        }
-    }
+    #[serde(default)]
+    target: Vec<RawTargetAction>,
+    #[serde(default)]
+    load: Vec<RawLoad>,
 }
 
 #[derive(Deserialize)]
@@ -289,13 +268,15 @@ fn fault(
             None,
         ));
     }
-    if raw.toxic.is_empty() && raw.resource.is_empty() {
-        return Err(at.error(
-            span,
-            Some("toxic"),
-            format!("fault `{name}` has no [[fault.toxic]] and no [[fault.resource]]"),
-            None,
-        ));
+    if raw.toxic.is_empty()
+        && raw.resource.is_empty()
+        && raw.target.is_empty()
+        && raw.load.is_empty()
+    {
+        let msg = format!(
+            "fault `{name}` has no [[fault.toxic]], [[fault.resource]], [[fault.target]] or [[fault.load]]"
+        );
+        return Err(at.error(span, Some("toxic"), msg, None));
     }
     let mut toxics: Vec<Toxic> = Vec::with_capacity(raw.toxic.len());
     for t in raw.toxic {
@@ -312,14 +293,36 @@ fn fault(
         }
         toxics.push(toxic);
     }
+    let bad = |(field, msg): FieldError| {
+        at.error(
+            span.clone(),
+            Some(field),
+            format!("fault `{name}`: {msg}"),
+            None,
+        )
+    };
+    let resources = validated(raw.resource, resource, &bad)?;
+    let targets = validated(raw.target, target_action, &bad)?;
+    let loads = validated(raw.load, load, &bad)?;
     Ok(FaultSpec {
         name,
         link: raw.link,
         start: Duration::from_millis(raw.start_ms),
         duration: Duration::from_millis(raw.duration_ms),
         toxics,
-        resources: raw.resource.into_iter().map(ResourceSpec::from).collect(),
+        resources,
+        targets,
+        loads,
     })
+}
+
+/// Validates each raw table with `check`, the first bad one an error.
+fn validated<R, T>(
+    raw: Vec<R>,
+    check: fn(R) -> Result<T, FieldError>,
+    error: &dyn Fn(FieldError) -> ScenarioError,
+) -> Result<Vec<T>, ScenarioError> {
+    raw.into_iter().map(|r| check(r).map_err(error)).collect()
 }
 
 fn toxic(at: &Locator<'_>, raw: RawToxic) -> Result<Toxic, ScenarioError> {
@@ -390,6 +393,8 @@ fn known_attributes(kind: &str) -> Vec<String> {
             "duplicate" | "zero_write" => &["probability"],
             "reorder" => &["window"],
             "partial" => &["max_op_size"],
+            "inject" => &["hex", "position", "every", "repeat"],
+            "truncate_record" => &["keep", "every"],
             _ => &[],
         }
         .iter()

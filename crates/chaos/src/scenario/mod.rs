@@ -3,15 +3,27 @@
 //!
 //! A [`Scenario`] runs in three phases: a **baseline** with no fault, the
 //! **timeline** (several [`FaultSpec`]s, each with its own start offset,
-//! duration, link and [`Toxic`]s; they may overlap), and a **recovery**
-//! phase. A fault may also carry [`ResourceSpec`]s (`[[fault.resource]]`:
-//! `cpu_hog`, `memory_balloon`, `fd_exhaustion`), injected into the
-//! target's process and healed with the fault. Scenarios are TOML files whose toxics use Toxiproxy's JSON
-//! vocabulary (`type`, `stream`, `toxicity`, `attributes`); the built-in
-//! [`catalog`] is `crates/chaos/scenarios/*.toml`, embedded at build time,
-//! and [`load_file`] reads a user's own. A bad file is a [`ScenarioError`]
-//! naming the file, line, column and field, with a "did you mean" for a
-//! misspelt key or toxic type.
+//! duration and link; they may overlap), and a **recovery** phase.
+//! Scenarios are TOML files; the built-in [`catalog`] is every
+//! `crates/chaos/scenarios/*.toml`, embedded at build time and sorted by
+//! file name (adding a scenario is adding a file), and [`load_file`] reads
+//! a user's own. A bad file is a [`ScenarioError`] naming the file, line,
+//! column and field, with a "did you mean" for a misspelt key or type.
+//! The built-in catalog's categories are [`CATEGORIES`].
+//!
+//! Each `[[fault]]` holds any of four kinds of table, all switched on at
+//! the fault's start and healed at its end (also when the run ends early):
+//!
+//! | table | `type`s | acts on |
+//! |---|---|---|
+//! | `[[fault.toxic]]` ([`Toxic`]) | Toxiproxy's vocabulary (`latency`, `bandwidth`, `slow_close`, `timeout`, `reset_peer`, `slicer`, `limit_data`) and ballast's (`delay`, `loss`, `gilbert_loss`, `corrupt`, `duplicate`, `reorder`, `partial`, `zero_write`, `half_open`, and the TN3270-aware `inject` and `truncate_record`); see [`TOXIC_TYPES`] | the link's proxy |
+//! | `[[fault.resource]]` ([`ResourceSpec`]) | `cpu_hog {threads, duty_percent}`, `memory_balloon {cap_mb, rate_mb_per_sec}`, `fd_exhaustion {reserve}`, `lock_contention {threads, duty_percent, hold_ms}`, `thread_starvation {hogs}`, `disk_slow {delay_ms}`, `disk_fail {probability}`, `disk_full {}` | the target's process, through its [`TargetHooks`](crate::suite::TargetHooks) where needed |
+//! | `[[fault.target]]` ([`TargetAction`]) | `kill`, `restart`, `misroute {to}`, `clock_jump {offset_ms, permanent = false}`, `clock_skew {rate}`, `expired_certificate` | the target itself |
+//! | `[[fault.load]]` ([`LoadSpec`], [`Load`]) | `clients {count, think_time_ms?}`, `reconnect_storm {threads, max_connections}`, `slowloris {connections, interval_ms}`, `syn_burst {connections}`; each may name its own `link` | the link's upstream (clients: through the proxies) |
+//!
+//! Every number is checked when the file is read (`cpu_hog` threads
+//! 1 ..= [`MAX_CPU_HOG_THREADS`], percentages 1 ..= 100, …), the error
+//! naming the field.
 //!
 //! ```
 //! use ballast_chaos::scenario::{self, Scenario};
@@ -34,6 +46,7 @@
 //! ```
 
 mod file;
+mod tables;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -41,6 +54,11 @@ use std::time::Duration;
 use crate::toxic::Toxic;
 
 pub use file::{MAX_FILE_BYTES, ScenarioError, TOXIC_TYPES, load_file, parse};
+pub use tables::{
+    MAX_BALLOON_MB, MAX_BALLOON_RATE_MB_PER_SEC, MAX_CLOCK_JUMP_MS, MAX_CPU_HOG_THREADS,
+    MAX_DISK_DELAY_MS, MAX_FD_RESERVE, MAX_LOAD_CLIENTS, MAX_LOAD_INTERVAL_MS,
+    MAX_LOCK_CONTENTION_THREADS, MAX_LOCK_HOLD_MS, MAX_STARVATION_HOGS,
+};
 
 /// One fault of a scenario's timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,12 +77,112 @@ pub struct FaultSpec {
     /// The resource faults switched on with them, acting on the process
     /// that runs the target (`[[fault.resource]]` in a file).
     pub resources: Vec<ResourceSpec>,
+    /// What is done to the target itself at the fault's start and undone
+    /// at its end (`[[fault.target]]` in a file).
+    pub targets: Vec<TargetAction>,
+    /// Extra load switched on with them and stopped at the fault's end
+    /// (`[[fault.load]]` in a file).
+    pub loads: Vec<LoadSpec>,
+}
+
+/// A load fault (`[[fault.load]]`): on the fault's link unless it names
+/// its own (`link = "..."`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadSpec {
+    /// The link whose upstream it loads; `None`: the fault's.
+    pub link: Option<String>,
+    /// What load.
+    pub load: Load,
+}
+
+/// The kinds of load fault; bounded in count and time, loopback only,
+/// all stopped at the fault's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Load {
+    /// `type = "clients"`: `count` extra workload clients (process numbers
+    /// after the regular ones) run through the proxies during the fault
+    /// only. A connection spike is 10× the regular count; a burst is
+    /// `think_time_ms = 0`.
+    Clients {
+        /// Extra clients (1 ..= 256).
+        count: u64,
+        /// Their pause between operations; `None`: the scenario's.
+        think_time_ms: Option<u64>,
+    },
+    /// `type = "reconnect_storm"`: `threads` threads connect to the link's
+    /// upstream (directly) and close, as fast as they can, at most
+    /// `max_connections` times in all.
+    ReconnectStorm {
+        /// Connecting threads (1 ..= 32).
+        threads: u32,
+        /// Connections in all.
+        max_connections: u64,
+    },
+    /// `type = "slowloris"`: `connections` connections to the upstream,
+    /// each sending one byte every `interval_ms`.
+    Slowloris {
+        /// Connections held (1 ..= 1024).
+        connections: u32,
+        /// Gap between one connection's bytes, ms.
+        interval_ms: u64,
+    },
+    /// `type = "syn_burst"`: `connections` non-blocking connects to the
+    /// upstream at once, never used, closed at the end. Without raw
+    /// sockets the kernel completes the handshakes: the connections are
+    /// half-finished at the application level only.
+    SynBurst {
+        /// Connections opened (1 ..= 4096).
+        connections: u32,
+    },
+}
+
+/// An action on the target: the `[[fault.target]]` tables of a scenario
+/// file, done at the fault's start and undone at its end (also when the
+/// run ends early).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TargetAction {
+    /// `type = "kill"`: [`Target::kill`](crate::suite::Target::kill) at the
+    /// start, [`Target::start`](crate::suite::Target::start) at the end
+    /// (the proxies follow if its addresses changed).
+    Kill,
+    /// `type = "restart"`: [`Target::restart`](crate::suite::Target::restart)
+    /// at the start; nothing to undo.
+    Restart,
+    /// `type = "misroute"`, `to = "<link>"`: the fault's link forwards new
+    /// connections to link `to`'s upstream; back at the end.
+    Misroute {
+        /// The link whose upstream gets the traffic.
+        to: String,
+    },
+    /// `type = "clock_jump"`, `offset_ms = -30000`: the target's clock
+    /// ([`TargetHooks::clock`](crate::suite::TargetHooks::clock)) jumps by
+    /// `offset_ms` (negative: back); undone at the end unless `permanent`.
+    ClockJump {
+        /// The jump, in ms (negative: back).
+        offset_ms: i64,
+        /// Left in place at the end.
+        permanent: bool,
+    },
+    /// `type = "clock_skew"`, `rate = 1.5`: the target's clock runs at
+    /// `rate` × real speed; reset at the end.
+    ClockSkew {
+        /// Speed relative to real time (0.001 ..= 1000).
+        rate: f64,
+    },
+    /// `type = "expired_certificate"`: the target serves an expired TLS
+    /// certificate ([`TargetHooks::certificate`](crate::suite::TargetHooks::certificate));
+    /// the valid one again at the end.
+    ExpiredCertificate,
 }
 
 /// A resource fault of a timeline: the `[[fault.resource]]` tables of a
-/// scenario file, injected through `crate::resource` (Linux) and healed
-/// with the toxics of its fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// scenario file, injected through [`crate::resource`] and healed with the
+/// toxics of its fault. The `lock_contention`, `thread_starvation` and
+/// `disk_*` types act through the target's
+/// [`TargetHooks`](crate::suite::TargetHooks).
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum ResourceSpec {
     /// `type = "cpu_hog"`: `threads` threads busy `duty_percent` % of the time.
@@ -86,6 +204,38 @@ pub enum ResourceSpec {
         /// Descriptors left free.
         reserve: u64,
     },
+    /// `type = "lock_contention"`: `threads` threads hold the target's
+    /// lock ([`TargetHooks::lock`](crate::suite::TargetHooks::lock)) for
+    /// `hold_ms` at a time, `duty_percent` % of their time.
+    LockContention {
+        /// Contending threads.
+        threads: u32,
+        /// Share of each thread's time holding the lock, in percent.
+        duty_percent: u32,
+        /// One hold, in ms.
+        hold_ms: u64,
+    },
+    /// `type = "thread_starvation"`: the target's worker threads
+    /// ([`TargetHooks::threads`](crate::suite::TargetHooks::threads)) and
+    /// `hogs` busy threads pinned onto one CPU (Linux).
+    ThreadStarvation {
+        /// Busy threads sharing the CPU.
+        hogs: u32,
+    },
+    /// `type = "disk_slow"`: every write through the target's disk shim
+    /// waits `delay_ms` first.
+    DiskSlow {
+        /// Delay per write, in ms.
+        delay_ms: u64,
+    },
+    /// `type = "disk_fail"`: writes through the disk shim fail with `EIO`
+    /// with this probability.
+    DiskFail {
+        /// Probability of each write failing, in (0, 1].
+        probability: f64,
+    },
+    /// `type = "disk_full"`: the disk shim has no room left (`ENOSPC`).
+    DiskFull,
 }
 
 impl FaultSpec {
@@ -231,72 +381,23 @@ impl Scenario {
     }
 }
 
-/// The built-in scenario files, in the order the suite runs them.
-const CATALOG: &[(&str, &str)] = &[
-    (
-        "latency-spike.toml",
-        include_str!("../../scenarios/latency-spike.toml"),
-    ),
-    (
-        "bandwidth-throttle.toml",
-        include_str!("../../scenarios/bandwidth-throttle.toml"),
-    ),
-    (
-        "connection-reset.toml",
-        include_str!("../../scenarios/connection-reset.toml"),
-    ),
-    (
-        "black-hole.toml",
-        include_str!("../../scenarios/black-hole.toml"),
-    ),
-    (
-        "mid-screen-cut.toml",
-        include_str!("../../scenarios/mid-screen-cut.toml"),
-    ),
-    (
-        "half-open.toml",
-        include_str!("../../scenarios/half-open.toml"),
-    ),
-    (
-        "packet-loss.toml",
-        include_str!("../../scenarios/packet-loss.toml"),
-    ),
-    (
-        "sliced-records.toml",
-        include_str!("../../scenarios/sliced-records.toml"),
-    ),
-    (
-        "first-connections-refused.toml",
-        include_str!("../../scenarios/first-connections-refused.toml"),
-    ),
-    (
-        "slow-then-reset.toml",
-        include_str!("../../scenarios/slow-then-reset.toml"),
-    ),
-    ("cpu-hog.toml", include_str!("../../scenarios/cpu-hog.toml")),
-    (
-        "memory-balloon.toml",
-        include_str!("../../scenarios/memory-balloon.toml"),
-    ),
-    (
-        "fd-exhaustion.toml",
-        include_str!("../../scenarios/fd-exhaustion.toml"),
-    ),
-    (
-        "latency-then-cpu-hog.toml",
-        include_str!("../../scenarios/latency-then-cpu-hog.toml"),
-    ),
-    (
-        "bursty-loss.toml",
-        include_str!("../../scenarios/bursty-loss.toml"),
-    ),
-    (
-        "heavy-tail-delay.toml",
-        include_str!("../../scenarios/heavy-tail-delay.toml"),
-    ),
+// `CATALOG`: every `scenarios/*.toml`, embedded by build.rs.
+include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
+
+/// The scenario categories of the built-in catalog (a user's own files may
+/// use others).
+pub const CATEGORIES: &[&str] = &[
+    "network",
+    "connection",
+    "protocol",
+    "resource",
+    "load",
+    "cascading",
+    "software",
 ];
 
-/// Every built-in scenario, in the order the suite runs them.
+/// Every built-in scenario (`crates/chaos/scenarios/*.toml`), sorted by
+/// file name: the order the suite runs them.
 pub fn catalog() -> Vec<Scenario> {
     CATALOG
         .iter()

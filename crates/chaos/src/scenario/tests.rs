@@ -256,3 +256,286 @@ fn a_bad_resource_fault_names_its_key_and_line() {
     let e = bad(&RESOURCE.replace("cap_mb = 64\n", ""));
     assert!(e.message.contains("cap_mb"), "{e}");
 }
+
+#[test]
+fn the_catalog_is_every_scenario_file_sorted_by_name() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    on_disk.sort();
+    let embedded: Vec<String> = CATALOG.iter().map(|(f, _)| (*f).to_owned()).collect();
+    assert_eq!(embedded, on_disk);
+}
+
+fn with_resource(table: &str) -> Result<Scenario, ScenarioError> {
+    parse(
+        "r.toml",
+        &format!(
+            "name = \"r\"\ncategory = \"resource\"\ndescription = \"d\"\n[[fault]]\nname = \"f\"\nduration_ms = 10\n[[fault.resource]]\n{table}\n"
+        ),
+    )
+}
+
+#[test]
+fn resource_tables_out_of_range_are_refused_naming_the_field() {
+    for (table, field) in [
+        (
+            "type = \"cpu_hog\"\nthreads = 0\nduty_percent = 50",
+            "threads",
+        ),
+        (
+            "type = \"cpu_hog\"\nthreads = 65\nduty_percent = 50",
+            "threads",
+        ),
+        (
+            "type = \"cpu_hog\"\nthreads = 2\nduty_percent = 0",
+            "duty_percent",
+        ),
+        (
+            "type = \"cpu_hog\"\nthreads = 2\nduty_percent = 101",
+            "duty_percent",
+        ),
+        (
+            "type = \"memory_balloon\"\ncap_mb = 0\nrate_mb_per_sec = 1",
+            "cap_mb",
+        ),
+        (
+            "type = \"memory_balloon\"\ncap_mb = 99999999\nrate_mb_per_sec = 1",
+            "cap_mb",
+        ),
+        (
+            "type = \"memory_balloon\"\ncap_mb = 8\nrate_mb_per_sec = 0",
+            "rate_mb_per_sec",
+        ),
+        ("type = \"fd_exhaustion\"\nreserve = 9999999", "reserve"),
+    ] {
+        let e = with_resource(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+        assert!(e.line > 0, "{e}");
+    }
+}
+
+#[test]
+fn resource_tables_in_range_parse() {
+    let s = with_resource("type = \"cpu_hog\"\nthreads = 64\nduty_percent = 100").unwrap();
+    assert_eq!(
+        s.timeline[0].resources,
+        [ResourceSpec::CpuHog {
+            threads: 64,
+            duty_percent: 100
+        }]
+    );
+}
+
+#[test]
+fn in_process_resource_tables_parse_and_are_validated() {
+    let s =
+        with_resource("type = \"lock_contention\"\nthreads = 2\nduty_percent = 60\nhold_ms = 25")
+            .unwrap();
+    assert_eq!(
+        s.timeline[0].resources,
+        [ResourceSpec::LockContention {
+            threads: 2,
+            duty_percent: 60,
+            hold_ms: 25
+        }]
+    );
+    for (table, spec) in [
+        (
+            "type = \"thread_starvation\"\nhogs = 3",
+            ResourceSpec::ThreadStarvation { hogs: 3 },
+        ),
+        (
+            "type = \"disk_slow\"\ndelay_ms = 200",
+            ResourceSpec::DiskSlow { delay_ms: 200 },
+        ),
+        (
+            "type = \"disk_fail\"\nprobability = 0.5",
+            ResourceSpec::DiskFail { probability: 0.5 },
+        ),
+        ("type = \"disk_full\"", ResourceSpec::DiskFull),
+    ] {
+        assert_eq!(with_resource(table).unwrap().timeline[0].resources, [spec]);
+    }
+    for (table, field) in [
+        (
+            "type = \"lock_contention\"\nthreads = 2\nduty_percent = 60\nhold_ms = 0",
+            "hold_ms",
+        ),
+        (
+            "type = \"lock_contention\"\nthreads = 0\nduty_percent = 60\nhold_ms = 5",
+            "threads",
+        ),
+        ("type = \"thread_starvation\"\nhogs = 65", "hogs"),
+        ("type = \"disk_slow\"\ndelay_ms = 0", "delay_ms"),
+        ("type = \"disk_fail\"\nprobability = 1.5", "probability"),
+        ("type = \"disk_fail\"\nprobability = 0.0", "probability"),
+    ] {
+        let e = with_resource(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+    }
+}
+
+fn with_target(table: &str) -> Result<Scenario, ScenarioError> {
+    parse(
+        "t.toml",
+        &format!(
+            "name = \"t\"\ncategory = \"software\"\ndescription = \"d\"\n[[fault]]\nname = \"f\"\nduration_ms = 10\n[[fault.target]]\n{table}\n"
+        ),
+    )
+}
+
+#[test]
+fn target_tables_parse_and_are_validated() {
+    for (table, action) in [
+        ("type = \"kill\"", TargetAction::Kill),
+        ("type = \"restart\"", TargetAction::Restart),
+        (
+            "type = \"misroute\"\nto = \"db\"",
+            TargetAction::Misroute { to: "db".into() },
+        ),
+        (
+            "type = \"clock_jump\"\noffset_ms = -30000",
+            TargetAction::ClockJump {
+                offset_ms: -30_000,
+                permanent: false,
+            },
+        ),
+        (
+            "type = \"clock_jump\"\noffset_ms = 5000\npermanent = true",
+            TargetAction::ClockJump {
+                offset_ms: 5_000,
+                permanent: true,
+            },
+        ),
+        (
+            "type = \"clock_skew\"\nrate = 1.5",
+            TargetAction::ClockSkew { rate: 1.5 },
+        ),
+        (
+            "type = \"expired_certificate\"",
+            TargetAction::ExpiredCertificate,
+        ),
+    ] {
+        let s = with_target(table).unwrap_or_else(|e| panic!("{table}: {e}"));
+        assert_eq!(s.timeline[0].targets, [action]);
+    }
+    for (table, field) in [
+        ("type = \"misroute\"\nto = \"\"", "to"),
+        ("type = \"clock_skew\"\nrate = 0.0", "rate"),
+        ("type = \"clock_skew\"\nrate = 5000.0", "rate"),
+        (
+            "type = \"clock_jump\"\noffset_ms = 99999999999999",
+            "offset_ms",
+        ),
+    ] {
+        let e = with_target(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+    }
+    assert!(with_target("type = \"explode\"").is_err());
+}
+
+#[test]
+fn protocol_toxics_are_scenario_toxics() {
+    let s = parse(
+        "p.toml",
+        r#"
+name = "p"
+category = "protocol"
+description = "d"
+[[fault]]
+name = "garbage"
+duration_ms = 10
+[[fault.toxic]]
+type = "inject"
+attributes = { hex = "FFEF", position = "after_record", every = 3, repeat = 2 }
+[[fault.toxic]]
+type = "truncate_record"
+attributes = { keep = 10 }
+"#,
+    )
+    .unwrap();
+    assert_eq!(s.timeline[0].toxics[0].kind.type_name(), "inject");
+    assert_eq!(
+        s.timeline[0].toxics[1].kind,
+        crate::ToxicKind::TruncateRecord { keep: 10, every: 1 }
+    );
+    let e = parse(
+        "p.toml",
+        "name = \"p\"\ncategory = \"protocol\"\ndescription = \"d\"\n[[fault]]\nname = \"g\"\nduration_ms = 1\n[[fault.toxic]]\ntype = \"inject\"\nattributes = { hex = \"00\", postion = \"first\" }\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.suggestion.as_deref(), Some("position"));
+}
+
+fn with_load(table: &str) -> Result<Scenario, ScenarioError> {
+    parse(
+        "l.toml",
+        &format!(
+            "name = \"l\"\ncategory = \"load\"\ndescription = \"d\"\n[[fault]]\nname = \"f\"\nduration_ms = 10\n[[fault.load]]\n{table}\n"
+        ),
+    )
+}
+
+#[test]
+fn load_tables_parse_and_are_validated() {
+    let s = with_load("type = \"clients\"\ncount = 40\nthink_time_ms = 0").unwrap();
+    assert_eq!(
+        s.timeline[0].loads,
+        [LoadSpec {
+            link: None,
+            load: Load::Clients {
+                count: 40,
+                think_time_ms: Some(0)
+            }
+        }]
+    );
+    for (table, load) in [
+        (
+            "type = \"reconnect_storm\"\nthreads = 4\nmax_connections = 1000",
+            Load::ReconnectStorm {
+                threads: 4,
+                max_connections: 1000,
+            },
+        ),
+        (
+            "type = \"slowloris\"\nconnections = 50\ninterval_ms = 1000",
+            Load::Slowloris {
+                connections: 50,
+                interval_ms: 1000,
+            },
+        ),
+        (
+            "type = \"syn_burst\"\nconnections = 200",
+            Load::SynBurst { connections: 200 },
+        ),
+    ] {
+        assert_eq!(with_load(table).unwrap().timeline[0].loads[0].load, load);
+    }
+    let on_b = with_load("type = \"syn_burst\"\nlink = \"b\"\nconnections = 2").unwrap();
+    assert_eq!(on_b.timeline[0].loads[0].link.as_deref(), Some("b"));
+    for (table, field) in [
+        ("type = \"clients\"\ncount = 0", "count"),
+        ("type = \"clients\"\ncount = 257", "count"),
+        (
+            "type = \"reconnect_storm\"\nthreads = 0\nmax_connections = 1",
+            "threads",
+        ),
+        (
+            "type = \"reconnect_storm\"\nthreads = 1\nmax_connections = 0",
+            "max_connections",
+        ),
+        (
+            "type = \"slowloris\"\nconnections = 1\ninterval_ms = 0",
+            "interval_ms",
+        ),
+        ("type = \"syn_burst\"\nconnections = 5000", "connections"),
+    ] {
+        let e = with_load(table).expect_err(table);
+        assert_eq!(e.field.as_deref(), Some(field), "{table}: {e}");
+    }
+}

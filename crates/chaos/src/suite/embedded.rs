@@ -82,6 +82,17 @@ impl FaultInjector for EmbeddedProxy {
         Ok(())
     }
 
+    fn repoint(&self, proxy: &str, upstream: SocketAddr) -> Result<(), SuiteError> {
+        let update = crate::ProxyUpdate {
+            upstream: Some(upstream.to_string()),
+            ..crate::ProxyUpdate::default()
+        };
+        self.runtime
+            .block_on(self.proxy.update(proxy, update))
+            .map(drop)
+            .map_err(Self::err)
+    }
+
     fn remove(&self, proxy: &str) -> Result<(), SuiteError> {
         match self.runtime.block_on(self.proxy.delete(proxy)) {
             Ok(()) | Err(crate::Error::ProxyNotFound) => Ok(()),

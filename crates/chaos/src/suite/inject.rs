@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 
-use super::SuiteError;
+use super::resources::ResourceGuard;
+use super::{SuiteError, TargetHooks};
 use crate::history::History;
 use crate::scenario::ResourceSpec;
 use crate::toxic::Toxic;
@@ -38,12 +39,36 @@ pub trait FaultInjector: Send + Sync {
     /// [`SuiteError::Injector`] when the proxy cannot be reached.
     fn heal(&self, proxy: &str, toxics: &[Toxic]) -> Result<(), SuiteError>;
 
+    /// Points proxy `proxy` at another `upstream`: new connections go
+    /// there (connections open may be closed, as Toxiproxy does). By
+    /// default unsupported.
+    ///
+    /// # Errors
+    ///
+    /// [`SuiteError::Injector`] when the proxy cannot be re-pointed.
+    fn repoint(&self, proxy: &str, upstream: SocketAddr) -> Result<(), SuiteError> {
+        Err(SuiteError::Injector {
+            injector: self.describe(),
+            reason: format!("cannot re-point proxy {proxy} to {upstream}"),
+        })
+    }
+
     /// Deletes proxy `proxy`; one already gone is not an error.
     ///
     /// # Errors
     ///
     /// [`SuiteError::Injector`] when the proxy cannot be reached.
     fn remove(&self, proxy: &str) -> Result<(), SuiteError>;
+}
+
+/// A proxy of the run, fronting one link.
+struct Proxy {
+    injector: usize,
+    link: String,
+    /// The link's own upstream, as the target last said.
+    upstream: SocketAddr,
+    /// Where the proxy forwards now (another link's upstream if misrouted).
+    pointed: SocketAddr,
 }
 
 /// A fault that is on.
@@ -60,8 +85,10 @@ struct Active {
 pub(super) struct Faults<'a, K, V> {
     injectors: &'a [&'a dyn FaultInjector],
     history: History<K, V>,
-    proxies: Vec<(usize, String)>,
+    proxies: Vec<Proxy>,
     active: Vec<Active>,
+    /// Links misrouted by a fault: (fault, link, the link it points to).
+    misroutes: Vec<(String, String, String)>,
     /// Resource faults on, by fault name; dropping one heals it.
     resources: Vec<(String, ResourceGuard)>,
     /// The first error met while healing, for the report.
@@ -75,6 +102,7 @@ impl<'a, K, V> Faults<'a, K, V> {
             history,
             proxies: Vec::new(),
             active: Vec::new(),
+            misroutes: Vec::new(),
             resources: Vec::new(),
             heal_error: None,
         }
@@ -90,8 +118,87 @@ impl<'a, K, V> Faults<'a, K, V> {
         let injector = index % self.injectors.len().max(1);
         let inj = self.injectors.get(injector).ok_or(SuiteError::NoInjector)?;
         let addr = inj.front(link, upstream)?;
-        self.proxies.push((injector, link.to_owned()));
+        self.proxies.push(Proxy {
+            injector,
+            link: link.to_owned(),
+            upstream,
+            pointed: upstream,
+        });
         Ok(addr)
+    }
+
+    /// The upstream of link `link`, as the target last said.
+    pub(super) fn upstream_of(&self, link: &str) -> Option<SocketAddr> {
+        self.proxies
+            .iter()
+            .find(|p| p.link == link)
+            .map(|p| p.upstream)
+    }
+
+    fn point(&mut self, link: &str, to: SocketAddr) -> Result<(), SuiteError> {
+        let Some(p) = self.proxies.iter_mut().find(|p| p.link == link) else {
+            return Ok(());
+        };
+        if p.pointed == to {
+            return Ok(());
+        }
+        let inj = self
+            .injectors
+            .get(p.injector)
+            .ok_or(SuiteError::NoInjector)?;
+        inj.repoint(link, to)?;
+        p.pointed = to;
+        Ok(())
+    }
+
+    /// Where link `link` should point: its own upstream, or the upstream
+    /// of the link a fault misroutes it to.
+    fn destination(&self, link: &str) -> Option<SocketAddr> {
+        let to = self
+            .misroutes
+            .iter()
+            .rev()
+            .find(|(_, l, _)| l == link)
+            .map_or(link, |(_, _, to)| to.as_str());
+        self.upstream_of(to)
+    }
+
+    /// Misroutes link `link` to link `to`'s upstream for fault `fault`.
+    pub(super) fn misroute(&mut self, fault: &str, link: &str, to: &str) -> Result<(), SuiteError> {
+        let unknown = |l: &str| SuiteError::UnknownLink {
+            fault: fault.to_owned(),
+            link: l.to_owned(),
+        };
+        self.upstream_of(link).ok_or_else(|| unknown(link))?;
+        let dest = self.upstream_of(to).ok_or_else(|| unknown(to))?;
+        self.misroutes
+            .push((fault.to_owned(), link.to_owned(), to.to_owned()));
+        self.point(link, dest)
+    }
+
+    /// The target's links after a start or restart: proxies whose
+    /// destination moved are re-pointed.
+    pub(super) fn follow(&mut self, links: &[super::Link]) -> Result<(), SuiteError> {
+        for link in links {
+            if let Some(p) = self.proxies.iter_mut().find(|p| p.link == link.name) {
+                p.upstream = link.upstream;
+            }
+        }
+        self.repoint_all()
+    }
+
+    fn repoint_all(&mut self) -> Result<(), SuiteError> {
+        let names: Vec<String> = self.proxies.iter().map(|p| p.link.clone()).collect();
+        let mut first = Ok(());
+        for name in names {
+            if let Some(dest) = self.destination(&name)
+                && let Err(e) = self.point(&name, dest)
+                && first.is_ok()
+            {
+                first = Err(e);
+            }
+        }
+        first
     }
 
     /// Switches fault `fault` on at `link` and records it.
@@ -104,8 +211,8 @@ impl<'a, K, V> Faults<'a, K, V> {
         let injector = self
             .proxies
             .iter()
-            .find(|(_, name)| name == link)
-            .map(|(i, _)| *i)
+            .find(|p| p.link == link)
+            .map(|p| p.injector)
             .ok_or_else(|| SuiteError::UnknownLink {
                 fault: fault.to_owned(),
                 link: link.to_owned(),
@@ -128,9 +235,10 @@ impl<'a, K, V> Faults<'a, K, V> {
         &mut self,
         fault: &str,
         specs: &[ResourceSpec],
+        hooks: &TargetHooks,
     ) -> Result<(), SuiteError> {
         for spec in specs {
-            let guard = ResourceGuard::inject(spec)?;
+            let guard = ResourceGuard::inject(fault, spec, hooks)?;
             self.resources.push((fault.to_owned(), guard));
         }
         Ok(())
@@ -140,8 +248,15 @@ impl<'a, K, V> Faults<'a, K, V> {
     pub(super) fn stop(&mut self, fault: &str) -> Result<(), SuiteError> {
         // Dropping a resource guard heals it.
         self.resources.retain(|(name, _)| name != fault);
+        let misrouted = self.misroutes.len();
+        self.misroutes.retain(|(name, _, _)| name != fault);
+        let rerouted = if self.misroutes.len() == misrouted {
+            Ok(())
+        } else {
+            self.repoint_all()
+        };
         let Some(pos) = self.active.iter().position(|a| a.fault == fault) else {
-            return Ok(());
+            return rerouted;
         };
         let a = self.active.remove(pos);
         let inj = self
@@ -150,7 +265,7 @@ impl<'a, K, V> Faults<'a, K, V> {
             .ok_or(SuiteError::NoInjector)?;
         let healed = inj.heal(&a.link, &a.toxics);
         self.history.record_fault(&a.fault, &a.link, false);
-        healed
+        healed.and(rerouted)
     }
 
     /// Heals every fault still on, then deletes every proxy.
@@ -162,9 +277,10 @@ impl<'a, K, V> Faults<'a, K, V> {
                 self.heal_error.get_or_insert(e);
             }
         }
-        for (injector, proxy) in std::mem::take(&mut self.proxies) {
-            if let Some(inj) = self.injectors.get(injector)
-                && let Err(e) = inj.remove(&proxy)
+        self.misroutes.clear();
+        for p in std::mem::take(&mut self.proxies) {
+            if let Some(inj) = self.injectors.get(p.injector)
+                && let Err(e) = inj.remove(&p.link)
             {
                 self.heal_error.get_or_insert(e);
             }
@@ -175,52 +291,6 @@ impl<'a, K, V> Faults<'a, K, V> {
 impl<K, V> Drop for Faults<'_, K, V> {
     fn drop(&mut self) {
         self.heal_all();
-    }
-}
-
-/// A resource fault that is on; healed when dropped.
-#[derive(Debug)]
-#[allow(dead_code)] // The guards are held only to be dropped.
-enum ResourceGuard {
-    #[cfg(target_os = "linux")]
-    Cpu(crate::resource::CpuHogGuard),
-    #[cfg(target_os = "linux")]
-    Memory(crate::resource::BalloonGuard),
-    #[cfg(target_os = "linux")]
-    Fds(crate::resource::FdExhaustionGuard),
-}
-
-impl ResourceGuard {
-    #[cfg(target_os = "linux")]
-    fn inject(spec: &ResourceSpec) -> Result<Self, SuiteError> {
-        use crate::resource::{CpuHog, FdExhaustion, MemoryBalloon};
-        let injected = match *spec {
-            ResourceSpec::CpuHog {
-                threads,
-                duty_percent,
-            } => CpuHog::new(threads, duty_percent).inject().map(Self::Cpu),
-            ResourceSpec::MemoryBalloon {
-                cap_mb,
-                rate_mb_per_sec,
-            } => MemoryBalloon::from_mib(cap_mb, rate_mb_per_sec)
-                .inject()
-                .map(Self::Memory),
-            ResourceSpec::FdExhaustion { reserve } => {
-                FdExhaustion::new(reserve).inject().map(Self::Fds)
-            }
-        };
-        injected.map_err(|e| SuiteError::Injector {
-            injector: "resource".into(),
-            reason: e.to_string(),
-        })
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn inject(spec: &ResourceSpec) -> Result<Self, SuiteError> {
-        Err(SuiteError::Injector {
-            injector: "resource".into(),
-            reason: format!("{spec:?} needs Linux"),
-        })
     }
 }
 
@@ -260,12 +330,16 @@ mod tests {
     #[test]
     fn a_resource_fault_runs_until_its_fault_stops_and_heals_on_drop() {
         let mut faults: Faults<'_, u64, u64> = Faults::new(&[], History::new(16));
-        faults.start_resources("squeeze", &[HOG]).unwrap();
+        faults
+            .start_resources("squeeze", &[HOG], &TargetHooks::default())
+            .unwrap();
         assert!(wait_for_hog_threads(2) >= 2, "the hog runs");
         faults.stop("squeeze").unwrap();
         assert_eq!(hog_threads(), 0, "stopping the fault joined the hog");
 
-        faults.start_resources("again", &[HOG]).unwrap();
+        faults
+            .start_resources("again", &[HOG], &TargetHooks::default())
+            .unwrap();
         assert!(wait_for_hog_threads(2) >= 2);
         drop(faults);
         assert_eq!(hog_threads(), 0, "dropping the guard healed it");
@@ -275,7 +349,7 @@ mod tests {
     fn a_resource_fault_out_of_range_is_an_injector_error() {
         let mut faults: Faults<'_, u64, u64> = Faults::new(&[], History::new(16));
         let bad = ResourceSpec::FdExhaustion { reserve: u64::MAX };
-        match faults.start_resources("fds", &[bad]) {
+        match faults.start_resources("fds", &[bad], &TargetHooks::default()) {
             Err(SuiteError::Injector { injector, .. }) => assert_eq!(injector, "resource"),
             other => panic!("expected an injector error, got {other:?}"),
         }

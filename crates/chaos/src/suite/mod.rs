@@ -1,4 +1,4 @@
-//! The chaos harness as a library: run any [`Scenario`] against any
+//! The chaos harness as a library: run any [`Scenario`](crate::scenario::Scenario) against any
 //! service, Jepsen-style.
 //!
 //! You implement two traits for your system:
@@ -18,6 +18,18 @@
 //! detect, time to recover, availability) is derived from the history on
 //! its one clock — nothing is recorded twice — and every history anomaly
 //! and SLA breach names the faults active when it happened.
+//!
+//! Besides toxics on its links, a scenario may act on the target itself
+//! (`[[fault.target]]`: kill, restart, misroute, clock jump or skew, an
+//! expired certificate), on its process (`[[fault.resource]]`) and load
+//! it (`[[fault.load]]`); the in-process faults act through the
+//! [`TargetHooks`] it offers ([`Target::hooks`]: its clock, a shared lock,
+//! its worker threads, its disk shim, its certificate). A fault needing a
+//! hook the target lacks ends the run with [`SuiteError::Unsupported`],
+//! healed. For a scenario with resource faults the run also measures the
+//! process's descriptors, threads and RSS before the target starts and
+//! after it stops ([`ScenarioRun::resources`]); a difference is a
+//! [`Breach::ResourceLeak`].
 //!
 //! Faults go to any [`FaultInjector`]: the embedded [`EmbeddedProxy`] (a
 //! [`ChaosProxy`](crate::ChaosProxy)) or [`ToxiproxyApi`], a client of the
@@ -66,12 +78,16 @@ println!("{}", run.summary());
 "#
 )]
 
+mod baseline;
 #[cfg(feature = "proxy")]
 mod embedded;
+mod hooks;
 mod inject;
 mod metrics;
 mod report;
+mod resources;
 mod run;
+mod timeline;
 #[cfg(feature = "proxy")]
 mod toxiproxy;
 mod verdict;
@@ -88,9 +104,11 @@ use crate::clock::{Clock, SharedClock};
 use crate::history::History;
 use crate::scenario::WorkloadParams;
 
+pub use baseline::{RSS_GROWTH_FLOOR, RSS_GROWTH_SHARE, ResourceBaseline, SETTLE};
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub use embedded::EmbeddedProxy;
+pub use hooks::{CertificateHook, LockHook, TargetHooks};
 pub use inject::FaultInjector;
 pub use metrics::{FaultSpan, Performance, PhaseStats, THROUGHPUT_WINDOW, samples};
 pub use report::{CSV_HEADER, write_jsonl};
@@ -156,6 +174,14 @@ pub trait Target: Send {
         self.start()
     }
 
+    /// The handles in-process faults act through (its clock, a lock, its
+    /// worker threads, its disk, its certificate). The harness asks when
+    /// each fault starts, since a restart may have changed them; by
+    /// default none.
+    fn hooks(&self) -> TargetHooks {
+        TargetHooks::default()
+    }
+
     /// What it holds, read directly (not through a proxy), after healing.
     ///
     /// # Errors
@@ -192,6 +218,8 @@ pub struct ClientContext<K, V> {
     addrs: HashMap<String, SocketAddr>,
     first: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
+    /// Set at the end of the load fault that started this client, if any.
+    load_stop: Option<Arc<AtomicBool>>,
     clock: SharedClock,
 }
 
@@ -206,9 +234,14 @@ impl<K, V> ClientContext<K, V> {
         self.first
     }
 
-    /// Whether the client should go on (false once the run ends or stops).
+    /// Whether the client should go on (false once the run ends or stops,
+    /// and for an extra client of a `clients` load, once its fault ends).
     pub fn running(&self) -> bool {
         !self.stop.load(Ordering::Acquire)
+            && !self
+                .load_stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Acquire))
     }
 
     /// The run's clock (the history's).
@@ -280,6 +313,15 @@ pub enum SuiteError {
         fault: String,
         /// The link it names.
         link: String,
+    },
+    /// A fault needs something the target or this platform does not
+    /// offer (a hook of [`TargetHooks`], Linux); nothing was injected.
+    #[error("fault {fault} is not supported: {reason}")]
+    Unsupported {
+        /// The fault.
+        fault: String,
+        /// What is missing.
+        reason: String,
     },
     /// No fault injector was given.
     #[error("no fault injector given")]

@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::baseline::{ResourceBaseline, Sample};
 use super::inject::Faults;
 use super::metrics::{FaultSpan, Performance, measure, samples};
-use super::verdict::{Anomaly, SlaBreach};
+use super::timeline::Timeline;
+use super::verdict::{Anomaly, Breach, SlaBreach};
 use super::{ClientContext, Datum, FaultInjector, Link, SuiteError, Target, Workload};
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::history::{CheckReport, History};
@@ -72,6 +74,10 @@ pub struct ScenarioRun<K, V> {
     pub final_records: usize,
     /// Why the run stopped early or could not be judged, if it did.
     pub error: Option<SuiteError>,
+    /// For a scenario with resource faults (Linux): what the process held
+    /// before the target started and after it stopped; a difference is a
+    /// [`Breach::ResourceLeak`](super::Breach::ResourceLeak) in `breaches`.
+    pub resources: Option<ResourceBaseline>,
 }
 
 impl<K, V> ScenarioRun<K, V> {
@@ -132,11 +138,14 @@ where
         breaches: Vec::new(),
         final_records: 0,
         error: None,
+        resources: None,
     };
     if injectors.is_empty() {
         run.error = Some(SuiteError::NoInjector);
         return run;
     }
+    let has_resources = scenario.timeline.iter().any(|f| !f.resources.is_empty());
+    let before = has_resources.then(Sample::take).flatten();
     let links = match target.start() {
         Ok(links) => links,
         Err(e) => {
@@ -144,7 +153,9 @@ where
             return run;
         }
     };
-    let (end, driven) = drive(workload, scenario, injectors, opts, &history, &links);
+    let (end, driven) = drive(
+        target, workload, scenario, injectors, opts, &history, &links,
+    );
     run.end = end;
     run.error = driven.err();
     match target.final_state() {
@@ -158,17 +169,48 @@ where
     }
     target.stop();
     judge(&mut run);
+    if let Some(before) = before {
+        settle_resources(&mut run, &before);
+    }
     run
+}
+
+/// Measures the process after the target stopped and adds a breach for
+/// each figure off the baseline, attributed to the resource faults.
+fn settle_resources<K, V>(run: &mut ScenarioRun<K, V>, before: &Sample) {
+    let Some(after) = Sample::settled(before) else {
+        return;
+    };
+    let baseline = ResourceBaseline::new(before, &after);
+    let faults: Vec<String> = run
+        .scenario
+        .timeline
+        .iter()
+        .filter(|f| !f.resources.is_empty())
+        .map(|f| f.name.clone())
+        .collect();
+    for (what, before, after) in baseline.leaks() {
+        run.breaches.push(SlaBreach {
+            breach: Breach::ResourceLeak {
+                what,
+                before,
+                after,
+            },
+            faults: faults.clone(),
+        });
+    }
+    run.resources = Some(baseline);
 }
 
 /// Fronts the links, runs the clients and the timeline, heals; returns
 /// when the run ended (the clients were told to stop) on the history's clock.
-fn drive<K: Datum, V: Datum, W: Workload<K, V>>(
+fn drive<T: Target, W: Workload<T::Key, T::Value>>(
+    target: &mut T,
     workload: &W,
     scenario: &Scenario,
     injectors: &[&dyn FaultInjector],
     opts: &RunOptions,
-    history: &History<K, V>,
+    history: &History<T::Key, T::Value>,
     links: &[Link],
 ) -> (Duration, Result<(), SuiteError>) {
     let mut faults = Faults::new(injectors, history.clone());
@@ -184,10 +226,11 @@ fn drive<K: Datum, V: Datum, W: Workload<K, V>>(
     let failure: Mutex<Option<SuiteError>> = Mutex::new(None);
     let clients = scenario.workload.clients.unwrap_or(opts.clients).max(1);
     let (end, scheduled) = std::thread::scope(|s| {
-        for process in 0..clients {
-            let ctx = context(process, opts, scenario, history, &addrs, first, &stop);
+        // Starts one client (a regular one, or an extra one of a load).
+        let spawn = |ctx: ClientContext<T::Key, T::Value>| {
             let (stop, failure) = (&stop, &failure);
             s.spawn(move || {
+                let process = ctx.process;
                 let outcome = catch_unwind(AssertUnwindSafe(|| workload.client(&ctx)));
                 let err = match outcome {
                     Ok(Ok(())) => return,
@@ -203,11 +246,27 @@ fn drive<K: Datum, V: Datum, W: Workload<K, V>>(
                     .get_or_insert(err);
                 stop.store(true, Ordering::Release);
             });
+        };
+        for process in 0..clients {
+            spawn(context(
+                process, opts, scenario, history, &addrs, first, &stop,
+            ));
         }
+        // Extra clients of a `clients` load: numbered after the regular ones.
+        let extra = |process: u64, think: Option<Duration>, load_stop: &Arc<AtomicBool>| {
+            let mut ctx = context(process, opts, scenario, history, &addrs, first, &stop);
+            if think.is_some() {
+                ctx.params.think_time = think;
+            }
+            ctx.load_stop = Some(Arc::clone(load_stop));
+            spawn(ctx);
+        };
         // Clients stop however the timeline ends, so the scope can join them.
         let _stop_clients = StopOnDrop(&stop);
         let first_link = links.first().map(|l| l.name.clone()).unwrap_or_default();
-        let scheduled = schedule(scenario, opts, history, &stop, &mut faults, &first_link);
+        let mut timeline = Timeline::new(target, &mut faults, &first_link, &extra, clients);
+        let scheduled = schedule(&mut timeline, scenario, opts, history, &stop);
+        drop(timeline);
         (history.elapsed(), scheduled)
     });
     faults.heal_all();
@@ -237,6 +296,7 @@ fn context<K, V>(
         addrs: addrs.clone(),
         first,
         stop: Arc::clone(stop),
+        load_stop: None,
         clock: Arc::clone(&opts.clock),
     }
 }
@@ -258,13 +318,12 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Switches the faults on and off on schedule, then waits out recovery.
-fn schedule<K, V>(
+fn schedule<T: Target>(
+    timeline: &mut Timeline<'_, '_, T>,
     scenario: &Scenario,
     opts: &RunOptions,
-    history: &History<K, V>,
+    history: &History<T::Key, T::Value>,
     stop: &AtomicBool,
-    faults: &mut Faults<'_, K, V>,
-    first_link: &str,
 ) -> Result<(), SuiteError> {
     // (time from the history's start, fault index, on?) in time order; a
     // fault's stop sorts before another's start at the same instant.
@@ -278,10 +337,9 @@ fn schedule<K, V>(
         wait_until(history, &opts.clock, at, stop, &opts.interrupt)?;
         let f = &scenario.timeline[i];
         if on {
-            faults.start(&f.name, f.link.as_deref().unwrap_or(first_link), &f.toxics)?;
-            faults.start_resources(&f.name, &f.resources)?;
+            timeline.start(f)?;
         } else {
-            faults.stop(&f.name)?;
+            timeline.stop(&f.name)?;
         }
     }
     wait_until(

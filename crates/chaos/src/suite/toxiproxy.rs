@@ -162,6 +162,17 @@ impl FaultInjector for ToxiproxyApi {
         Ok(())
     }
 
+    /// `POST /proxies/{proxy}` with `{"upstream": "..."}`, as Toxiproxy's
+    /// clients do.
+    fn repoint(&self, proxy: &str, upstream: SocketAddr) -> Result<(), SuiteError> {
+        let body = json!({"upstream": upstream.to_string()});
+        let (status, v) = self.call("POST", &format!("/proxies/{proxy}"), Some(&body))?;
+        if status != 200 {
+            return Err(self.err(format!("re-pointing proxy {proxy} answered {status}: {v}")));
+        }
+        Ok(())
+    }
+
     fn remove(&self, proxy: &str) -> Result<(), SuiteError> {
         let (status, v) = self.call("DELETE", &format!("/proxies/{proxy}"), None)?;
         if status != 204 && status != 404 {

@@ -53,6 +53,18 @@ pub enum Breach {
     },
     /// No operation completed outside the faults: nothing to judge.
     NoOperations,
+    /// After the target stopped, the process held more (or fewer) file
+    /// descriptors or threads than before it started, or its RSS grew past
+    /// [`ResourceBaseline::rss_limit`](super::ResourceBaseline::rss_limit):
+    /// a resource fault was not healed completely, or the target leaked.
+    ResourceLeak {
+        /// `file descriptors`, `threads` or `rss bytes`.
+        what: &'static str,
+        /// Before the target started.
+        before: u64,
+        /// After it stopped.
+        after: u64,
+    },
 }
 
 /// A [`Breach`] and the faults it is attributed to.
