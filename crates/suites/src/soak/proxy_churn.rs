@@ -3,6 +3,7 @@
 //! every iteration.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ballast_chaos::suite::{EmbeddedProxy, FaultInjector};
 use ballast_chaos::{Stream, Toxic, ToxicKind};
@@ -23,7 +24,7 @@ pub(super) struct ProxyChurn {
     proxy: EmbeddedProxy,
     front: SocketAddr,
     toxics: Vec<Toxic>,
-    _host: HostSimulator,
+    host: HostSimulator,
 }
 
 impl ProxyChurn {
@@ -54,7 +55,7 @@ impl ProxyChurn {
             proxy,
             front,
             toxics,
-            _host: host,
+            host,
         };
         Ok((Box::new(soak), budget(quick, 10, 400, 50_000)))
     }
@@ -76,6 +77,23 @@ impl Soak for ProxyChurn {
         self.proxy
             .heal(PROXY, &self.toxics)
             .map_err(|e| format!("remove toxics: {e}"))?;
+        self.settle();
         session.map(|()| 1 + 2 * self.toxics.len() as u64)
+    }
+}
+
+impl ProxyChurn {
+    /// Waits (at most 2 s) until the host has seen the proxied session
+    /// close, so the proxy's side of it (a read buffer of up to 256 KiB per
+    /// direction) is gone too: otherwise the baseline, taken right after
+    /// the warm-up, would hold one connection's buffers and hide a leak of
+    /// that size.
+    fn settle(&self) {
+        for _ in 0..2_000 {
+            if self.host.active_sessions() == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
