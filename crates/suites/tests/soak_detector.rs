@@ -111,4 +111,44 @@ fn each_kind_of_leak_fails_the_soak_and_no_leak_passes() {
     let thread = soak(Leak::Thread);
     assert!(breach_of(&thread, "threads grew"), "{:?}", thread.breaches);
     assert_eq!(thread.end.2, thread.baseline.2 + 50);
+
+    samples_do_not_grow_the_heap();
+}
+
+/// Sleeps a millisecond per iteration and allocates nothing.
+struct Quiet;
+
+impl Soak for Quiet {
+    fn name(&self) -> &'static str {
+        "quiet"
+    }
+
+    fn iterate(&mut self) -> Result<u64, String> {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        Ok(1)
+    }
+}
+
+/// The detector's own samples do not grow the heap it measures.
+fn samples_do_not_grow_the_heap() {
+    // Half a second sampled about 50 times: a sample vector growing during
+    // the run would add 96, 192, 384… bytes (the "creep in doubling
+    // steps" once blamed on the resilience primitives).
+    let budget = Budget {
+        warmup: 1,
+        iterations: 100_000,
+        seconds: 0.5,
+    };
+    let report = run(&mut Quiet, budget, &AllocProbe(|| ALLOC.snapshot()));
+    assert!(
+        report.samples.len() >= 20,
+        "{} samples",
+        report.samples.len()
+    );
+    assert!(
+        report.end.0 < report.baseline.0 + 96,
+        "live bytes moved from {} to {} over a run that allocates nothing",
+        report.baseline.0,
+        report.end.0
+    );
 }

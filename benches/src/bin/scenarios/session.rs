@@ -5,6 +5,7 @@ use std::hint::black_box;
 
 use ballast_benches::codec_corpus as corpus;
 use ballast_codec::telnet::{self, DO, IAC, WILL, option};
+use ballast_codec::tn3270::{Aid, Wcc};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         connect_to_first_screen,
     ),
     ("chaos/history_record_write/ballast", history_record),
+    (
+        "session/key_press_enter_read_modified/ballast",
+        key_press_enter,
+    ),
 ];
 
 /// How long a step may take; the in-memory host answers inside `write`.
@@ -95,21 +100,7 @@ fn apply_full_screen(n: u64) {
         ..SessionConfig::default()
     })
     .expect("default config is valid");
-    let negotiation = [
-        IAC,
-        DO,
-        option::END_OF_RECORD,
-        IAC,
-        WILL,
-        option::END_OF_RECORD,
-        IAC,
-        DO,
-        option::BINARY,
-        IAC,
-        WILL,
-        option::BINARY,
-    ];
-    s.receive(&negotiation).expect("negotiation");
+    s.receive(&NEGOTIATION).expect("negotiation");
     s.consume_output(usize::MAX);
     while s.poll_event().is_some() {}
     for i in 0..n {
@@ -119,5 +110,74 @@ fn apply_full_screen(n: u64) {
         }
         while s.poll_event().is_some() {}
         s.consume_output(usize::MAX);
+    }
+}
+
+/// A plain-TN3270 session, negotiated, showing corpus screen `screen`.
+fn session_showing(screen: &[u8]) -> Session {
+    let mut s = Session::new(SessionConfig {
+        tn3270e: false,
+        ..SessionConfig::default()
+    })
+    .expect("default config is valid");
+    s.receive(&NEGOTIATION).expect("negotiation");
+    s.receive(screen).expect("a corpus screen");
+    s.consume_output(usize::MAX);
+    while s.poll_event().is_some() {}
+    s
+}
+
+/// IAC DO/WILL EOR, IAC DO/WILL BINARY: plain TN3270 negotiation.
+const NEGOTIATION: [u8; 12] = [
+    IAC,
+    DO,
+    option::END_OF_RECORD,
+    IAC,
+    WILL,
+    option::END_OF_RECORD,
+    IAC,
+    DO,
+    option::BINARY,
+    IAC,
+    WILL,
+    option::BINARY,
+];
+
+/// The operator types into the first input field of a full corpus screen
+/// and presses Enter: the session builds and queues the Read Modified
+/// record; then the host's keyboard-restore Write (W, WCC restore) unlocks
+/// the keyboard for the next press, as a host answering would.
+#[inline(never)]
+fn key_press_enter(n: u64) {
+    let (screen, field) = corpus::tn3270_screens(64)
+        .iter()
+        .find_map(|r| {
+            let mut w = Vec::new();
+            telnet::encode_record(r, &mut w);
+            let s = session_showing(&w);
+            let field = s
+                .screen()
+                .fields()
+                .iter()
+                .position(|f| f.is_input() && f.len >= 8)?;
+            Some((w, field))
+        })
+        .expect("the corpus has a screen with an input field");
+    let mut s = session_showing(&screen);
+    let mut restore = Vec::new();
+    telnet::encode_record(&[0xF1, Wcc::KEYBOARD_RESTORE], &mut restore);
+    for _ in 0..n {
+        if s.screen_mut().fill_field(field, "T9999999").is_err() {
+            return;
+        }
+        if s.press(black_box(Aid::Enter)).is_err() {
+            return;
+        }
+        black_box(s.output().len());
+        s.consume_output(usize::MAX);
+        if s.receive(&restore).is_err() {
+            return;
+        }
+        while s.poll_event().is_some() {}
     }
 }

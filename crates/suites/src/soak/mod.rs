@@ -17,6 +17,9 @@
 
 mod chart;
 mod cli;
+mod idle_sessions;
+mod pool_expiry;
+mod proxy_churn;
 mod report;
 mod resilience_churn;
 pub mod workloads;
@@ -35,6 +38,13 @@ pub const HEAP_SLACK_BYTES: u64 = 16 * 1024;
 
 /// Relative live growth allowed over a run, in percent of the baseline.
 pub const HEAP_GROWTH_PERCENT: f64 = 1.0;
+
+/// Samples of the live heap a run aims at (one every budget / this).
+pub const SAMPLES_PER_RUN: usize = 50;
+
+/// Most samples a run keeps (reserved before the baseline, so the report
+/// itself never grows the heap during the measured run).
+pub const MAX_SAMPLES: usize = 2 * SAMPLES_PER_RUN;
 
 /// One unit of soak work.
 pub trait Soak {
@@ -157,9 +167,13 @@ pub fn run(soak: &mut dyn Soak, budget: Budget, probe: &dyn Probe) -> SoakReport
             return report;
         }
     }
+    // Room for every sample before the baseline: a vector doubling during
+    // the run would show as live growth in doubling steps (the "creep" the
+    // resilience soak once showed was this vector, not the primitives).
+    report.samples.reserve(MAX_SAMPLES);
     report.baseline = measure(probe);
     let start = Instant::now();
-    let every = Duration::from_secs_f64((budget.seconds / 50.0).max(0.01));
+    let every = Duration::from_secs_f64((budget.seconds / SAMPLES_PER_RUN as f64).max(0.01));
     let mut next_sample = Duration::ZERO;
     while report.iterations < budget.iterations && start.elapsed().as_secs_f64() < budget.seconds {
         match soak.iterate() {
@@ -172,7 +186,7 @@ pub fn run(soak: &mut dyn Soak, budget: Budget, probe: &dyn Probe) -> SoakReport
             }
         }
         report.iterations += 1;
-        if start.elapsed() >= next_sample {
+        if start.elapsed() >= next_sample && report.samples.len() + 1 < MAX_SAMPLES {
             report.samples.push(sample(probe, start));
             next_sample = start.elapsed() + every;
         }

@@ -1,11 +1,16 @@
 //! The built-in soaks: TN3270 sessions against the embedded host
-//! simulator over loopback, the session's parsers over generated and
-//! malformed input, and the resilience primitives under churn.
+//! simulator over loopback (busy, churning, idle under keepalives, and
+//! through the chaos proxy with toxics coming and going), the session's
+//! parsers over generated and malformed input, and the resilience
+//! primitives under churn and expiry.
 
 use ballast_resilience::SeededRng;
 use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
 use ballast_session::{Client, Session, SessionConfig};
 
+use super::idle_sessions::IdleSessions;
+use super::pool_expiry::PoolExpiry;
+use super::proxy_churn::ProxyChurn;
 use super::resilience_churn::ResilienceChurn;
 use super::{Budget, Soak};
 use crate::tn3270::{query, sign_on};
@@ -20,6 +25,9 @@ pub fn catalog() -> &'static [(&'static str, MakeSoak)] {
         ("session-churn", SessionChurn::make),
         ("parser", ParserSoak::make),
         ("resilience-churn", ResilienceChurn::make),
+        ("idle-sessions", IdleSessions::make),
+        ("proxy-churn", ProxyChurn::make),
+        ("pool-expiry", PoolExpiry::make),
     ]
 }
 
