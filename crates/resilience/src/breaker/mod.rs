@@ -245,6 +245,9 @@ struct Inner {
     clock: SharedClock,
     state: AtomicU64,
     open_until: AtomicU64,
+    /// The clock's reading when the breaker last opened: a reading below it
+    /// means the clock was stepped back (see [`CircuitBreaker::open_deadline`]).
+    opened_at: AtomicU64,
     open_checked: OpenCheck,
     follows_real_time: bool,
     window: Window,
@@ -364,6 +367,7 @@ impl CircuitBreaker {
             clock,
             state: AtomicU64::new(pack(BreakerState::Closed, 0)),
             open_until: zero(),
+            opened_at: zero(),
             open_checked: OpenCheck {
                 tick: zero(),
                 nanos: zero(),
@@ -415,7 +419,7 @@ impl CircuitBreaker {
         let state = BreakerState::from_word(word);
         if state == BreakerState::Open && self.inner.config.automatic_half_open {
             let now = self.inner.clock.now_nanos();
-            if now >= self.inner.open_until.load(Ordering::Acquire) {
+            if now >= self.open_deadline(now) {
                 self.transition(word, BreakerState::HalfOpen);
                 return self.current_state();
             }
@@ -558,10 +562,39 @@ impl CircuitBreaker {
         }
         let now = inner.clock.now_nanos();
         if now < until {
-            rejected.fetch_add(1, Ordering::Relaxed);
-            return Some(self.still_open(tick, now, until));
+            let until = self.open_deadline(now);
+            if now < until {
+                rejected.fetch_add(1, Ordering::Relaxed);
+                return Some(self.still_open(tick, now, until));
+            }
         }
         None
+    }
+
+    /// The end of the open state for a clock reading `now`. A reading
+    /// before the moment the breaker opened means the clock was stepped
+    /// back (an NTP step, a virtual clock, a `clock_jump` fault): the open
+    /// period is then counted again from `now` instead of waiting for the
+    /// clock to climb back to the old deadline, which could take hours. So
+    /// a step back costs at most one more open period.
+    fn open_deadline(&self, now: u64) -> u64 {
+        let inner = &self.inner;
+        let until = inner.open_until.load(Ordering::Acquire);
+        let opened = inner.opened_at.load(Ordering::Acquire);
+        if now >= opened {
+            return until;
+        }
+        let rebased = now.saturating_add(until.saturating_sub(opened));
+        // Racing threads rebase to about the same deadline; the first wins.
+        if inner
+            .opened_at
+            .compare_exchange(opened, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            inner.open_until.store(rebased, Ordering::Release);
+            return rebased;
+        }
+        inner.open_until.load(Ordering::Acquire)
     }
 
     /// Announces an open-state rejection already counted, whose clock
@@ -795,8 +828,11 @@ impl CircuitBreaker {
                     &mut t.rng,
                 );
                 t.previous_open = open_for;
-                let until = inner.clock.now_nanos().saturating_add(nanos(open_for));
-                inner.open_until.store(until, Ordering::Release);
+                let now = inner.clock.now_nanos();
+                inner.opened_at.store(now, Ordering::Release);
+                inner
+                    .open_until
+                    .store(now.saturating_add(nanos(open_for)), Ordering::Release);
                 inner.counters.opens.fetch_add(1, Ordering::Relaxed);
                 self.free_probes();
             }

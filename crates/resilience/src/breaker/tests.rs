@@ -463,3 +463,28 @@ fn rejection_message_is_lower_case_and_names_the_state() {
         "circuit breaker rejected the call in state forced_open"
     );
 }
+
+/// A clock stepped back an hour while the breaker is open (an NTP step, a
+/// `clock_jump` fault) costs one more open period, not an hour.
+#[test]
+fn a_clock_stepped_back_while_open_costs_one_open_period_not_the_step() {
+    let manual = ManualClock::new();
+    manual.advance(SEC * 7200);
+    let skewed = Arc::new(ballast_clock::SkewedClock::new(Arc::new(manual.clone())));
+    let b = CircuitBreaker::with_clock(small(), skewed.clone()).expect("valid config");
+    for _ in 0..4 {
+        let _ = fail(&b);
+    }
+    assert_eq!(b.state(), BreakerState::Open);
+    manual.advance(SEC * 5);
+    skewed.jump(-3_600_000_000_000);
+    assert!(b.try_acquire().is_err(), "still open just after the step");
+    // One full open period (10 s) from the step, not 1 h + 5 s.
+    manual.advance(SEC * 9);
+    assert_eq!(b.try_acquire().unwrap_err().state, BreakerState::Open);
+    manual.advance(SEC * 2);
+    assert!(
+        b.try_acquire().is_ok(),
+        "half-open one open period after the step"
+    );
+}
