@@ -95,6 +95,8 @@ struct RawScenario {
     name: String,
     category: String,
     description: String,
+    #[serde(default)]
+    expected: String,
     #[serde(default = "default_baseline_ms")]
     baseline_ms: u64,
     #[serde(default = "default_recovery_ms")]
@@ -241,6 +243,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         name: raw.name,
         category: raw.category,
         description: raw.description,
+        expected: raw.expected,
         baseline: Duration::from_millis(raw.baseline_ms),
         timeline,
         recovery: Duration::from_millis(raw.recovery_ms),

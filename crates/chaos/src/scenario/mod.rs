@@ -296,6 +296,9 @@ pub struct Scenario {
     pub category: String,
     /// What the scenario does, in one line.
     pub description: String,
+    /// What a resilient client should do under it, in one line
+    /// (`expected = "…"`; empty when the file does not say).
+    pub expected: String,
     /// Fault-free time before the timeline.
     pub baseline: Duration,
     /// The faults, by start offset from the baseline's end.
