@@ -1,6 +1,7 @@
 //! `ballast-suite chaos`: choose scenarios, run them against the TN3270
 //! target, write the reports, print the verdict.
 
+mod catalog;
 mod select;
 mod summary;
 
@@ -19,8 +20,9 @@ use ballast_chaos::suite::{
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::tn3270::{Tn3270Target, Tn3270Workload};
+use crate::tn3270::{Setup, Tn3270Target, Tn3270Workload};
 
+pub use catalog::{BEGIN_MARK, END_MARK, markdown};
 pub use select::{QUICK, select};
 pub use summary::replay_command;
 
@@ -98,6 +100,13 @@ pub struct ChaosArgs {
     /// Print the scenarios (name, category, description) and exit.
     #[arg(long)]
     pub list: bool,
+    /// With `--list`: the catalog table of docs/chaos.md, in Markdown.
+    #[arg(long, requires = "list")]
+    pub markdown: bool,
+    /// The users' client: `resilient` (retries, breakers, timeouts,
+    /// failover) or `naive` (none of them), for every scenario.
+    #[arg(long, value_name = "KIND", value_parser = ["resilient", "naive"])]
+    pub client: Option<String>,
 }
 
 /// Runs `ballast-suite` with `argv` (program name first), writing the
@@ -134,6 +143,10 @@ pub fn run(args: &ChaosArgs, interrupt: Arc<AtomicBool>, out: &mut dyn Write, qu
             return EXIT_USAGE;
         }
     };
+    if args.list && args.markdown {
+        let _ = write!(out, "{}", markdown(&scenarios));
+        return EXIT_PASSED;
+    }
     if args.list {
         for s in &scenarios {
             let _ = writeln!(out, "{:<28} {:<12} {}", s.name, s.category, s.description);
@@ -238,16 +251,40 @@ fn run_all(
     runs
 }
 
-fn run_one(s: &Scenario, injectors: &[&dyn FaultInjector], opts: &RunOptions) -> Run {
-    let mut target = Tn3270Target::new();
-    match Tn3270Workload::new(s, opts.seed) {
-        Ok(workload) => suite::run_scenario(&mut target, &workload, s, injectors, opts),
+/// Runs `s` against a fresh TN3270 target shaped by its settings.
+pub fn run_one(s: &Scenario, injectors: &[&dyn FaultInjector], opts: &RunOptions) -> Run {
+    // One clock for the target's hooks and the users' breakers, so a
+    // clock fault reaches both.
+    let clock = crate::tn3270::target_clock();
+    let made = Setup::of(s).and_then(|setup| {
+        let workload = Tn3270Workload::new(s, opts.seed, Arc::clone(&clock))?;
+        Ok((setup, workload))
+    });
+    match made {
+        Ok((setup, workload)) => {
+            let mut target = Tn3270Target::with_setup(setup, clock);
+            if let Some(exe) = host_exe() {
+                target = target.host_exe(exe);
+            }
+            suite::run_scenario(&mut target, &workload, s, injectors, opts)
+        }
         Err(e) => {
+            let mut target = Tn3270Target::new();
             let mut run = suite::run_scenario(&mut target, &Idle, s, &[], opts);
             run.error = Some(e);
             run
         }
     }
+}
+
+/// The `ballast-suite` executable for child hosts: `BALLAST_SUITE_EXE`,
+/// else this process when it is `ballast-suite`.
+fn host_exe() -> Option<PathBuf> {
+    if let Some(exe) = std::env::var_os("BALLAST_SUITE_EXE") {
+        return Some(PathBuf::from(exe));
+    }
+    let exe = std::env::current_exe().ok()?;
+    (exe.file_stem()? == "ballast-suite").then_some(exe)
 }
 
 /// A workload that does nothing, for runs that cannot start.

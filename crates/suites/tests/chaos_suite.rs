@@ -116,10 +116,10 @@ fn quick_is_a_representative_subset_and_categories_filter() {
         ballast_suites::chaos::QUICK.len(),
         "{quick}"
     );
-    let (_, latency) = suite(&["--list", "--category", "latency"]);
+    let (_, network) = suite(&["--list", "--category", "network"]);
     assert!(
-        latency.lines().count() >= 2 && latency.lines().all(|l| l.contains(" latency ")),
-        "{latency}"
+        network.lines().count() >= 3 && network.lines().all(|l| l.contains(" network ")),
+        "{network}"
     );
 }
 
@@ -178,8 +178,10 @@ fn sweep_runs_one_level_per_row_and_charts_degradation() {
         "--list",
         "--sweep",
         "latency=10,250",
-        "--category",
-        "latency",
+        "--scenario",
+        "latency-spike",
+        "--scenario",
+        "slow-then-reset",
     ]);
     assert_eq!(code, EXIT_PASSED, "{text}");
     let names: Vec<&str> = text

@@ -13,6 +13,11 @@ static ALLOC: CountingAlloc = CountingAlloc::system();
 
 fn main() -> ExitCode {
     let mut stdout = std::io::stdout();
+    if std::env::args().nth(1).as_deref() == Some(ballast_suites::tn3270::HOST_SUBCOMMAND) {
+        // A child host for `host_process = "child"` scenarios; runs until killed.
+        let code = ballast_suites::tn3270::host_main(std::env::args().skip(2), &mut stdout);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     if std::env::args().nth(1).as_deref() == Some("soak") {
         let probe = AllocProbe(|| ALLOC.snapshot());
         let code = ballast_suites::soak::main_with(std::env::args(), &probe, &mut stdout);

@@ -69,6 +69,11 @@ pub fn select(args: &ChaosArgs) -> Result<Vec<Scenario>, String> {
             .map(|s| s.with_total(Duration::from_secs_f64(secs)))
             .collect();
     }
+    if let Some(client) = &args.client {
+        for s in &mut chosen {
+            s.workload.settings.insert("client".into(), client.clone());
+        }
+    }
     if let Some(sweep) = &args.sweep {
         chosen = sweep_levels(chosen, sweep)?;
     }
