@@ -6,13 +6,20 @@ use ballast_chaos::scenario::{self, Scenario};
 
 use super::ChaosArgs;
 
-/// The representative subset `--quick` runs: a latency fault, connection
-/// resets, a black hole and a two-fault timeline.
+/// The representative subset `--quick` runs: at least one scenario of
+/// each of the seven categories, the two-fault timeline and the faults
+/// that found or guard real bugs (a clock stepped back, a SIGKILL).
 pub const QUICK: &[&str] = &[
     "latency-spike",
+    "slow-then-reset",
     "connection-reset",
     "black-hole",
-    "slow-then-reset",
+    "malformed-orders",
+    "disk-failing",
+    "connection-spike",
+    "misroute",
+    "clock-jump-back",
+    "host-kill-restart",
 ];
 
 /// The scenarios `args` ask for, in catalog order, scaled to `--duration`.
