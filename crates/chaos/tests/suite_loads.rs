@@ -12,30 +12,8 @@ use ballast_chaos::scenario;
 use ballast_chaos::suite::{self, ClientContext, EmbeddedProxy, RunOptions, SuiteError, Workload};
 use targets::{EchoClients, Echoes};
 
-/// 300 ms baseline, one 500 ms fault on link `a` with `tables`, 400 ms recovery.
 fn scenario(tables: &str) -> scenario::Scenario {
-    let text = format!(
-        r#"
-name = "l"
-category = "load"
-description = "d"
-baseline_ms = 300
-recovery_ms = 400
-[workload]
-clients = 2
-think_time_ms = 10
-[sla]
-max_error_rate_after = 1.0
-max_p99_ms = 60000
-max_recovery_ms = 60000
-[[fault]]
-name = "f"
-link = "a"
-duration_ms = 500
-{tables}
-"#
-    );
-    scenario::parse("l.toml", &text).unwrap()
+    targets::one_fault_scenario("load", 500, 400, tables)
 }
 
 /// Records (process, when) of every operation.

@@ -17,31 +17,8 @@ use ballast_chaos::suite::{
 use ballast_clock::{SkewedClock, system_clock};
 use targets::{EchoClients, Echoes, tag_at};
 
-/// A scenario: 300 ms baseline, one 600 ms fault with `tables`, 600 ms recovery.
 fn scenario(tables: &str) -> scenario::Scenario {
-    let text = format!(
-        r#"
-name = "t"
-category = "software"
-description = "d"
-baseline_ms = 300
-recovery_ms = 600
-[workload]
-clients = 2
-think_time_ms = 10
-[sla]
-max_error_rate_after = 1.0
-max_p99_ms = 60000
-max_recovery_ms = 60000
-[[fault]]
-name = "f"
-link = "a"
-start_ms = 0
-duration_ms = 600
-{tables}
-"#
-    );
-    scenario::parse("t.toml", &text).unwrap()
+    targets::one_fault_scenario("software", 600, 600, tables)
 }
 
 fn failed_ops(run: &suite::ScenarioRun<u64, u64>) -> usize {

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::workers::Workers;
 use super::{Fidelity, ResourceError, Result};
 
 /// The most hog threads one [`CpuHog`] starts.
@@ -78,20 +78,18 @@ impl CpuHog {
     pub fn inject(&self) -> Result<CpuHogGuard> {
         self.validate()?;
         let mut guard = CpuHogGuard {
-            stop: Arc::new(AtomicBool::new(false)),
+            workers: Workers::default(),
             busy_nanos: Arc::new(AtomicU64::new(0)),
-            handles: Vec::with_capacity(self.threads as usize),
         };
         let busy = self.slice * self.duty_percent / 100;
         let idle = self.slice.saturating_sub(busy);
         for i in 0..self.threads {
-            let stop = Arc::clone(&guard.stop);
             let spent = Arc::clone(&guard.busy_nanos);
-            let handle = std::thread::Builder::new()
-                .name(format!("ballast-cpu-hog-{i}"))
-                .spawn(move || hog_loop(&stop, &spent, busy, idle))
-                .map_err(ResourceError::Spawn)?;
-            guard.handles.push(handle);
+            guard
+                .workers
+                .spawn(format!("ballast-cpu-hog-{i}"), move |stop| {
+                    hog_loop(stop, &spent, busy, idle);
+                })?;
         }
         Ok(guard)
     }
@@ -115,16 +113,15 @@ fn hog_loop(stop: &AtomicBool, spent: &AtomicU64, busy: Duration, idle: Duration
 /// A running [`CpuHog`]; stops and joins its threads when dropped.
 #[derive(Debug)]
 pub struct CpuHogGuard {
-    stop: Arc<AtomicBool>,
+    workers: Workers,
     busy_nanos: Arc<AtomicU64>,
-    handles: Vec<JoinHandle<()>>,
 }
 
 impl CpuHogGuard {
     /// Number of hog threads running.
     #[must_use]
     pub fn threads(&self) -> usize {
-        self.handles.len()
+        self.workers.len()
     }
 
     /// Wall time the hog threads have spent spinning, summed over threads.
@@ -145,11 +142,7 @@ impl CpuHogGuard {
     }
 
     fn stop_and_join(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for handle in self.handles.drain(..) {
-            // A hog thread cannot panic; a join error would only mean it did.
-            let _ = handle.join();
-        }
+        self.workers.stop();
     }
 }
 

@@ -8,9 +8,9 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::workers::Workers;
 use super::{ResourceError, Result};
 
 /// Most threads of one [`ReconnectStorm`].
@@ -46,33 +46,6 @@ fn limit(name: &'static str, value: u64, max: u64, reason: &'static str) -> Resu
             value,
             reason,
         })
-    }
-}
-
-/// Threads and a stop flag shared by the load guards.
-#[derive(Debug, Default)]
-struct Workers {
-    stop: Arc<AtomicBool>,
-    handles: Vec<JoinHandle<()>>,
-}
-
-impl Workers {
-    fn spawn(&mut self, name: String, f: impl FnOnce(&AtomicBool) + Send + 'static) -> Result<()> {
-        let stop = Arc::clone(&self.stop);
-        let handle = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || f(&stop))
-            .map_err(ResourceError::Spawn)?;
-        self.handles.push(handle);
-        Ok(())
-    }
-
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for h in self.handles.drain(..) {
-            // A worker cannot panic; a join error would only mean it did.
-            let _ = h.join();
-        }
     }
 }
 

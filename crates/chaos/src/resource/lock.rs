@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::workers::Workers;
 use super::{ResourceError, Result};
 use crate::suite::LockHook;
 
@@ -83,22 +83,17 @@ impl LockContention {
     pub fn inject(&self, lock: Arc<dyn LockHook>) -> Result<LockContentionGuard> {
         self.validate()?;
         let mut guard = LockContentionGuard {
-            stop: Arc::new(AtomicBool::new(false)),
+            workers: Workers::default(),
             holds: Arc::new(AtomicU64::new(0)),
-            handles: Vec::with_capacity(self.threads as usize),
         };
         let (hold, pause) = (self.hold, self.pause());
         for i in 0..self.threads {
-            let (stop, holds, lock) = (
-                Arc::clone(&guard.stop),
-                Arc::clone(&guard.holds),
-                Arc::clone(&lock),
-            );
-            let handle = std::thread::Builder::new()
-                .name(format!("ballast-lock-{i}"))
-                .spawn(move || contend(&*lock, &stop, &holds, hold, pause))
-                .map_err(ResourceError::Spawn)?;
-            guard.handles.push(handle);
+            let (holds, lock) = (Arc::clone(&guard.holds), Arc::clone(&lock));
+            guard
+                .workers
+                .spawn(format!("ballast-lock-{i}"), move |stop| {
+                    contend(&*lock, stop, &holds, hold, pause);
+                })?;
         }
         Ok(guard)
     }
@@ -130,16 +125,15 @@ fn contend(
 /// A running [`LockContention`]; stops and joins its threads when dropped.
 #[derive(Debug)]
 pub struct LockContentionGuard {
-    stop: Arc<AtomicBool>,
+    workers: Workers,
     holds: Arc<AtomicU64>,
-    handles: Vec<JoinHandle<()>>,
 }
 
 impl LockContentionGuard {
     /// Contending threads running.
     #[must_use]
     pub fn threads(&self) -> usize {
-        self.handles.len()
+        self.workers.len()
     }
 
     /// Holds completed so far, over all threads.
@@ -154,11 +148,7 @@ impl LockContentionGuard {
     }
 
     fn stop_and_join(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for handle in self.handles.drain(..) {
-            // A join error would only mean the hook panicked; the thread is gone.
-            let _ = handle.join();
-        }
+        self.workers.stop();
     }
 }
 

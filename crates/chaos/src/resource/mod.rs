@@ -63,6 +63,7 @@ mod memory;
 mod probe;
 #[cfg(target_os = "linux")]
 mod starve;
+mod workers;
 
 #[cfg(target_os = "linux")]
 pub use cpu::{CpuHog, CpuHogGuard, DEFAULT_SLICE, MAX_HOG_THREADS};

@@ -2,10 +2,9 @@
 //! pinned onto one CPU together, so the workers get a fraction of it.
 
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 
+use super::workers::Workers;
 use super::{ResourceError, Result};
 
 /// The most hog threads one [`ThreadStarvation`] starts.
@@ -134,8 +133,7 @@ impl ThreadStarvation {
         let mut guard = StarvationGuard {
             cpu,
             restore: Vec::with_capacity(tids.len()),
-            stop: Arc::new(AtomicBool::new(false)),
-            hogs: Vec::with_capacity(self.hogs as usize),
+            hogs: Workers::default(),
         };
         for &tid in tids {
             let original = match affinity(tid) {
@@ -147,18 +145,15 @@ impl ThreadStarvation {
             guard.restore.push((tid, original));
         }
         for i in 0..self.hogs {
-            let stop = Arc::clone(&guard.stop);
-            let handle = std::thread::Builder::new()
-                .name(format!("ballast-starve-{i}"))
-                .spawn(move || {
+            guard
+                .hogs
+                .spawn(format!("ballast-starve-{i}"), move |stop| {
                     // Pinned or not, it spins; not pinned it only starves less.
                     let _ = set_affinity(0, &one);
                     while !stop.load(Ordering::Relaxed) {
                         std::hint::spin_loop();
                     }
-                })
-                .map_err(ResourceError::Spawn)?;
-            guard.hogs.push(handle);
+                })?;
         }
         Ok(guard)
     }
@@ -169,8 +164,7 @@ impl ThreadStarvation {
 pub struct StarvationGuard {
     cpu: usize,
     restore: Vec<(u32, CpuSet)>,
-    stop: Arc<AtomicBool>,
-    hogs: Vec<JoinHandle<()>>,
+    hogs: Workers,
 }
 
 impl std::fmt::Debug for StarvationGuard {
@@ -203,11 +197,7 @@ impl StarvationGuard {
     }
 
     fn release(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for handle in self.hogs.drain(..) {
-            // A hog cannot panic; a join error would only mean it did.
-            let _ = handle.join();
-        }
+        self.hogs.stop();
         for (tid, original) in self.restore.drain(..) {
             // A thread that ended meanwhile has nothing to restore.
             let _ = set_affinity(tid, &original);
@@ -223,7 +213,8 @@ impl Drop for StarvationGuard {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64};
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 

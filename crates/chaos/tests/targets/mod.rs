@@ -220,3 +220,37 @@ pub fn tag_at(addr: SocketAddr) -> std::io::Result<u8> {
     c.read_exact(&mut reply)?;
     Ok(reply[0])
 }
+
+/// A scenario on link `a`: a 300 ms baseline, one fault of `fault_ms` with
+/// `tables`, `recovery_ms` of recovery, two clients, an SLA that only the
+/// test's own assertions judge.
+pub fn one_fault_scenario(
+    category: &str,
+    fault_ms: u64,
+    recovery_ms: u64,
+    tables: &str,
+) -> ballast_chaos::scenario::Scenario {
+    let text = format!(
+        r#"
+name = "{category}-test"
+category = "{category}"
+description = "d"
+baseline_ms = 300
+recovery_ms = {recovery_ms}
+[workload]
+clients = 2
+think_time_ms = 10
+[sla]
+max_error_rate_after = 1.0
+max_p99_ms = 60000
+max_recovery_ms = 60000
+[[fault]]
+name = "f"
+link = "a"
+start_ms = 0
+duration_ms = {fault_ms}
+{tables}
+"#
+    );
+    ballast_chaos::scenario::parse("test.toml", &text).unwrap()
+}
