@@ -109,6 +109,7 @@
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub mod api;
+pub mod check;
 mod chunk;
 pub mod clock;
 pub mod engine;
