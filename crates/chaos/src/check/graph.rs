@@ -51,9 +51,13 @@ pub(crate) struct Graph {
 impl Graph {
     /// Builds the graph over `nodes` nodes, keeping edges whose kind is in
     /// `mask` (a counting sort: linear in nodes + edges).
-    pub(crate) fn build(nodes: usize, edges: &[(u32, u32, u8)], mask: u8) -> Self {
+    pub(crate) fn build<const N: usize>(
+        nodes: usize,
+        lists: [&[(u32, u32, u8)]; N],
+        mask: u8,
+    ) -> Self {
         let mut offsets = vec![0u32; nodes + 1];
-        for &(from, _, kind) in edges {
+        for &(from, _, kind) in lists.iter().flat_map(|l| l.iter()) {
             if kind & mask != 0 {
                 offsets[from as usize + 1] += 1;
             }
@@ -65,7 +69,7 @@ impl Graph {
         let mut next = offsets.clone();
         let mut targets = vec![0u32; total];
         let mut kinds = vec![0u8; total];
-        for &(from, to, kind) in edges {
+        for &(from, to, kind) in lists.iter().flat_map(|l| l.iter()) {
             if kind & mask != 0 {
                 let slot = &mut next[from as usize];
                 targets[*slot as usize] = to;
@@ -382,7 +386,7 @@ mod tests {
             (3, 4, WW),
             (4, 3, WR),
         ];
-        let g = Graph::build(6, &edges, DATA);
+        let g = Graph::build(6, [&edges[..]], DATA);
         let mut scratch = Scratch::new(6);
         let mut sccs = g.sccs(None, DATA, &mut scratch);
         sccs.iter_mut().for_each(|c| c.sort_unstable());
@@ -414,7 +418,7 @@ mod tests {
         let n = 200_000u32;
         let mut edges: Vec<(u32, u32, u8)> = (0..n - 1).map(|i| (i, i + 1, WW)).collect();
         edges.push((n - 1, 0, WR));
-        let g = Graph::build(n as usize, &edges, DATA);
+        let g = Graph::build(n as usize, [&edges[..]], DATA);
         let sccs = g.sccs(None, DATA, &mut Scratch::new(n as usize));
         assert_eq!(sccs.len(), 1);
         assert_eq!(sccs[0].len(), n as usize);

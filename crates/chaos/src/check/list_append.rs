@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::FastMap;
 use super::anomaly::{Anomaly, AnomalyKind, ConsistencyModel, Report};
-use super::graph::{RW, WR, WW};
+use super::graph::{EdgeList, RW, WR, WW};
 use super::op::{Mop, Op, ReadValue};
 use super::txn::{self, Completed, Explain, HistoryError, NONE, Status, Txns};
 
@@ -337,19 +337,41 @@ impl ListAppend {
         for done in self.txns.finish() {
             self.complete(done);
         }
-        self.version_anomalies();
-        let unobserved = self.unobserved_edges();
-        self.read_edges(&unobserved);
+        self.analyze(&FastMap::default())
+    }
+
+    /// Checks the history so far, cycles included, without ending it:
+    /// the streaming check. Transactions still in flight are left out; a
+    /// read of one of their appends is not garbage (it may have committed
+    /// before its client heard so).
+    pub fn checkpoint(&self) -> Report {
+        let in_flight: FastMap<(u32, i64), ()> = self
+            .txns
+            .in_flight()
+            .flat_map(|mops| mops.iter())
+            .filter_map(|m| match m {
+                Mop::Append { key, value } => self.keys.get(key).map(|&k| ((k, *value), ())),
+                _ => None,
+            })
+            .collect();
+        self.analyze(&in_flight)
+    }
+
+    fn analyze(&self, in_flight: &FastMap<(u32, i64), ()>) -> Report {
+        let mut report = self.report.clone();
+        let mut edges = EdgeList::default();
+        self.version_anomalies(in_flight, &mut report);
+        let unobserved = self.unobserved_edges(&mut edges);
+        self.read_edges(&unobserved, &mut edges, &mut report);
         for key in 0..self.orders.len() as u32 {
             for pos in 1..self.orders[key as usize].longest.len() {
                 if let (Some((_, a)), Some((_, b))) =
                     (self.writer(key, pos - 1), self.writer(key, pos))
                 {
-                    self.txns.edges.add(a, b, WW);
+                    edges.add(a, b, WW);
                 }
             }
         }
-        let mut report = std::mem::take(&mut self.report);
         if self.duplicate_appends as usize > MAX_PRECONDITIONS {
             report.preconditions.push(format!(
                 "… {} duplicate appends in all",
@@ -358,14 +380,20 @@ impl ListAppend {
         }
         self.txns.count(&mut report);
         report.stats.insert("keys", self.orders.len() as u64);
-        txn::find_cycles(&self.txns, self.model.edge_mask(), &self, &mut report);
+        txn::find_cycles(
+            &self.txns,
+            &edges,
+            self.model.edge_mask(),
+            self,
+            &mut report,
+        );
         report.conclude(Some(self.model));
         report
     }
 
     /// Garbage (never appended) and aborted (G1a) elements in the version
     /// orders, each shown through the transaction that read them.
-    fn version_anomalies(&mut self) {
+    fn version_anomalies(&self, in_flight: &FastMap<(u32, i64), ()>, report: &mut Report) {
         for key in 0..self.orders.len() {
             let order = &self.orders[key];
             for &v in &order.longest {
@@ -374,7 +402,10 @@ impl ListAppend {
                     .get(&(key as u32, v))
                     .copied()
                     .unwrap_or(UNSEEN);
-                let (kind, why) = if ver.writer == NONE {
+                let (kind, why) = if ver.writer == NONE && in_flight.contains_key(&(key as u32, v))
+                {
+                    continue;
+                } else if ver.writer == NONE {
                     (
                         AnomalyKind::GarbageRead,
                         "which no operation in the history appended".to_string(),
@@ -397,7 +428,7 @@ impl ListAppend {
                 if ver.writer != NONE {
                     ops.push(self.txns.meta[ver.writer as usize].index());
                 }
-                self.report.add(Anomaly {
+                report.add(Anomaly {
                     kind,
                     ops,
                     explanation,
@@ -407,7 +438,7 @@ impl ListAppend {
     }
 
     /// wr and rw edges from external reads; G1b and lost updates.
-    fn read_edges(&mut self, unobserved: &[Vec<u32>]) {
+    fn read_edges(&self, unobserved: &[Vec<u32>], edges: &mut EdgeList, report: &mut Report) {
         let mut read_then_wrote: FastMap<(u32, u32), u32> = FastMap::default();
         for id in 0..self.txns.meta.len() as u32 {
             if self.txns.meta[id as usize].status != Status::Ok {
@@ -432,25 +463,25 @@ impl ListAppend {
                 if len > 0
                     && let Some((v, w)) = self.writer(key, len as usize - 1)
                 {
-                    self.txns.edges.add(w, id, WR);
+                    edges.add(w, id, WR);
                     let last = self
                         .versions
                         .get(&(key, v))
                         .is_some_and(|ver| ver.last_of_writer);
                     if !last && w != id {
-                        self.intermediate(id, w, key, len, v);
+                        self.intermediate(id, w, key, len, v, report);
                     }
                 }
                 if let Some((_, w)) = self.writer(key, len as usize) {
-                    self.txns.edges.add(id, w, RW);
+                    edges.add(id, w, RW);
                 } else if len as usize == self.orders[key as usize].longest.len() {
                     for &w in &unobserved[key as usize] {
-                        self.txns.edges.add(id, w, RW);
+                        edges.add(id, w, RW);
                     }
                 }
                 if appends {
                     if let Some(&first) = read_then_wrote.get(&(key, len)) {
-                        self.lost_update(first, id, key, len);
+                        self.lost_update(first, id, key, len, report);
                     } else {
                         read_then_wrote.insert((key, len), id);
                     }
@@ -462,7 +493,7 @@ impl ListAppend {
     /// A committed append that no read saw comes after every element read
     /// so far (lists only grow): its writer follows the writer of the last
     /// element read (ww) and every transaction that read the whole list (rw).
-    fn unobserved_edges(&mut self) -> Vec<Vec<u32>> {
+    fn unobserved_edges(&self, edges: &mut EdgeList) -> Vec<Vec<u32>> {
         let mut unobserved: Vec<Vec<u32>> = vec![Vec::new(); self.orders.len()];
         for (&(key, _), ver) in &self.versions {
             if ver.pos == NONE
@@ -484,14 +515,22 @@ impl ListAppend {
             let n = self.orders[key].longest.len();
             if let Some((_, last)) = n.checked_sub(1).and_then(|p| self.writer(key as u32, p)) {
                 for &w in writers.iter() {
-                    self.txns.edges.add(last, w, WW);
+                    edges.add(last, w, WW);
                 }
             }
         }
         unobserved
     }
 
-    fn intermediate(&mut self, reader: u32, writer: u32, key: u32, len: u32, v: i64) {
+    fn intermediate(
+        &self,
+        reader: u32,
+        writer: u32,
+        key: u32,
+        len: u32,
+        v: i64,
+        report: &mut Report,
+    ) {
         let order = &self.orders[key as usize];
         let explanation = format!(
             "  {} = {}\n  {} = {}\n  {} read key {} = {}, ending in {v}; {} appended {v} and then appended again to key {} in the same transaction, so {v} was never a committed last element.\n",
@@ -509,14 +548,14 @@ impl ListAppend {
             self.txns.meta[reader as usize].index(),
             self.txns.meta[writer as usize].index(),
         ];
-        self.report.add(Anomaly {
+        report.add(Anomaly {
             kind: AnomalyKind::G1b,
             ops,
             explanation,
         });
     }
 
-    fn lost_update(&mut self, a: u32, b: u32, key: u32, len: u32) {
+    fn lost_update(&self, a: u32, b: u32, key: u32, len: u32, report: &mut Report) {
         let order = &self.orders[key as usize];
         let explanation = format!(
             "  {} = {}\n  {} = {}\n  Both read key {} = {} (the same version) and both appended to it: whichever committed second did so without seeing the other's append.\n",
@@ -531,7 +570,7 @@ impl ListAppend {
             self.txns.meta[a as usize].index(),
             self.txns.meta[b as usize].index(),
         ];
-        self.report.add(Anomaly {
+        report.add(Anomaly {
             kind: AnomalyKind::LostUpdate,
             ops,
             explanation,

@@ -37,6 +37,7 @@
 pub mod anomaly;
 pub mod edn;
 pub mod format;
+pub mod generate;
 mod graph;
 pub mod list_append;
 pub mod op;

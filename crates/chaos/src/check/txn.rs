@@ -163,6 +163,11 @@ impl Txns {
         )))
     }
 
+    /// The micro-ops of the transactions in flight.
+    pub(crate) fn in_flight(&self) -> impl Iterator<Item = &[Mop]> + '_ {
+        self.pending.values().map(|p| &p.mops[..])
+    }
+
     /// Operations still in flight at the end are indeterminate.
     pub(crate) fn finish(&mut self) -> Vec<Completed> {
         let mut pending: Vec<(u64, Pending)> = self.pending.drain().collect();
@@ -250,8 +255,18 @@ pub(crate) trait Explain {
 
 /// Finds dependency cycles over `edges` of kinds in `mask` and reports a
 /// shortest witness of each class in each strongly connected component.
-pub(crate) fn find_cycles(txns: &Txns, mask: u8, model: &dyn Explain, report: &mut Report) {
-    let graph = Graph::build(txns.meta.len(), &txns.edges.edges, mask);
+pub(crate) fn find_cycles(
+    txns: &Txns,
+    data: &EdgeList,
+    mask: u8,
+    model: &dyn Explain,
+    report: &mut Report,
+) {
+    let graph = Graph::build(
+        txns.meta.len(),
+        [&txns.edges.edges[..], &data.edges[..]],
+        mask,
+    );
     report.stats.insert("graph-nodes", graph.nodes() as u64);
     report.stats.insert("graph-edges", graph.edges() as u64);
     let mut scratch = Scratch::new(graph.nodes());
