@@ -109,7 +109,7 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err(&self, message: impl Into<String>) -> EdnError {
         EdnError {
             column: self.pos + 1,
@@ -263,7 +263,8 @@ impl Parser<'_> {
             .map_err(|_| self.err("string is not UTF-8"))
     }
 
-    fn token(&mut self) -> &str {
+    fn token(&mut self) -> &'a str {
+        let s: &'a [u8] = self.s;
         let start = self.pos;
         while let Some(&c) = self.s.get(self.pos) {
             if c.is_ascii_whitespace()
@@ -277,13 +278,13 @@ impl Parser<'_> {
             self.pos += 1;
         }
         // The slice ends at ASCII delimiters, so it is valid UTF-8.
-        std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("")
+        std::str::from_utf8(&s[start..self.pos]).unwrap_or("")
     }
 
     fn atom(&mut self) -> Result<Edn, EdnError> {
         let start = self.pos;
-        let t = self.token().to_string();
-        match t.as_str() {
+        let t = self.token();
+        match t {
             "nil" => return Ok(Edn::Nil),
             "true" => return Ok(Edn::Bool(true)),
             "false" => return Ok(Edn::Bool(false)),
@@ -293,13 +294,13 @@ impl Parser<'_> {
         let numeric = b[0].is_ascii_digit()
             || (b.len() > 1 && matches!(b[0], b'-' | b'+') && b[1].is_ascii_digit());
         if !numeric {
-            return Ok(Edn::Symbol(t));
+            return Ok(Edn::Symbol(t.to_string()));
         }
-        let digits = t.strip_suffix('N').unwrap_or(&t);
+        let digits = t.strip_suffix('N').unwrap_or(t);
         if let Ok(i) = digits.parse::<i64>() {
             return Ok(Edn::Int(i));
         }
-        let float = t.strip_suffix('M').unwrap_or(&t);
+        let float = t.strip_suffix('M').unwrap_or(t);
         if let Ok(f) = float.parse::<f64>() {
             if digits
                 .bytes()
