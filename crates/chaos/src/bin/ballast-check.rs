@@ -38,7 +38,7 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// What the history holds: list-append.
+    /// What the history holds: list-append or rw-register.
     #[arg(long, default_value = "list-append")]
     model: String,
     /// The model to check against: read-committed, repeatable-read,
@@ -139,8 +139,12 @@ fn parse_format(name: &str) -> Result<Format, String> {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode, String> {
-    let model = Model::from_name(&args.model)
-        .ok_or_else(|| format!("unknown model {:?} (list-append)", args.model))?;
+    let model = Model::from_name(&args.model).ok_or_else(|| {
+        format!(
+            "unknown model {:?} (list-append or rw-register)",
+            args.model
+        )
+    })?;
     let consistency = consistency(&args.consistency_model)?;
     let format = args.format.as_deref().map(parse_format).transpose()?;
     let Some(path) = &args.file else {
@@ -155,6 +159,9 @@ fn check(args: &CheckArgs) -> Result<ExitCode, String> {
     };
     let reader = HistoryReader::new(input, format, model.read_as());
     let started = Instant::now();
+    if args.stream && model != Model::ListAppend {
+        return Err("--stream checks list-append histories".into());
+    }
     let outcome = if args.stream {
         stream(reader, consistency, args.checkpoint.max(1))
     } else {

@@ -41,6 +41,7 @@ pub mod generate;
 mod graph;
 pub mod list_append;
 pub mod op;
+pub mod rw_register;
 mod txn;
 
 use std::collections::HashMap;
@@ -51,6 +52,7 @@ pub use anomaly::{Anomaly, AnomalyKind, ConsistencyModel, Report};
 pub use format::{Format, ParseError, ReadAs};
 pub use list_append::ListAppend;
 pub use op::{Mop, Op, OpType, ReadValue, RegisterOp, Value};
+pub use rw_register::RwRegister;
 pub use txn::HistoryError;
 
 /// A hash map keyed by small integers (Fx hashing: the checkers hash
@@ -63,6 +65,8 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<rustc_hash::FxH
 pub enum Model {
     /// Transactions of `[:append k v]` and `[:r k list]`.
     ListAppend,
+    /// Transactions of `[:w k v]` and `[:r k v]` over registers.
+    RwRegister,
 }
 
 impl Model {
@@ -70,12 +74,15 @@ impl Model {
     pub fn name(self) -> &'static str {
         match self {
             Model::ListAppend => "list-append",
+            Model::RwRegister => "rw-register",
         }
     }
 
     /// Looks a model up by name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Model::ListAppend].into_iter().find(|m| m.name() == name)
+        [Model::ListAppend, Model::RwRegister]
+            .into_iter()
+            .find(|m| m.name() == name)
     }
 
     /// How `:f :read` is read in this model's histories.
@@ -136,6 +143,13 @@ pub fn check_results(
     match model {
         Model::ListAppend => {
             let mut c = ListAppend::new(consistency);
+            for op in ops {
+                c.push(op?)?;
+            }
+            Ok(c.check())
+        }
+        Model::RwRegister => {
+            let mut c = RwRegister::new(consistency);
             for op in ops {
                 c.push(op?)?;
             }
