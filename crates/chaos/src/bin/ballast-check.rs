@@ -38,7 +38,7 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// What the history holds: list-append or rw-register.
+    /// What the history holds: list-append, rw-register or register.
     #[arg(long, default_value = "list-append")]
     model: String,
     /// The model to check against: read-committed, repeatable-read,

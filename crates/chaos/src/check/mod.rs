@@ -41,6 +41,7 @@ pub mod generate;
 mod graph;
 pub mod list_append;
 pub mod op;
+pub mod register;
 pub mod rw_register;
 mod txn;
 
@@ -52,6 +53,7 @@ pub use anomaly::{Anomaly, AnomalyKind, ConsistencyModel, Report};
 pub use format::{Format, ParseError, ReadAs};
 pub use list_append::ListAppend;
 pub use op::{Mop, Op, OpType, ReadValue, RegisterOp, Value};
+pub use register::Registers;
 pub use rw_register::RwRegister;
 pub use txn::HistoryError;
 
@@ -67,6 +69,9 @@ pub enum Model {
     ListAppend,
     /// Transactions of `[:w k v]` and `[:r k v]` over registers.
     RwRegister,
+    /// Single-register `read`, `write` and `cas` (optionally `[k v]` per
+    /// register), checked for linearizability.
+    Register,
 }
 
 impl Model {
@@ -75,12 +80,13 @@ impl Model {
         match self {
             Model::ListAppend => "list-append",
             Model::RwRegister => "rw-register",
+            Model::Register => "register",
         }
     }
 
     /// Looks a model up by name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Model::ListAppend, Model::RwRegister]
+        [Model::ListAppend, Model::RwRegister, Model::Register]
             .into_iter()
             .find(|m| m.name() == name)
     }
@@ -150,6 +156,13 @@ pub fn check_results(
         }
         Model::RwRegister => {
             let mut c = RwRegister::new(consistency);
+            for op in ops {
+                c.push(op?)?;
+            }
+            Ok(c.check())
+        }
+        Model::Register => {
+            let mut c = Registers::new();
             for op in ops {
                 c.push(op?)?;
             }
