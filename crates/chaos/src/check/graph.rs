@@ -161,6 +161,7 @@ impl Graph {
         while head < scratch.queue.len() {
             let node = scratch.queue[head];
             head += 1;
+            scratch.visits += 1;
             for (next, kind) in self.out(node) {
                 if kind & mask == 0
                     || scratch.seen[next as usize] == generation
@@ -266,6 +267,8 @@ impl Scratch {
 /// Scratch space for breadth-first searches.
 #[derive(Debug)]
 pub(crate) struct Bfs {
+    /// Nodes dequeued by all searches so far (the work done).
+    pub(crate) visits: u64,
     seen: Vec<u32>,
     parent: Vec<u32>,
     queue: Vec<u32>,
@@ -275,6 +278,7 @@ pub(crate) struct Bfs {
 impl Bfs {
     pub(crate) fn new(nodes: usize) -> Self {
         Self {
+            visits: 0,
             seen: vec![0; nodes],
             parent: vec![0; nodes],
             queue: Vec::new(),

@@ -13,8 +13,10 @@ use super::op::{Mop, Op, OpType, Value};
 /// No transaction.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Most witness searches per cycle class and component (each a BFS).
-const MAX_SEARCHES: usize = 32;
+/// Most nodes all witness searches for one cycle class in one component
+/// may visit: small components try every candidate edge, huge ones stop
+/// early with the shortest cycle found so far.
+const MAX_VISITS: u64 = 4_000_000;
 
 /// How a transaction ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,7 +290,7 @@ pub(crate) fn find_cycles(
                 else {
                     continue;
                 };
-                let (kind, edges) = classify(&graph, &cycle, start | path | extra);
+                let (kind, edges) = classify(&graph, &cycle, start, path | extra);
                 if !found.contains(&kind) {
                     found.push(kind);
                     report.add(explain_cycle(txns, model, kind, &cycle, &edges));
@@ -310,14 +312,13 @@ fn witness(
     // Only edges inside one component of the allowed subgraph can close a cycle.
     let subs = graph.sccs(Some(component), start | path, scratch);
     let mut best: Option<Vec<u32>> = None;
-    let mut searches = 0;
+    let budget_end = scratch.bfs.visits + MAX_VISITS;
     for sub in &subs {
         scratch.member.stamp(Some(sub));
         for (from, to) in graph.edges_within(sub, start, &scratch.member) {
-            if searches == MAX_SEARCHES {
+            if scratch.bfs.visits >= budget_end {
                 return best;
             }
-            searches += 1;
             let Scratch { member, bfs, .. } = scratch;
             if let Some(mut p) = graph.shortest_path(to, from, path, member, bfs) {
                 // p runs to → … → from; the cycle is from → to → … .
@@ -337,11 +338,13 @@ fn witness(
 
 /// Names the cycle and picks, for each step, the kind that explains it best
 /// (data edges before order edges, ww before wr before rw).
-fn classify(graph: &Graph, cycle: &[u32], mask: u8) -> (AnomalyKind, Vec<u8>) {
+/// The first step is the witness's start edge (of kind `first`); the others
+/// were found over `rest`.
+fn classify(graph: &Graph, cycle: &[u32], first: u8, rest: u8) -> (AnomalyKind, Vec<u8>) {
     let mut kinds = Vec::with_capacity(cycle.len());
     for (i, &from) in cycle.iter().enumerate() {
         let to = cycle[(i + 1) % cycle.len()];
-        let have = graph.kinds_between(from, to) & mask;
+        let have = graph.kinds_between(from, to) & if i == 0 { first | rest } else { rest };
         debug_assert!(
             have != 0,
             "a witness cycle uses only edges of the searched kinds"
