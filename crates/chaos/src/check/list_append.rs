@@ -372,23 +372,16 @@ impl ListAppend {
                 }
             }
         }
-        if self.duplicate_appends as usize > MAX_PRECONDITIONS {
-            report.preconditions.push(format!(
-                "… {} duplicate appends in all",
-                self.duplicate_appends
-            ));
-        }
-        self.txns.count(&mut report);
-        report.stats.insert("keys", self.orders.len() as u64);
-        txn::find_cycles(
-            &self.txns,
-            &edges,
-            self.model.edge_mask(),
-            self,
-            &mut report,
-        );
-        report.conclude(Some(self.model));
-        report
+        let end = txn::Ending {
+            txns: &self.txns,
+            edges: &edges,
+            model: self.model,
+            keys: self.orders.len(),
+            duplicates: self.duplicate_appends,
+            shown: MAX_PRECONDITIONS,
+            what: "appends",
+        };
+        txn::conclude(end, self, report)
     }
 
     /// Garbage (never appended) and aborted (G1a) elements in the version

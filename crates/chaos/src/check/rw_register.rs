@@ -274,23 +274,16 @@ impl RwRegister {
                 self.lost_update(key, x, ts, &mut report);
             }
         }
-        if self.duplicate_writes as usize > MAX_PRECONDITIONS {
-            report.preconditions.push(format!(
-                "… {} duplicate writes in all",
-                self.duplicate_writes
-            ));
-        }
-        self.txns.count(&mut report);
-        report.stats.insert("keys", self.names.len() as u64);
-        txn::find_cycles(
-            &self.txns,
-            &edges,
-            self.model.edge_mask(),
-            &self,
-            &mut report,
-        );
-        report.conclude(Some(self.model));
-        report
+        let end = txn::Ending {
+            txns: &self.txns,
+            edges: &edges,
+            model: self.model,
+            keys: self.names.len(),
+            duplicates: self.duplicate_writes,
+            shown: MAX_PRECONDITIONS,
+            what: "writes",
+        };
+        txn::conclude(end, &self, report)
     }
 
     fn read_edges(

@@ -300,6 +300,39 @@ pub(crate) fn find_cycles(
     }
 }
 
+/// What every transactional check ends with: the duplicate-write count
+/// (beyond the `shown` described one by one), outcome counts, the cycle
+/// search and the verdict against `model`.
+pub(crate) struct Ending<'a> {
+    pub(crate) txns: &'a Txns,
+    pub(crate) edges: &'a EdgeList,
+    pub(crate) model: super::anomaly::ConsistencyModel,
+    pub(crate) keys: usize,
+    pub(crate) duplicates: u64,
+    pub(crate) shown: usize,
+    pub(crate) what: &'static str,
+}
+
+pub(crate) fn conclude(end: Ending<'_>, explain: &dyn Explain, mut report: Report) -> Report {
+    if end.duplicates as usize > end.shown {
+        report.preconditions.push(format!(
+            "… {} duplicate {} in all",
+            end.duplicates, end.what
+        ));
+    }
+    end.txns.count(&mut report);
+    report.stats.insert("keys", end.keys as u64);
+    find_cycles(
+        end.txns,
+        end.edges,
+        end.model.edge_mask(),
+        explain,
+        &mut report,
+    );
+    report.conclude(Some(end.model));
+    report
+}
+
 /// A shortest cycle in `component` that starts with an edge of kind
 /// `start` and continues over edges of kinds in `path`.
 fn witness(
