@@ -52,14 +52,17 @@ fn recv(s: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<String> {
     Err(io::Error::other("frame too long"))
 }
 
-/// Puts a broken service acknowledges but keeps in a per-connection
-/// write-behind buffer before storing them.
-const WRITE_BEHIND: usize = 8;
+/// How many acknowledged puts a broken service holds per connection before
+/// it stores them anyway: far more than one connection carries in these
+/// runs, so every connection the fault kills dies holding its puts (a small
+/// buffer made the verdict depend on whether the fault happened to land
+/// right after a flush).
+const WRITE_BEHIND: usize = 4_096;
 
 /// `P key value` → `OK`; `G key` → `V value` or `NF`; `S` → `OK`.
-/// Broken: a put is acknowledged at once but stored only when the
-/// connection's write-behind buffer is full or the client says `S` — a
-/// connection that dies loses what its buffer held.
+/// Broken: a put is acknowledged at once but stored only when the client
+/// says `S` (or the write-behind buffer is full) — a connection that dies
+/// loses every put it acknowledged.
 fn serve(mut conn: TcpStream, store: Store, broken: bool) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let (mut buf, mut behind) = (Vec::new(), Vec::<(u64, u64)>::new());
