@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ballast_chaos::check::format::{self, Format, HistoryReader};
 use ballast_chaos::check::generate::{ListAppendGenerator, Workload};
@@ -92,6 +92,10 @@ enum Command {
         /// The model to check against.
         #[arg(long, default_value = "strict-serializable")]
         consistency_model: String,
+        /// Check as --stream does, every this many operations (0: once,
+        /// at the end).
+        #[arg(long, default_value_t = 0)]
+        checkpoint: u64,
     },
 }
 
@@ -108,7 +112,8 @@ fn main() -> ExitCode {
             txns,
             seed,
             consistency_model,
-        }) => measure(txns, seed, &consistency_model),
+            checkpoint,
+        }) => measure(txns, seed, &consistency_model, checkpoint),
         None => check(&cli.check),
     };
     match result {
@@ -186,25 +191,35 @@ fn check(args: &CheckArgs) -> Result<ExitCode, String> {
     })
 }
 
-/// Checks every `every` operations; stops at the first invalid checkpoint.
+/// Checks after every `every` operations, and stops at the first invalid
+/// checkpoint. A checkpoint re-checks the whole history so far, so it grows
+/// with it: the next one also waits until as much time has gone to reading
+/// as the last check took, which keeps checking at no more than half the
+/// time on a history of any length (a soak's checker keeps up with it).
 fn stream(
     reader: impl Iterator<Item = Result<ballast_chaos::check::Op, format::ParseError>>,
     consistency: ConsistencyModel,
     every: u64,
 ) -> Result<(Report, bool), CheckError> {
     let mut checker = ListAppend::new(consistency);
+    let (mut since, mut reading, mut owed) = (0u64, Instant::now(), Duration::ZERO);
     for (n, op) in reader.enumerate() {
         checker.push(op?)?;
-        if (n as u64 + 1).is_multiple_of(every) {
-            let report = checker.checkpoint();
-            eprintln!(
-                "ballast-check: {} operations read, {} anomalies so far",
-                n + 1,
-                report.counts.values().sum::<u64>()
-            );
-            if !report.valid {
-                return Ok((report, true));
-            }
+        since += 1;
+        if since < every || reading.elapsed() < owed {
+            continue;
+        }
+        let started = Instant::now();
+        let report = checker.checkpoint();
+        (since, owed, reading) = (0, started.elapsed(), Instant::now());
+        eprintln!(
+            "ballast-check: {} operations read, {} anomalies so far ({} ms to check)",
+            n + 1,
+            report.counts.values().sum::<u64>(),
+            owed.as_millis()
+        );
+        if !report.valid {
+            return Ok((report, true));
         }
     }
     Ok((checker.check(), false))
@@ -246,7 +261,12 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn measure(txns: u64, seed: u64, consistency_model: &str) -> Result<ExitCode, String> {
+fn measure(
+    txns: u64,
+    seed: u64,
+    consistency_model: &str,
+    checkpoint: u64,
+) -> Result<ExitCode, String> {
     let consistency = consistency(consistency_model)?;
     let workload = Workload {
         txns,
@@ -258,11 +278,16 @@ fn measure(txns: u64, seed: u64, consistency_model: &str) -> Result<ExitCode, St
     let ops = ListAppendGenerator::new(workload.clone()).count();
     let generation = started.elapsed();
     let started = Instant::now();
-    let mut checker = ListAppend::new(consistency);
-    for op in ListAppendGenerator::new(workload) {
-        checker.push(op).map_err(|e| e.to_string())?;
-    }
-    let report = checker.check();
+    let report = if checkpoint == 0 {
+        let mut checker = ListAppend::new(consistency);
+        for op in ListAppendGenerator::new(workload) {
+            checker.push(op).map_err(|e| e.to_string())?;
+        }
+        checker.check()
+    } else {
+        let ops = ListAppendGenerator::new(workload).map(Ok);
+        stream(ops, consistency, checkpoint).map_err(|e| e.to_string())?.0
+    };
     let total = started.elapsed();
     let check = total.saturating_sub(generation);
     println!(
