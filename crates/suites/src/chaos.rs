@@ -303,6 +303,12 @@ fn write_history(dir: &Path, run: &Run) -> std::io::Result<()> {
     )?;
     let mut w = std::io::BufWriter::new(file);
     suite::write_jsonl(run, &mut w)?;
+    w.flush()?;
+    let edn = dir
+        .join("histories")
+        .join(format!("{}.register.edn", run.scenario.name));
+    let mut w = std::io::BufWriter::new(std::fs::File::create(edn)?);
+    suite::write_register_edn(run, &mut w)?;
     w.flush()
 }
 

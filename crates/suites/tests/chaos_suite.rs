@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use ballast_chaos::check;
 use ballast_suites::chaos::{EXIT_PASSED, EXIT_USAGE, main_with};
 
 fn suite(args: &[&str]) -> (i32, String) {
@@ -26,6 +27,23 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The run as a Jepsen register history: ballast-check (and Knossos) read
+/// it back and find it linearizable.
+fn register_history_is_linearizable(dir: &Path, name: &str, runs: usize) {
+    let edn = read(&dir.join("histories").join(format!("{name}.register.edn")));
+    let ops = check::format::read_history(edn.as_bytes(), None, check::ReadAs::Register)
+        .expect("the register history parses");
+    assert!(ops.len() > 2 * runs, "{name}: {} events", ops.len());
+    let report = check::check(
+        check::Model::Register,
+        check::ConsistencyModel::Linearizable,
+        ops,
+    )
+    .expect("a well-formed register history");
+    assert!(report.valid, "{name}: {report}");
+    assert!(report.ok > 0, "{name}: {report}");
 }
 
 #[test]
@@ -81,6 +99,7 @@ fn two_scenarios_run_end_to_end_and_write_passing_reports() {
                 .any(|e| e["type"] == "op" && e["outcome"] == "ok"),
             "{name}: operations recorded"
         );
+        register_history_is_linearizable(&dir, name, rows.len());
     }
     let html = read(&dir.join("report.html"));
     assert_eq!(

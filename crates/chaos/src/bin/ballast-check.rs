@@ -232,7 +232,9 @@ fn print(report: &Report, json: bool) -> Result<(), String> {
             .map_err(|e| e.to_string())
             .and_then(|()| writeln!(out).map_err(|e| e.to_string()))
     } else {
-        write!(out, "{report}").map_err(|e| e.to_string())
+        let text = report.to_string();
+        let end = if text.ends_with('\n') { "" } else { "\n" };
+        write!(out, "{text}{end}").map_err(|e| e.to_string())
     };
     written.map_err(|e| format!("cannot write the report: {e}"))
 }
@@ -286,7 +288,9 @@ fn measure(
         checker.check()
     } else {
         let ops = ListAppendGenerator::new(workload).map(Ok);
-        stream(ops, consistency, checkpoint).map_err(|e| e.to_string())?.0
+        stream(ops, consistency, checkpoint)
+            .map_err(|e| e.to_string())?
+            .0
     };
     let total = started.elapsed();
     let check = total.saturating_sub(generation);

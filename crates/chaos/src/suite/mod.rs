@@ -111,7 +111,7 @@ pub use embedded::EmbeddedProxy;
 pub use hooks::{CertificateHook, LockHook, TargetHooks};
 pub use inject::FaultInjector;
 pub use metrics::{FaultSpan, Performance, PhaseStats, THROUGHPUT_WINDOW, samples};
-pub use report::{CSV_HEADER, write_jsonl};
+pub use report::{CSV_HEADER, write_jsonl, write_register_edn};
 pub use run::{RunOptions, ScenarioRun, run_scenario};
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]

@@ -139,3 +139,22 @@ pub fn write_jsonl<K: Datum, V: Datum>(
     }
     Ok(())
 }
+
+/// Writes the run's operations as Jepsen's independent-register history in
+/// EDN ([`History::register_history`](crate::history::History::register_history)),
+/// the final state read last, for `ballast-check --model register` or
+/// Knossos. Nothing is written for a run whose final state was not read.
+///
+/// # Errors
+///
+/// What the writer returns.
+pub fn write_register_edn<K: Datum, V: Datum>(
+    run: &ScenarioRun<K, V>,
+    out: impl Write,
+) -> io::Result<()> {
+    let Some(state) = &run.final_state else {
+        return Ok(());
+    };
+    let ops = run.history.register_history(state);
+    crate::check::format::write_history(&ops, crate::check::Format::Edn, out)
+}

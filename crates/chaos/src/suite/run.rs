@@ -72,6 +72,8 @@ pub struct ScenarioRun<K, V> {
     pub breaches: Vec<SlaBreach>,
     /// Size of the final state.
     pub final_records: usize,
+    /// The final state the history was checked against (`None`: not read).
+    pub final_state: Option<HashMap<K, V>>,
     /// Why the run stopped early or could not be judged, if it did.
     pub error: Option<SuiteError>,
     /// For a scenario with resource faults (Linux): what the process held
@@ -137,6 +139,7 @@ where
         anomalies: Vec::new(),
         breaches: Vec::new(),
         final_records: 0,
+        final_state: None,
         error: None,
         resources: None,
     };
@@ -162,6 +165,7 @@ where
         Ok(state) => {
             run.final_records = state.len();
             run.check = Some(history.check(&state));
+            run.final_state = Some(state);
         }
         Err(e) => {
             run.error.get_or_insert(e);

@@ -119,6 +119,9 @@ pub(super) fn attribute<K: Datum, V: Datum>(
                 Violation::PhantomRead { op, .. }
                 | Violation::StaleRead { op, .. }
                 | Violation::NonMonotonicRead { op, .. } => entries.iter().find(|e| e.id == *op),
+                Violation::NonLinearizable { op, .. } => {
+                    op.and_then(|op| entries.iter().find(|e| e.id == op))
+                }
             };
             let faults = entry.map_or_else(Vec::new, |e| {
                 let done = e.completed.as_ref().map_or(e.invoked, |(at, _)| *at);

@@ -1,10 +1,12 @@
 //! Operation histories: record what clients asked and were told during a
 //! chaos run, then check them against what the system holds afterwards.
 //!
-//! The model is a keyed store where each key is written once with a unique
-//! value (records with transaction ids, idempotency keys, events): the shape
-//! of most "did we lose an acknowledged write?" questions. Every operation is
-//! recorded when it is invoked and again when it completes, as one of:
+//! The model is a keyed store: records with transaction ids, idempotency
+//! keys, events, each written once, or keys updated many times, last writer
+//! wins (a key's writes are ordered by real time: one acknowledged before
+//! another was invoked comes first; overlapping writes may land in either
+//! order). Every operation is recorded when it is invoked and again when it
+//! completes, as one of:
 //!
 //! - `Ok`: the system acknowledged it (a write committed, a read answered);
 //! - `Fail`: the system said it did **not** happen (a typed refusal);
@@ -13,13 +15,16 @@
 //! [`History::check`] then reports, against the final state read from the
 //! system:
 //!
-//! - [`Violation::LostWrite`]: an acknowledged write is missing or changed;
+//! - [`Violation::LostWrite`]: an acknowledged write is missing or changed
+//!   (for a key written many times: the final value is not one the last
+//!   acknowledged write, or a write overlapping it, could have left);
 //! - [`Violation::FailedWriteVisible`]: a write reported as failed took effect;
 //! - [`Violation::PhantomRead`]: a read saw a value nobody had (yet) written,
 //!   or one whose write failed (an uncommitted value);
 //! - [`Violation::StaleRead`]: a read began after a write was acknowledged and
-//!   did not see it;
-//! - [`Violation::NonMonotonicRead`]: a client saw a key, then (later) did not.
+//!   did not see it (saw nothing, or a value that write overwrote);
+//! - [`Violation::NonMonotonicRead`]: a client saw a key, then (later) did
+//!   not, or saw a value and later one that value had overwritten.
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -45,12 +50,15 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{Clock, SharedClock, SystemClock};
 
+mod keyed;
+mod linearizable;
+
 /// What a client asked the system to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op<K, V> {
-    /// Store `value` under `key` (each key is written once).
+    /// Store `value` under `key` (once, or over an earlier value).
     Write {
-        /// The key, unique per write.
+        /// The key.
         key: K,
         /// The value written.
         value: V,
@@ -402,14 +410,16 @@ pub enum Violation<K, V> {
         /// The value seen.
         value: V,
     },
-    /// A read invoked after a write's acknowledgement did not see it.
+    /// A read invoked after a write's acknowledgement did not see it (it
+    /// saw nothing, or a value that write had overwritten).
     StaleRead {
         /// The reading operation's id.
         op: u64,
         /// The key read.
         key: K,
     },
-    /// A process saw a key and later did not.
+    /// A process saw a key and later did not, or saw a value and later an
+    /// older one.
     NonMonotonicRead {
         /// The process.
         process: u64,
@@ -417,6 +427,19 @@ pub enum Violation<K, V> {
         op: u64,
         /// The key.
         key: K,
+    },
+    /// No order of the operations on a key, each taking effect at one
+    /// instant between its invocation and its return, gives every read its
+    /// result and leaves the final value: the key is not linearizable.
+    /// Reported only for a key no other violation names.
+    NonLinearizable {
+        /// The key.
+        key: K,
+        /// The operation that could not take effect (`None`: the final
+        /// state, read after everything).
+        op: Option<u64>,
+        /// Why, in the register checker's words.
+        explanation: String,
     },
 }
 
@@ -444,13 +467,42 @@ impl<K, V> CheckReport<K, V> {
     }
 }
 
+impl<K, V> Violation<K, V> {
+    /// The key the violation is about.
+    pub fn key(&self) -> &K {
+        match self {
+            Violation::LostWrite { key, .. }
+            | Violation::FailedWriteVisible { key, .. }
+            | Violation::PhantomRead { key, .. }
+            | Violation::StaleRead { key, .. }
+            | Violation::NonMonotonicRead { key, .. }
+            | Violation::NonLinearizable { key, .. } => key,
+        }
+    }
+}
+
 impl<K, V> History<K, V>
 where
-    K: Clone + Eq + Hash,
-    V: Clone + Eq,
+    K: Clone + Eq + Hash + fmt::Display,
+    V: Clone + Eq + Hash + fmt::Display,
 {
+    /// The history as Jepsen's independent-register history (`:f :read` /
+    /// `:write`, `:value [key value]`), with `final_state` read after
+    /// everything, as the linearizability part of [`History::check`] sees
+    /// it: keys and values that are not integers are numbered in order of
+    /// first appearance. Every operation is its own process (a client may
+    /// leave one unfinished and go on). Write it with
+    /// [`check::format::write_history`](crate::check::format::write_history)
+    /// and check it with `ballast-check --model register`.
+    pub fn register_history(&self, final_state: &HashMap<K, V>) -> Vec<crate::check::Op> {
+        let inner = lock(&self.inner);
+        linearizable::build(&inner.entries, final_state).events
+    }
+
     /// Checks the history against `final_state`, what the system holds once
-    /// the run is over (read directly, not through the faulty path).
+    /// the run is over (read directly, not through the faulty path): the
+    /// direct checks of each write and read, then each key's operations for
+    /// linearizability (see [`Violation::NonLinearizable`]).
     pub fn check(&self, final_state: &HashMap<K, V>) -> CheckReport<K, V> {
         let inner = lock(&self.inner);
         let entries = &inner.entries;
@@ -469,119 +521,17 @@ where
                 Some((_, Outcome::Info(_))) | None => report.indeterminate += 1,
             }
         }
-        let writes = check_writes(entries, final_state, &mut report);
-        check_reads(entries, &writes, &mut report.violations);
+        let writes = keyed::writes(entries, &mut report);
+        keyed::check_final(&writes, final_state, &mut report.violations);
+        keyed::check_reads(entries, &writes, &mut report.violations);
+        let faulted = report
+            .violations
+            .iter()
+            .map(Violation::key)
+            .cloned()
+            .collect();
+        linearizable::check(entries, final_state, &faulted, &mut report.violations);
         report
-    }
-}
-
-/// Per key: the write's value, invocation time, and acknowledgement time /
-/// failure.
-struct WriteFacts<V> {
-    value: V,
-    invoked: Duration,
-    acked_at: Option<Duration>,
-    failed: bool,
-}
-
-fn check_writes<K: Clone + Eq + Hash, V: Clone + Eq>(
-    entries: &[Entry<K, V>],
-    final_state: &HashMap<K, V>,
-    report: &mut CheckReport<K, V>,
-) -> HashMap<K, WriteFacts<V>> {
-    let mut writes = HashMap::new();
-    for e in entries {
-        let Op::Write { key, value } = &e.op else {
-            continue;
-        };
-        let (acked_at, failed) = match &e.completed {
-            Some((at, Outcome::Ok(_))) => (Some(*at), false),
-            Some((_, Outcome::Fail(_))) => (None, true),
-            _ => (None, false),
-        };
-        let found = final_state.get(key);
-        if acked_at.is_some() {
-            report.acknowledged_writes += 1;
-            if found != Some(value) {
-                report.violations.push(Violation::LostWrite {
-                    key: key.clone(),
-                    expected: value.clone(),
-                    found: found.cloned(),
-                });
-            }
-        }
-        if failed && found == Some(value) {
-            report.violations.push(Violation::FailedWriteVisible {
-                key: key.clone(),
-                value: value.clone(),
-            });
-        }
-        writes.insert(
-            key.clone(),
-            WriteFacts {
-                value: value.clone(),
-                invoked: e.invoked,
-                acked_at,
-                failed,
-            },
-        );
-    }
-    writes
-}
-
-fn check_reads<K: Clone + Eq + Hash, V: Clone + Eq>(
-    entries: &[Entry<K, V>],
-    writes: &HashMap<K, WriteFacts<V>>,
-    violations: &mut Vec<Violation<K, V>>,
-) {
-    // (process, key) → completion time of the latest read that saw the key.
-    let mut seen: HashMap<(u64, K), Duration> = HashMap::new();
-    let mut reads: Vec<&Entry<K, V>> = entries
-        .iter()
-        .filter(|e| matches!(e.op, Op::Read { .. }))
-        .collect();
-    reads.sort_by_key(|e| e.invoked);
-    for e in reads {
-        let Op::Read { key } = &e.op else { continue };
-        let Some((done, Outcome::Ok(result))) = &e.completed else {
-            continue;
-        };
-        let write = writes.get(key);
-        match result {
-            Some(value) => {
-                let legit =
-                    write.is_some_and(|w| w.value == *value && !w.failed && w.invoked <= *done);
-                if !legit {
-                    violations.push(Violation::PhantomRead {
-                        op: e.id,
-                        key: key.clone(),
-                        value: value.clone(),
-                    });
-                }
-                seen.insert((e.process, key.clone()), *done);
-            }
-            None => {
-                if write
-                    .and_then(|w| w.acked_at)
-                    .is_some_and(|acked| acked < e.invoked)
-                {
-                    violations.push(Violation::StaleRead {
-                        op: e.id,
-                        key: key.clone(),
-                    });
-                }
-                if seen
-                    .get(&(e.process, key.clone()))
-                    .is_some_and(|saw| *saw < e.invoked)
-                {
-                    violations.push(Violation::NonMonotonicRead {
-                        process: e.process,
-                        op: e.id,
-                        key: key.clone(),
-                    });
-                }
-            }
-        }
     }
 }
 
