@@ -2,7 +2,7 @@
 //! anomalies, as Elle does.
 //!
 //! ```text
-//! ballast-check [--model list-append] [--consistency-model NAME] [--json] [--stream] FILE
+//! ballast-check [--model list-append|rw-register|register|set] [--consistency-model NAME] [--json] [--stream] FILE
 //! ballast-check generate --txns N [--seed S] [--format edn|jsonl]
 //! ballast-check measure --txns N
 //! ```
@@ -38,12 +38,15 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// What the history holds: list-append, rw-register or register.
+    /// What the history holds: list-append, rw-register, register or set.
     #[arg(long, default_value = "list-append")]
     model: String,
     /// The model to check against: read-committed, repeatable-read,
     /// snapshot-isolation, serializable, strong-session-serializable,
-    /// strict-serializable.
+    /// strict-serializable, linearizable. A register history is always
+    /// checked for linearizability; a set history is linearizable under
+    /// strict-serializable and linearizable (stale and non-monotonic reads
+    /// are anomalies) and eventually consistent under the others.
     #[arg(long, default_value = "strict-serializable")]
     consistency_model: String,
     /// The file's syntax (edn or jsonl); detected from the first line when absent.

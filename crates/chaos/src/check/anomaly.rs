@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// An anomaly class, named as Elle names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum AnomalyKind {
     /// Write cycle: transactions overwrite each other in a cycle (ww only).
@@ -160,7 +160,7 @@ impl fmt::Display for AnomalyKind {
 
 /// A consistency model a history can be checked against, named as Elle
 /// names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ConsistencyModel {
     /// Adya's PL-2: no G0, G1a, G1b, G1c.
     ReadCommitted,
@@ -346,6 +346,52 @@ impl Report {
     }
 }
 
+/// Serialized under Elle's names (`G-single`, `lost-update`).
+impl Serialize for AnomalyKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Serialized under Elle's names (`strict-serializable`).
+impl Serialize for ConsistencyModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl Report {
+    /// The set check's figures, as Jepsen's set-full prints them.
+    fn fmt_set(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stat = |k: &str| self.stats.get(k).copied().unwrap_or(0);
+        if !self.stats.contains_key("attempt-count") {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "elements: {} attempted, {} stable, {} lost, {} never read, {} stale",
+            stat("attempt-count"),
+            stat("stable-count"),
+            stat("lost-count"),
+            stat("never-read-count"),
+            stat("stale-count")
+        )?;
+        for which in ["stable", "lost"] {
+            let at: Vec<String> = ["p0", "p50", "p95", "p99", "p100"]
+                .iter()
+                .filter_map(|p| {
+                    let key = format!("{which}-latency-{p}-ms");
+                    self.stats.get(key.as_str()).map(|v| format!("{p} {v}"))
+                })
+                .collect();
+            if !at.is_empty() {
+                writeln!(f, "{which} latency (ms): {}", at.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Report {
     /// The human report `ballast-check` prints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -360,6 +406,7 @@ impl fmt::Display for Report {
             self.failed,
             self.indeterminate
         )?;
+        self.fmt_set(f)?;
         for p in &self.preconditions {
             writeln!(f, "precondition not met: {p}")?;
         }

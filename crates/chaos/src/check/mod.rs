@@ -14,6 +14,12 @@
 //! Indeterminate operations are never a false positive: their writes count
 //! only where a read observed them, their reads not at all.
 //!
+//! The models: [`ListAppend`] and [`RwRegister`] transactions; single-key
+//! registers checked for linearizability ([`Registers`], Wing & Gong with
+//! Lowe's memo, each key alone); sets of added elements ([`SetFull`], lost,
+//! stale, phantom, duplicated and non-monotonic, with stable- and
+//! lost-latency percentiles as Jepsen's `set-full` reports them).
+//!
 //! ```
 //! use ballast_chaos::check::{self, AnomalyKind, ConsistencyModel, Format, Model, ReadAs};
 //!
@@ -43,6 +49,7 @@ pub mod list_append;
 pub mod op;
 pub mod register;
 pub mod rw_register;
+pub mod set;
 mod txn;
 
 use std::collections::HashMap;
@@ -55,6 +62,7 @@ pub use list_append::ListAppend;
 pub use op::{Mop, Op, OpType, ReadValue, RegisterOp, Value};
 pub use register::Registers;
 pub use rw_register::RwRegister;
+pub use set::SetFull;
 pub use txn::HistoryError;
 
 /// A hash map keyed by small integers (Fx hashing: the checkers hash
@@ -72,6 +80,9 @@ pub enum Model {
     /// Single-register `read`, `write` and `cas` (optionally `[k v]` per
     /// register), checked for linearizability.
     Register,
+    /// `:add` of one element and `:read` of the whole set, checked as
+    /// Jepsen's set-full checks it.
+    Set,
 }
 
 impl Model {
@@ -81,19 +92,28 @@ impl Model {
             Model::ListAppend => "list-append",
             Model::RwRegister => "rw-register",
             Model::Register => "register",
+            Model::Set => "set",
         }
     }
 
     /// Looks a model up by name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Model::ListAppend, Model::RwRegister, Model::Register]
-            .into_iter()
-            .find(|m| m.name() == name)
+        [
+            Model::ListAppend,
+            Model::RwRegister,
+            Model::Register,
+            Model::Set,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
     }
 
     /// How `:f :read` is read in this model's histories.
     pub fn read_as(self) -> ReadAs {
-        ReadAs::Register
+        match self {
+            Model::Set => ReadAs::Set,
+            _ => ReadAs::Register,
+        }
     }
 }
 
@@ -163,6 +183,13 @@ pub fn check_results(
         }
         Model::Register => {
             let mut c = Registers::new();
+            for op in ops {
+                c.push(op?)?;
+            }
+            Ok(c.check())
+        }
+        Model::Set => {
+            let mut c = SetFull::new(consistency);
             for op in ops {
                 c.push(op?)?;
             }
