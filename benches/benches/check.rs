@@ -7,6 +7,9 @@
 //!   history is cloned outside the timing).
 //! - `check_parse/edn_100k`, `check_parse/jsonl_100k`: read the same
 //!   history from text, the cost a file check adds.
+//! - `check_set/20k_adds`: a set history of 20 000 adds by 5 processes
+//!   and a whole-set read every 50 operations by a sixth (400 reads, 4 M
+//!   elements read in all), as Jepsen's set-full checks it.
 //!
 //! There is no peer in the same run: Elle (Clojure, on Clojars) cannot be
 //! fetched on this machine; its published rate is 100–160 k
@@ -17,7 +20,7 @@
 
 use ballast_chaos::check::format::{self, Format, ReadAs};
 use ballast_chaos::check::generate::{ListAppendGenerator, Workload};
-use ballast_chaos::check::{self, ConsistencyModel, Model, Op};
+use ballast_chaos::check::{self, ConsistencyModel, Model, Op, OpType, Value};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 fn history(txns: u64) -> Vec<Op> {
@@ -27,6 +30,31 @@ fn history(txns: u64) -> Vec<Op> {
         ..Workload::default()
     })
     .collect()
+}
+
+/// Adds of 0..adds, five at a time in flight, and whole-set reads.
+fn set_history(adds: i64) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let mut push = |kind, process, value| {
+        let index = ops.len() as u64;
+        ops.push(Op {
+            index,
+            kind,
+            process,
+            value,
+            time: Some(index as i64 * 1_000),
+        });
+    };
+    for e in 0..adds {
+        let p = (e % 5) as u64;
+        push(OpType::Invoke, p, Value::Add(e));
+        push(OpType::Ok, p, Value::Add(e));
+        if e % 50 == 49 {
+            push(OpType::Invoke, 5, Value::ReadSet(None));
+            push(OpType::Ok, 5, Value::ReadSet(Some((0..=e).collect())));
+        }
+    }
+    ops
 }
 
 fn bench(c: &mut Criterion) {
@@ -66,6 +94,24 @@ fn bench(c: &mut Criterion) {
             });
         });
     }
+    g.finish();
+
+    let ops = set_history(20_000);
+    let mut g = c.benchmark_group("check_set");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(20_000));
+    g.bench_function("20k_adds", |b| {
+        b.iter_batched(
+            || ops.clone(),
+            |ops| {
+                let r = check::check(Model::Set, ConsistencyModel::Linearizable, ops)
+                    .expect("well formed");
+                assert!(r.valid, "{r}");
+                r
+            },
+            BatchSize::LargeInput,
+        );
+    });
     g.finish();
 }
 

@@ -100,7 +100,24 @@ enum Outcome {
 struct Seen {
     first: u64,
     first_time: Option<i64>,
+    /// The first and last reads (by invocation) that returned it, and how
+    /// many did.
+    earliest: usize,
     last: usize,
+    reads: usize,
+}
+
+impl Seen {
+    /// Where to start looking back for a read that missed the element:
+    /// every read between the first and the last that returned it did, in
+    /// the usual case, so the search starts before the first.
+    fn look_back_from(&self) -> usize {
+        if self.reads == self.last - self.earliest + 1 {
+            self.earliest
+        } else {
+            self.last
+        }
+    }
 }
 
 impl SetFull {
@@ -299,12 +316,15 @@ impl SetFull {
                 let s = seen.entry(e).or_insert(Seen {
                     first: r.complete,
                     first_time: r.complete_time,
+                    earliest: pos,
                     last: pos,
+                    reads: 0,
                 });
                 if r.complete < s.first {
                     (s.first, s.first_time) = (r.complete, r.complete_time);
                 }
                 s.last = pos;
+                s.reads += 1;
             }
         }
         // Reads by completion, with the latest-invoked read among those
@@ -374,7 +394,8 @@ impl SetFull {
             (Some(p), last) if last.is_none_or(|a| a <= p) => {
                 // The latest read before `p` that could have seen `e` and
                 // did not.
-                let absent = (0..p)
+                let from = seen.map_or(p, |s| s.look_back_from());
+                let absent = (0..from)
                     .rev()
                     .take_while(|&i| ended[i] > add.invoke)
                     .find(|&i| self.reads[i].complete > add.invoke && !self.reads[i].contains(e));
