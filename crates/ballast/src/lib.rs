@@ -34,7 +34,7 @@
 //!   sans-IO TN3270 session and the blocking client.
 //! - `resilience` (default): [`ballast_resilience`] as `ballast::resilience`:
 //!   circuit breaker, retry, pool, limits, health and shutdown.
-//! - `chaos`: [`ballast_chaos`] as `ballast::chaos`: fault-injecting
+//! - `chaos`: `ballast_chaos` as `ballast::chaos`: fault-injecting
 //!   streams, scenarios, history checking and the SLA validator.
 //!
 //! Sub-features, forwarded to every enabled crate that has them:

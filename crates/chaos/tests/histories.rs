@@ -110,3 +110,119 @@ fn fixtures_read_the_same_as_jsonl() {
         assert_eq!(a.counts, b.counts, "{}", f.name);
     }
 }
+
+/// One worked example of docs/chaos.md: its history, the command shown,
+/// and the output shown.
+struct DocExample {
+    title: String,
+    history: String,
+    args: Vec<String>,
+    exit: u8,
+    output: String,
+}
+
+/// The `#### ` examples of docs/chaos.md's "Checking a history" section.
+fn doc_examples() -> Vec<DocExample> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/chaos.md");
+    let doc = std::fs::read_to_string(path).expect("docs/chaos.md");
+    let section = doc
+        .split_once("## Checking a history")
+        .expect("docs/chaos.md has the section")
+        .1;
+    let block = |text: &str, fence: &str| -> Option<(String, usize)> {
+        let start = text.find(fence)? + fence.len() + 1;
+        let len = text[start..].find("\n```")?;
+        Some((text[start..start + len].to_string(), start + len + 4))
+    };
+    let mut out = Vec::new();
+    for part in section.split("\n#### ").skip(1) {
+        let title = part.lines().next().unwrap_or_default().to_string();
+        let (history, end) = block(part, "```clojure").expect("a history block");
+        let rest = &part[end..];
+        let line = rest
+            .lines()
+            .find(|l| l.starts_with("`ballast-check "))
+            .unwrap_or_else(|| panic!("{title}: no command line"));
+        let (cmd, exit) = line
+            .trim_start_matches('`')
+            .split_once("` (exit ")
+            .unwrap_or_else(|| panic!("{title}: {line}"));
+        let (output, _) = block(rest, "```text").expect("an output block");
+        out.push(DocExample {
+            title,
+            history,
+            args: cmd.split_whitespace().skip(1).map(str::to_string).collect(),
+            exit: exit.trim_end_matches("):").parse().expect("an exit status"),
+            output,
+        });
+    }
+    out
+}
+
+#[test]
+fn the_worked_examples_in_docs_chaos_md_are_what_the_checker_prints() {
+    let examples = doc_examples();
+    let classes: BTreeSet<String> = examples
+        .iter()
+        .map(|e| e.title.split_whitespace().next().unwrap().to_string())
+        .collect();
+    for class in [
+        "G0",
+        "G1a",
+        "G1b",
+        "G1c",
+        "G-single",
+        "G2-item",
+        "lost-update",
+        "internal",
+    ] {
+        assert!(
+            classes.contains(class),
+            "an example of {class}: {classes:?}"
+        );
+    }
+    for e in &examples {
+        let arg = |name: &str| {
+            e.args
+                .windows(2)
+                .find(|w| w[0] == name)
+                .map(|w| w[1].clone())
+        };
+        let model = Model::from_name(&arg("--model").unwrap_or("list-append".into()))
+            .unwrap_or_else(|| panic!("{}: a model", e.title));
+        let consistency = ConsistencyModel::from_name(
+            &arg("--consistency-model").unwrap_or("strict-serializable".into()),
+        )
+        .unwrap_or_else(|| panic!("{}: a consistency model", e.title));
+        let file = e.args.last().expect("a file name");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/histories")
+            .join(file);
+        let on_disk = std::fs::read_to_string(&fixture).unwrap_or_else(|_| panic!("{file}"));
+        let ops_lines: Vec<&str> = on_disk
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with(';'))
+            .collect();
+        assert_eq!(
+            e.history,
+            ops_lines.join("\n"),
+            "{}: the fixture as shown",
+            e.title
+        );
+        let ops = format::read_history(e.history.as_bytes(), None, model.read_as())
+            .unwrap_or_else(|err| panic!("{}: {err}", e.title));
+        let report = check::check(model, consistency, ops).expect("a well-formed history");
+        assert_eq!(
+            report.to_string().trim_end(),
+            e.output,
+            "{}: the output shown",
+            e.title
+        );
+        assert_eq!(
+            u8::from(!report.valid),
+            e.exit,
+            "{}: the exit status",
+            e.title
+        );
+    }
+}

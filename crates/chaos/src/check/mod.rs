@@ -2,7 +2,7 @@
 //!
 //! A history is what clients asked and were told: one invocation and one
 //! completion (`ok`, `fail`, or indeterminate `info`) per operation, in
-//! Jepsen's EDN or as JSON lines ([`format`]). The checkers infer the order
+//! Jepsen's EDN or as JSON lines ([`format`](mod@format)). The checkers infer the order
 //! in which the system must have applied the writes, build the dependency
 //! graph between transactions (ww, wr, rw, plus process and real-time
 //! order), find its cycles and name each anomaly as Elle does: G0, G1a,

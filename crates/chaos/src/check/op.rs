@@ -62,7 +62,7 @@ pub enum Mop {
     Read {
         /// The key.
         key: i64,
-        /// What the read returned; [`ReadValue::Unknown`] in an invocation.
+        /// What the read returned; `nil` ([`ReadValue::Nil`]) in an invocation.
         value: ReadValue,
     },
 }

@@ -1,8 +1,9 @@
 //! The TN3270 system under test: the embedded [`HostSimulator`] (demo
-//! application, its record store as the final state) as a [`Target`], and
-//! terminal users who sign on, store records and read them back as a
-//! [`Workload`], connecting through [`Retry`](ballast_resilience::Retry)
-//! behind a [`CircuitBreaker`].
+//! application, its record store as the final state) as a
+//! [`Target`](ballast_chaos::suite::Target), and terminal users who sign
+//! on, store records and read them back as a [`Workload`], connecting
+//! through [`Retry`](ballast_resilience::Retry) behind a
+//! [`CircuitBreaker`].
 //!
 //! A scenario's `[workload.settings]` shape both sides:
 //!
