@@ -13,6 +13,7 @@ use std::hash::Hash;
 use std::time::Duration;
 
 use super::{CheckReport, Entry, Op, Outcome, Violation};
+use crate::check::FastMap;
 
 /// What the writes of one value of one key tell.
 #[derive(Debug, Clone, Copy)]
@@ -42,48 +43,42 @@ impl ValueFacts {
     }
 }
 
-/// One key's writes, summarized for the checks.
-#[derive(Debug)]
-struct KeyFacts<V> {
-    values: HashMap<V, ValueFacts>,
-    /// Acknowledged writes as (acknowledged, invoked), by acknowledgement.
-    acked: Vec<(Duration, Duration)>,
-    /// `superseded[i]`: the latest invocation among `acked[..=i]`: a write
-    /// acknowledged before it is overwritten for every read invoked after
-    /// `acked[i]` was acknowledged.
-    superseded: Vec<Duration>,
-    /// The acknowledged write acknowledged last, as (acknowledged, value).
-    last_acked: Option<(Duration, V)>,
-}
-
-impl<V: Clone + Eq + Hash> KeyFacts<V> {
-    fn new() -> Self {
-        Self {
-            values: HashMap::new(),
-            acked: Vec::new(),
-            superseded: Vec::new(),
-            last_acked: None,
-        }
-    }
-
-    fn value(&self, v: &V) -> ValueFacts {
-        self.values.get(v).copied().unwrap_or(ValueFacts::NONE)
-    }
-
-    /// The latest invocation of a write acknowledged before `t`: every
-    /// value all of whose writes were acknowledged before it is overwritten
-    /// for a read invoked at `t`.
-    fn overwritten_by(&self, t: Duration) -> Option<Duration> {
-        let n = self.acked.partition_point(|(acked, _)| *acked < t);
-        n.checked_sub(1).map(|i| self.superseded[i])
-    }
-}
-
-/// Every key's writes, in the order the keys were first written.
+/// Every key's writes, summarized for the checks in a few flat tables
+/// (no allocation per key: a history of 100 000 write-once keys costs a
+/// handful).
 #[derive(Debug)]
 pub(super) struct Writes<K, V> {
-    keys: HashMap<K, KeyFacts<V>>,
+    ids: FastMap<K, u32>,
+    /// Keys by id, in the order they were first written.
     order: Vec<K>,
+    values: FastMap<(u32, V), ValueFacts>,
+    /// Acknowledged writes as (key, acknowledged, invoked), sorted.
+    acked: Vec<(u32, Duration, Duration)>,
+    /// `superseded[i]`: the latest invocation among the key's acknowledged
+    /// writes up to `acked[i]`: a value all of whose writes were
+    /// acknowledged before it is overwritten for a read invoked after
+    /// `acked[i]` was acknowledged.
+    superseded: Vec<Duration>,
+    /// Per key: its run in `acked`, and the write acknowledged last (its
+    /// value).
+    runs: Vec<(usize, usize)>,
+    last_acked: Vec<Option<(Duration, V)>>,
+}
+
+impl<K: Eq + Hash, V: Clone + Eq + Hash> Writes<K, V> {
+    fn value(&self, key: u32, v: &V) -> ValueFacts {
+        self.values
+            .get(&(key, v.clone()))
+            .copied()
+            .unwrap_or(ValueFacts::NONE)
+    }
+
+    /// The latest invocation of a write of `key` acknowledged before `t`.
+    fn overwritten_by(&self, key: u32, t: Duration) -> Option<Duration> {
+        let (start, end) = self.runs[key as usize];
+        let n = self.acked[start..end].partition_point(|(_, acked, _)| *acked < t);
+        n.checked_sub(1).map(|i| self.superseded[start + i])
+    }
 }
 
 /// Summarizes the writes of `entries`, counting the acknowledged ones.
@@ -92,20 +87,26 @@ pub(super) fn writes<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
     report: &mut CheckReport<K, V>,
 ) -> Writes<K, V> {
     let mut all = Writes {
-        keys: HashMap::new(),
+        ids: FastMap::default(),
         order: Vec::new(),
+        values: FastMap::default(),
+        acked: Vec::new(),
+        superseded: Vec::new(),
+        runs: Vec::new(),
+        last_acked: Vec::new(),
     };
     for e in entries {
         let Op::Write { key, value } = &e.op else {
             continue;
         };
-        let facts = all.keys.entry(key.clone()).or_insert_with(|| {
+        let id = *all.ids.entry(key.clone()).or_insert_with(|| {
             all.order.push(key.clone());
-            KeyFacts::new()
+            all.last_acked.push(None);
+            (all.order.len() - 1) as u32
         });
-        let v = facts
+        let v = all
             .values
-            .entry(value.clone())
+            .entry((id, value.clone()))
             .or_insert(ValueFacts::NONE);
         match &e.completed {
             Some((_, Outcome::Fail(_))) => v.refused = true,
@@ -119,25 +120,26 @@ pub(super) fn writes<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
                 v.settled = v.settled.zip(acked).map(|(a, b)| a.max(b));
                 if let Some(at) = acked {
                     report.acknowledged_writes += 1;
-                    facts.acked.push((at, e.invoked));
-                    if facts.last_acked.as_ref().is_none_or(|(t, _)| *t <= at) {
-                        facts.last_acked = Some((at, value.clone()));
+                    all.acked.push((id, at, e.invoked));
+                    let last = &mut all.last_acked[id as usize];
+                    if last.as_ref().is_none_or(|(t, _)| *t <= at) {
+                        *last = Some((at, value.clone()));
                     }
                 }
             }
         }
     }
-    for facts in all.keys.values_mut() {
-        facts.acked.sort_unstable();
-        let mut latest = Duration::ZERO;
-        facts.superseded = facts
-            .acked
-            .iter()
-            .map(|(_, invoked)| {
-                latest = latest.max(*invoked);
-                latest
-            })
-            .collect();
+    all.acked.sort_unstable();
+    all.runs = vec![(0, 0); all.order.len()];
+    let mut latest = (u32::MAX, Duration::ZERO);
+    for (i, &(key, _, invoked)) in all.acked.iter().enumerate() {
+        if key != latest.0 {
+            latest = (key, Duration::ZERO);
+            all.runs[key as usize].0 = i;
+        }
+        latest.1 = latest.1.max(invoked);
+        all.runs[key as usize].1 = i + 1;
+        all.superseded.push(latest.1);
     }
     all
 }
@@ -150,13 +152,14 @@ pub(super) fn check_final<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
     final_state: &HashMap<K, V>,
     violations: &mut Vec<Violation<K, V>>,
 ) {
-    for key in &writes.order {
-        let facts = &writes.keys[key];
+    for (id, key) in writes.order.iter().enumerate() {
+        let id = id as u32;
         let found = final_state.get(key);
-        if let Some((_, expected)) = &facts.last_acked {
-            let last = facts.superseded.last().copied().unwrap_or_default();
+        if let Some((_, expected)) = &writes.last_acked[id as usize] {
+            let (_, end) = writes.runs[id as usize];
+            let last = writes.superseded[end - 1];
             let current = found
-                .map(|f| facts.value(f))
+                .map(|f| writes.value(id, f))
                 .is_some_and(|v| v.written && !v.settled_before(last));
             if !current {
                 violations.push(Violation::LostWrite {
@@ -167,7 +170,7 @@ pub(super) fn check_final<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
             }
         }
         if let Some(f) = found {
-            let v = facts.value(f);
+            let v = writes.value(id, f);
             if v.refused && !v.written {
                 violations.push(Violation::FailedWriteVisible {
                     key: key.clone(),
@@ -184,9 +187,8 @@ pub(super) fn check_reads<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
     writes: &Writes<K, V>,
     violations: &mut Vec<Violation<K, V>>,
 ) {
-    let empty = KeyFacts::new();
     // (process, key) → when its latest read ended, and what it saw.
-    let mut seen: HashMap<(u64, K), (Duration, Option<V>)> = HashMap::new();
+    let mut seen: FastMap<(u64, K), (Duration, Option<V>)> = FastMap::default();
     let mut reads: Vec<&Entry<K, V>> = entries
         .iter()
         .filter(|e| matches!(e.op, Op::Read { .. }))
@@ -197,9 +199,10 @@ pub(super) fn check_reads<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
         let Some((done, Outcome::Ok(result))) = &e.completed else {
             continue;
         };
-        let facts = writes.keys.get(key).unwrap_or(&empty);
-        let overwritten = facts.overwritten_by(e.invoked);
-        let saw = result.as_ref().map(|v| (v, facts.value(v)));
+        let id = writes.ids.get(key).copied();
+        let facts = |v: &V| id.map_or(ValueFacts::NONE, |id| writes.value(id, v));
+        let overwritten = id.and_then(|id| writes.overwritten_by(id, e.invoked));
+        let saw = result.as_ref().map(|v| (v, facts(v)));
         let stale = match saw {
             Some((value, v)) if !v.written || v.first_invoked > *done => {
                 violations.push(Violation::PhantomRead {
@@ -221,7 +224,7 @@ pub(super) fn check_reads<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
         let slot = (e.process, key.clone());
         if let Some((before, earlier)) = seen.get(&slot)
             && *before < e.invoked
-            && went_back(facts, earlier.as_ref(), saw.map(|(_, v)| v))
+            && went_back(earlier.as_ref().map(facts), saw.map(|(_, v)| v))
         {
             violations.push(Violation::NonMonotonicRead {
                 process: e.process,
@@ -236,18 +239,11 @@ pub(super) fn check_reads<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
 /// Whether a process that saw `earlier` and then `now` saw its key go back
 /// in time: from a value to nothing, or to a value every write of which
 /// was acknowledged before any write of the earlier one began.
-fn went_back<V: Clone + Eq + Hash>(
-    facts: &KeyFacts<V>,
-    earlier: Option<&V>,
-    now: Option<ValueFacts>,
-) -> bool {
+fn went_back(earlier: Option<ValueFacts>, now: Option<ValueFacts>) -> bool {
     match (earlier, now) {
         (None, _) => false,
         (Some(_), None) => true,
-        (Some(e), Some(now)) => {
-            let e = facts.value(e);
-            e.written && now.settled_before(e.first_invoked)
-        }
+        (Some(e), Some(now)) => e.written && now.settled_before(e.first_invoked),
     }
 }
 

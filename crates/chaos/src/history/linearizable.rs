@@ -14,7 +14,9 @@ use std::fmt::Display;
 use std::hash::Hash;
 use std::time::Duration;
 
+use super::single_write::SingleWrite;
 use super::{Entry, Op, Outcome, Violation};
+use crate::check::FastMap;
 use crate::check::register::Registers;
 use crate::check::{Op as RegisterEvent, OpType, RegisterOp, Value};
 
@@ -174,11 +176,53 @@ where
 }
 
 /// Checks every key not already in `faulted` for linearizability and adds
-/// a [`Violation::NonLinearizable`] for each key that has none.
+/// a [`Violation::NonLinearizable`] for each key that has none: keys
+/// written at most once directly ([`SingleWrite`]), the others through the
+/// register search.
 pub(super) fn check<K, V>(
     entries: &[Entry<K, V>],
     final_state: &HashMap<K, V>,
     faulted: &HashSet<K>,
+    violations: &mut Vec<Violation<K, V>>,
+) where
+    K: Clone + Eq + Hash + Display,
+    V: Clone + Eq + Hash + Display,
+{
+    // Keys written at most once are decided directly; the others go
+    // through the register search. Operations grouped by key, each key's in
+    // history order, with one sort (no allocation per key).
+    let mut ids: FastMap<&K, u32> = FastMap::default();
+    let mut keyed: Vec<(u32, &Entry<K, V>)> = entries
+        .iter()
+        .filter(|e| !faulted.contains(e.op.key()))
+        .map(|e| {
+            let next = ids.len() as u32;
+            (*ids.entry(e.op.key()).or_insert(next), e)
+        })
+        .collect();
+    keyed.sort_by_key(|(id, _)| *id);
+    let ops: Vec<&Entry<K, V>> = keyed.iter().map(|(_, e)| *e).collect();
+    let mut searched = Vec::new();
+    let mut start = 0;
+    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+        let ops = &ops[start..start + run.len()];
+        start += run.len();
+        let key = ops[0].op.key();
+        match SingleWrite::gather(key, ops) {
+            Some(single) => violations.extend(single.check(final_state.get(key))),
+            None => searched.extend(ops.iter().map(|e| (*e).clone())),
+        }
+    }
+    if !searched.is_empty() {
+        search(&searched, final_state, violations);
+    }
+}
+
+/// The register search over `entries` (whole keys), adding a violation per
+/// key that has no linearization.
+pub(super) fn search<K, V>(
+    entries: &[Entry<K, V>],
+    final_state: &HashMap<K, V>,
     violations: &mut Vec<Violation<K, V>>,
 ) where
     K: Clone + Eq + Hash + Display,
@@ -211,9 +255,6 @@ pub(super) fn check<K, V>(
         let Some(key) = keys.names.get(id) else {
             continue;
         };
-        if faulted.contains(key) {
-            continue;
-        }
         let renamed = if !renumbered {
             String::new()
         } else {

@@ -52,6 +52,7 @@ use crate::clock::{Clock, SharedClock, SystemClock};
 
 mod keyed;
 mod linearizable;
+mod single_write;
 
 /// What a client asked the system to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
