@@ -13,6 +13,8 @@ struct Fixture {
     consistency: ConsistencyModel,
     expect: BTreeSet<String>,
     valid: bool,
+    /// Words a reported precondition must contain (`; precondition:`).
+    precondition: Option<String>,
     text: String,
 }
 
@@ -49,6 +51,7 @@ fn fixtures() -> Vec<Fixture> {
             consistency,
             expect,
             valid,
+            precondition: header(&text, "precondition:"),
             text,
         });
     }
@@ -70,6 +73,17 @@ fn every_fixture_reports_exactly_its_anomalies() {
         let report =
             check::check(f.model, f.consistency, ops).unwrap_or_else(|e| panic!("{}: {e}", f.name));
         let found: BTreeSet<String> = report.counts.keys().map(|k| k.name().to_string()).collect();
+        if let Some(words) = &f.precondition {
+            assert!(
+                report
+                    .preconditions
+                    .iter()
+                    .any(|p| p.contains(words.as_str())),
+                "{}: a precondition saying {words:?}: {:?}",
+                f.name,
+                report.preconditions
+            );
+        }
         if found != f.expect || report.valid != f.valid {
             failures.push(format!(
                 "{}: expected {:?} (valid {}), found {:?} (valid {})\n{report}",
