@@ -435,4 +435,20 @@ mod tests {
         .unwrap();
         assert_eq!(ops[0].value, Value::ReadSet(Some(vec![1, 2])));
     }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_an_error_not_an_allocation_without_end() {
+        use std::io::Read as _;
+        let endless = std::io::repeat(b'[').take(MAX_LINE_BYTES as u64 + 10);
+        let first = HistoryReader::new(
+            std::io::BufReader::new(endless),
+            Some(Format::Edn),
+            ReadAs::Register,
+        )
+        .next()
+        .expect("an item");
+        let e = first.expect_err("too long");
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("longer than"), "{e}");
+    }
 }
