@@ -240,3 +240,40 @@ fn the_worked_examples_in_docs_chaos_md_are_what_the_checker_prints() {
         );
     }
 }
+
+proptest::proptest! {
+    /// The CI half of the `history` fuzz target: any fixture with bytes
+    /// flipped, cut or inserted either reads back (and then checks under its
+    /// model without a panic) or fails with the number of a line it has.
+    #[test]
+    fn mangled_fixtures_are_checked_or_refused_with_a_line_number(
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>(), 0u8..3),
+            1..8,
+        ),
+    ) {
+        let all = fixtures();
+        let f = &all[pick.index(all.len())];
+        let mut bytes = f.text.clone().into_bytes();
+        for (at, byte, how) in edits {
+            let i = at.index(bytes.len().max(1));
+            match how {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 if i < bytes.len() => {
+                    bytes.remove(i);
+                }
+                _ => bytes.insert(i.min(bytes.len()), byte),
+            }
+        }
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        match format::read_history(bytes.as_slice(), None, f.model.read_as()) {
+            Err(e) => proptest::prop_assert!(e.line >= 1 && e.line <= lines, "{}: {e}", f.name),
+            Ok(ops) => {
+                if let Ok(report) = check::check(f.model, f.consistency, ops) {
+                    let _ = report.to_string();
+                }
+            }
+        }
+    }
+}

@@ -120,7 +120,7 @@ impl<'a> Parser<'a> {
     fn skip_ws(&mut self) {
         while let Some(&c) = self.s.get(self.pos) {
             match c {
-                b' ' | b'\t' | b'\n' | b'\r' | b',' => self.pos += 1,
+                c if c.is_ascii_whitespace() || c == b',' => self.pos += 1,
                 b';' => {
                     while self.s.get(self.pos).is_some_and(|&c| c != b'\n') {
                         self.pos += 1;
@@ -277,7 +277,7 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
         }
-        // The slice ends at ASCII delimiters, so it is valid UTF-8.
+        // Empty when the bytes are not UTF-8 (the caller reports it).
         std::str::from_utf8(&s[start..self.pos]).unwrap_or("")
     }
 
@@ -291,6 +291,10 @@ impl<'a> Parser<'a> {
             _ => {}
         }
         let b = t.as_bytes();
+        if b.is_empty() {
+            // Not a delimiter, yet no token: bytes that are not UTF-8.
+            return Err(self.err("not UTF-8 text".to_string()));
+        }
         let numeric = b[0].is_ascii_digit()
             || (b.len() > 1 && matches!(b[0], b'-' | b'+') && b[1].is_ascii_digit());
         if !numeric {
@@ -377,5 +381,23 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let deep = "[".repeat(100_000);
         assert!(parse(&deep).unwrap_err().message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn a_form_feed_is_whitespace_like_any_other() {
+        assert_eq!(parse("{:a\x0c1}").unwrap().get("a"), Some(&Edn::Int(1)));
+    }
+
+    proptest::proptest! {
+        /// Any text parses or fails with a column inside it (or just past
+        /// its end), never a panic; EDN-ish text exercises the branches.
+        #[test]
+        fn any_text_parses_or_fails_with_a_column(
+            text in "([{}\\[\\]()#_:;,\\\\\" 0-9a-z+\\-.NM/éλ\u{1F600}\n]{0,40}|.{0,40})",
+        ) {
+            if let Err(e) = parse(&text) {
+                proptest::prop_assert!(e.column >= 1 && e.column <= text.len() + 1, "{e:?} in {text:?}");
+            }
+        }
     }
 }
