@@ -116,3 +116,32 @@ impl<T> From<PoolExhausted<T>> for Error {
         }
     }
 }
+
+ballast_error::catalog! {
+    Error => pub(crate) CATALOG {
+        ZeroCapacity => "BLST-ALLOC-001", Caller,
+            "a buffer, ring or pool was asked for zero capacity",
+            "Pass a capacity of at least 1.";
+        CapacityOverflow { .. } => "BLST-ALLOC-002", Caller,
+            "the requested capacity is over the type's maximum",
+            "Ask for less (the message gives the maximum), or split the data over several buffers.";
+        ConsumePastLen { .. } => "BLST-ALLOC-003", Caller,
+            "more bytes were consumed than the ring holds",
+            "Consume at most `len()` bytes; a reader that miscounts is a bug in the caller.";
+        CommitPastFree { .. } => "BLST-ALLOC-004", Caller,
+            "more bytes were committed than the ring had free",
+            "Commit at most what `write_slices()` offered.";
+        Full { .. } => "BLST-ALLOC-005", Transient,
+            "the ring buffer is full",
+            "Drain it (the consumer is behind) and push again, or size the ring for the peak.";
+        PoolExhausted { .. } => "BLST-ALLOC-006", Transient,
+            "every slot of the pool is in use",
+            "Release blocks and retry, or size the pool for the peak number of live blocks.";
+        ScratchLimit { .. } => "BLST-ALLOC-007", Caller,
+            "the scratch arena reached its byte limit within one frame",
+            "Reset the arena per frame, or raise its limit to the largest frame's needs.";
+        Io(_) => "BLST-ALLOC-008", Transient,
+            "reading into or writing from the ring failed",
+            "The I/O error in the message says why; retry on a transient kind (interrupted, would block), reconnect otherwise.";
+    }
+}

@@ -64,6 +64,9 @@ mod scratch;
 mod spsc;
 mod sync_pool;
 
+/// Stable error codes, retry classes and recovery guidance (`ballast-error`):
+/// every error of this crate implements [`Coded`].
+pub use ballast_error::{CatalogEntry, Coded, ErrorClass};
 pub use counting::{
     AllocDelta, AllocStats, CountingAlloc, MAX_TRACKED_THREADS, PEAK_GRANULARITY_BYTES,
 };
@@ -79,6 +82,13 @@ pub use sync_pool::{OwnedPooled, SyncPool, SyncPooled};
 /// types only work inside `loom::model`.
 #[doc(hidden)]
 pub const LOOM_BUILD: bool = cfg!(loom);
+
+/// Every error catalog of this crate, by error type: each variant's stable
+/// code, class and recovery guidance (`docs/errors.md` is generated from
+/// these).
+pub fn error_catalogs() -> &'static [(&'static str, &'static [CatalogEntry])] {
+    &[("ballast_alloc::Error", error::CATALOG)]
+}
 
 #[cfg(test)]
 mod send_sync {

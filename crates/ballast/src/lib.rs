@@ -77,3 +77,25 @@ pub use ballast_resilience as resilience;
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 #[doc(inline)]
 pub use ballast_session as session;
+
+/// Stable error codes, retry classes and recovery guidance: every error of
+/// every ballast crate implements [`error::Coded`].
+pub use ballast_error as error;
+
+/// The error catalogs of the enabled crates, by error type: the source of
+/// `docs/errors.md`.
+pub fn error_catalogs() -> Vec<(&'static str, &'static [error::CatalogEntry])> {
+    #[allow(unused_mut)]
+    let mut all: Vec<(&'static str, &'static [error::CatalogEntry])> = Vec::new();
+    #[cfg(feature = "alloc")]
+    all.extend_from_slice(ballast_alloc::error_catalogs());
+    #[cfg(feature = "codec")]
+    all.extend_from_slice(ballast_codec::error_catalogs());
+    #[cfg(feature = "session")]
+    all.extend_from_slice(ballast_session::error_catalogs());
+    #[cfg(feature = "resilience")]
+    all.extend_from_slice(ballast_resilience::error_catalogs());
+    #[cfg(feature = "chaos")]
+    all.extend_from_slice(ballast_chaos::error_catalogs());
+    all
+}

@@ -92,3 +92,47 @@ impl Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+ballast_error::catalog! {
+    Error => pub(crate) CATALOG {
+        InvalidToxicType { .. } => "BLST-CHAOS-001", Caller,
+            "no toxic has that type",
+            "Use a type from docs/chaos.md#toxics (Toxiproxy's names plus ballast's extensions).";
+        InvalidStream => "BLST-CHAOS-002", Caller,
+            "a toxic's stream is neither upstream nor downstream",
+            "Set `stream` to `upstream` or `downstream` (the default).";
+        InvalidAttribute { .. } => "BLST-CHAOS-003", Caller,
+            "a toxic attribute has a bad value",
+            "Fix the attribute the message names (units are Toxiproxy's: ms, KB/s, bytes).";
+        MissingField { .. } => "BLST-CHAOS-004", Caller,
+            "a required field is missing from the request",
+            "Add the field the message names.";
+        BadRequestBody { .. } => "BLST-CHAOS-005", Caller,
+            "the request body is not the JSON the API expects",
+            "Send the body Toxiproxy's API documents for that endpoint.";
+        ProxyNotFound => "BLST-CHAOS-006", Caller,
+            "no proxy has that name",
+            "List proxies with GET /proxies; create it first, or check the name.";
+        ProxyAlreadyExists => "BLST-CHAOS-007", Caller,
+            "a proxy with that name exists",
+            "Use another name, delete the old proxy, or use POST /populate, which keeps identical proxies.";
+        ToxicNotFound => "BLST-CHAOS-008", Caller,
+            "the proxy has no toxic of that name",
+            "List the proxy's toxics with GET /proxies/{name}/toxics.";
+        ToxicAlreadyExists => "BLST-CHAOS-009", Caller,
+            "the proxy has a toxic of that name",
+            "Name the toxic differently, or update the existing one with POST /proxies/{name}/toxics/{toxic}.";
+        LimitExceeded { .. } => "BLST-CHAOS-010", Transient,
+            "a proxy, toxic or connection limit was reached",
+            "Remove what is no longer needed (or wait for connections to close), or raise the limit the message names.";
+        InvalidAddress { .. } => "BLST-CHAOS-011", Caller,
+            "a listen or upstream address does not parse or resolve",
+            "Use host:port (loopback or a name that resolves).";
+        Listen { .. } => "BLST-CHAOS-012", Transient,
+            "the proxy cannot listen on its address",
+            "Another process holds the port (the message says); pick another port or stop it.";
+        Io(_) => "BLST-CHAOS-013", Transient,
+            "an I/O error in the proxy",
+            "The I/O error in the message says why; retry, and check the host's limits (open files) if it recurs.";
+    }
+}

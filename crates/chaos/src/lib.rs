@@ -126,6 +126,9 @@ pub mod stream;
 pub mod suite;
 pub mod toxic;
 
+/// Stable error codes, retry classes and recovery guidance (`ballast-error`):
+/// every error of this crate implements [`Coded`].
+pub use ballast_error::{CatalogEntry, Coded, ErrorClass};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, TokioClock};
 pub use engine::{DirectionEngine, EngineContext, Piece, ToxicEntry};
 pub use error::{Error, Result};
@@ -135,6 +138,21 @@ pub use proxy::{ChaosProxy, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
 pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
 pub use toxic::{Condition, DelayDistribution, InjectPosition, Stream, Toxic, ToxicKind};
+
+/// Every error catalog of this crate, by error type: each variant's stable
+/// code, class and recovery guidance (`docs/errors.md` is generated from
+/// these).
+pub fn error_catalogs() -> &'static [(&'static str, &'static [CatalogEntry])] {
+    &[
+        ("ballast_chaos::Error", error::CATALOG),
+        (
+            "ballast_chaos::resource::ResourceError",
+            resource::error::CATALOG,
+        ),
+        ("ballast_chaos::suite::SuiteError", suite::CATALOG),
+        ("ballast_chaos::check::CheckError", check::CATALOG),
+    ]
+}
 
 #[cfg(test)]
 mod send_sync {

@@ -216,3 +216,47 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 // Decoders return `Result<Frame, Error>` on every call; keep the error small
 // so the hot path moves few bytes.
 const _: () = assert!(size_of::<Error>() <= 40, "Error grew past 40 bytes");
+
+ballast_error::catalog! {
+    Error => pub(crate) CATALOG {
+        Incomplete { .. } => "BLST-CODEC-001", Transient,
+            "the input ends before the item does",
+            "Keep the bytes and decode again when more arrive (streaming decoders do this for you).";
+        Invalid { .. } => "BLST-CODEC-002", Permanent,
+            "a byte that is not allowed where it appears",
+            "The peer sent malformed data: drop the connection or skip the record; the offset in the message locates it.";
+        UnknownCommand { .. } => "BLST-CODEC-003", Permanent,
+            "a 3270 command code this crate does not know",
+            "The host uses a command outside the 3270 data stream this client speaks; capture the record (the byte is in the message) and report it.";
+        UnknownOrder { .. } => "BLST-CODEC-004", Permanent,
+            "a 3270 order code this crate does not know",
+            "Capture the record and report it; the session cannot apply it.";
+        AddressOutOfScreen { .. } => "BLST-CODEC-005", Permanent,
+            "a 3270 buffer address outside the screen",
+            "Host and terminal disagree on the screen size: check the model (2–5) or the TN3270E device type negotiated.";
+        Unterminated { .. } => "BLST-CODEC-006", Permanent,
+            "a subnegotiation, string, array or mapping that never ends",
+            "The peer sent a truncated or corrupt item; drop the connection.";
+        DepthExceeded { .. } => "BLST-CODEC-007", Permanent,
+            "nesting deeper than the configured limit",
+            "Raise the decoder's depth limit if the peer is trusted; otherwise drop it (deep nesting is a classic attack).";
+        TooManyElements { .. } => "BLST-CODEC-008", Permanent,
+            "more elements than the configured limit",
+            "Raise the element limit if the peer is trusted; otherwise drop it.";
+        FrameTooLong { .. } => "BLST-CODEC-009", Permanent,
+            "a frame declares (or an encoder was given) a length over the limit",
+            "Raise `max_frame_len` if such frames are legitimate; otherwise the peer is misframed or hostile: drop it.";
+        BufferFull { .. } => "BLST-CODEC-010", Transient,
+            "a stream buffer would hold more unconsumed bytes than its limit",
+            "Take frames faster (the consumer is behind) or raise the buffer limit; a frame that never ends means a misframed peer.";
+        InvalidLength { .. } => "BLST-CODEC-011", Permanent,
+            "a frame length that cannot be valid",
+            "Check that both sides use the same length width, endianness and adjustment; drop the peer otherwise.";
+        I3Field { .. } => "BLST-CODEC-012", Permanent,
+            "an I3 packet field is missing or of the wrong kind",
+            "The mud speaks another I3 dialect or sent a corrupt packet; log it and skip the packet.";
+        Config { .. } => "BLST-CODEC-013", Caller,
+            "a codec configuration value is out of range",
+            "Fix the field the message names.";
+    }
+}

@@ -125,10 +125,20 @@ pub mod stream;
 pub mod telnet;
 pub mod tn3270;
 
+/// Stable error codes, retry classes and recovery guidance (`ballast-error`):
+/// every error of this crate implements [`Coded`].
+pub use ballast_error::{CatalogEntry, Coded, ErrorClass};
 pub use cursor::Cursor;
 pub use error::{Error, Result};
 
 /// Compile-time check that the public types can cross threads.
+/// Every error catalog of this crate, by error type: each variant's stable
+/// code, class and recovery guidance (`docs/errors.md` is generated from
+/// these).
+pub fn error_catalogs() -> &'static [(&'static str, &'static [CatalogEntry])] {
+    &[("ballast_codec::Error", error::CATALOG)]
+}
+
 #[cfg(test)]
 mod send_sync {
     fn assert_send_sync<T: Send + Sync>() {}

@@ -94,3 +94,53 @@ impl<E> CallError<E> {
         }
     }
 }
+
+ballast_error::catalog! {
+    Error => pub(crate) CATALOG {
+        CircuitOpen { .. } => "BLST-RESIL-001", Transient,
+            "the circuit breaker refused the call",
+            "Do not retry at once: the breaker lets a probe through after its open interval; meanwhile serve a fallback or fail fast.";
+        RateLimited { .. } => "BLST-RESIL-002", Transient,
+            "the rate limiter has no permit now",
+            "Retry after the delay in the message, or raise the rate if the dependency can take it.";
+        BulkheadFull { .. } => "BLST-RESIL-003", Transient,
+            "the bulkhead's concurrent calls are all taken",
+            "Back off and retry; sustained, raise `max_concurrent` or shed load.";
+        Timeout { .. } => "BLST-RESIL-004", Transient,
+            "the call did not finish within its deadline",
+            "Retry if the call is safe to repeat; if it persists, the dependency is slow: raise the limit or check it.";
+        PoolClosed => "BLST-RESIL-005", Permanent,
+            "the pool is closed",
+            "The pool was shut down; build a new one or stop sending work.";
+        WorkerFailed { .. } => "BLST-RESIL-006", Permanent,
+            "a pool worker failed while making or checking an object",
+            "The reason in the message comes from the object manager; fix it (bad address, credentials).";
+        Config(_) => "BLST-RESIL-007", Caller,
+            "a resilience configuration value is invalid",
+            "Fix the field the message names.";
+    }
+}
+
+/// The one entry of [`ConfigError`]'s catalog (the same code as
+/// [`Error::Config`]).
+pub(crate) const CONFIG_CATALOG: &[ballast_error::CatalogEntry] = &[ballast_error::CatalogEntry {
+    code: "BLST-RESIL-007",
+    name: "ConfigError",
+    class: ballast_error::ErrorClass::Caller,
+    summary: "a resilience configuration value is invalid",
+    recovery: "Fix the field the message names.",
+}];
+
+impl ballast_error::Coded for ConfigError {
+    fn code(&self) -> &'static str {
+        CONFIG_CATALOG[0].code
+    }
+
+    fn catalog() -> &'static [ballast_error::CatalogEntry] {
+        CONFIG_CATALOG
+    }
+
+    fn entry(&self) -> &'static ballast_error::CatalogEntry {
+        &CONFIG_CATALOG[0]
+    }
+}

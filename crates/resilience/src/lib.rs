@@ -93,6 +93,9 @@ pub mod timeout;
 pub const LOOM_BUILD: bool = cfg!(loom);
 
 pub use backoff::{Backoff, BackoffKind, Jitter, SeededRng};
+/// Stable error codes, retry classes and recovery guidance (`ballast-error`):
+/// every error of this crate implements [`Coded`].
+pub use ballast_error::{CatalogEntry, Coded, ErrorClass};
 pub use breaker::{
     BreakerConfig, BreakerEvent, BreakerState, BreakerStats, CircuitBreaker, LATENCY_BUCKETS,
     OPEN_RECHECK_REJECTIONS, Outcome, Permit, Rejected, WindowKind,
@@ -115,3 +118,13 @@ pub use shutdown::{InFlightGuard, Phase, Shutdown, ShutdownConfig, ShutdownRepor
 pub use sleep::TokioSleeper;
 pub use sleep::{AsyncSleeper, ManualSleeper, Sleeper, ThreadSleeper};
 pub use timeout::{Timeout, run_with_timeout, timeout};
+
+/// Every error catalog of this crate, by error type: each variant's stable
+/// code, class and recovery guidance (`docs/errors.md` is generated from
+/// these).
+pub fn error_catalogs() -> &'static [(&'static str, &'static [CatalogEntry])] {
+    &[
+        ("ballast_resilience::Error", error::CATALOG),
+        ("ballast_resilience::ConfigError", error::CONFIG_CATALOG),
+    ]
+}

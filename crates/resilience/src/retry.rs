@@ -309,6 +309,21 @@ impl Retry {
         .result
     }
 
+    /// Runs `op`, retrying only errors that may pass by themselves
+    /// ([`ErrorClass::Transient`](ballast_error::ErrorClass::Transient),
+    /// e.g. a timeout or a reset); a permanent error or a caller's mistake
+    /// returns at once, without spending attempts or budget on it.
+    pub fn call_retryable<T, E: ballast_error::Coded>(
+        &self,
+        op: impl FnMut(u32) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.run(op, |r| match r {
+            Err(e) if e.is_retryable() => RetryDecision::Retry,
+            _ => RetryDecision::Done,
+        })
+        .result
+    }
+
     /// Runs `op`, asking `decide` after each attempt whether to retry
     /// (retry-on-error, retry-on-result, Retry-After).
     #[inline]

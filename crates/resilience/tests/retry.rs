@@ -257,3 +257,36 @@ fn invalid_config_is_rejected_naming_the_field() {
     .unwrap_err();
     assert_eq!(err.field, "max_attempts");
 }
+
+#[test]
+fn call_retryable_retries_transient_errors_and_returns_the_others_at_once() {
+    use ballast_resilience::{Coded, Error, ErrorClass};
+    let timeout = Error::Timeout { limit: MS * 5 };
+    assert_eq!(timeout.class(), ErrorClass::Transient);
+    let (r, sleeper) = retry(exp_config(5));
+    let out = r.call_retryable(|attempt| {
+        if attempt < 3 {
+            Err(timeout.clone())
+        } else {
+            Ok(attempt)
+        }
+    });
+    assert_eq!(out, Ok(3), "a timeout is retried");
+    assert_eq!(sleeper.slept().len(), 2);
+
+    let (r, sleeper) = retry(exp_config(5));
+    let calls = AtomicU32::new(0);
+    let out: Result<(), Error> = r.call_retryable(|_| {
+        calls.fetch_add(1, Ordering::Relaxed);
+        Err(Error::PoolClosed)
+    });
+    assert_eq!(out, Err(Error::PoolClosed));
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        1,
+        "a permanent error is not retried"
+    );
+    assert!(sleeper.slept().is_empty());
+    assert_eq!(Error::PoolClosed.code(), "BLST-RESIL-005");
+    assert!(!Error::PoolClosed.recovery().is_empty());
+}

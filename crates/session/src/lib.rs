@@ -123,9 +123,12 @@ pub mod terminal;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-#[cfg(feature = "tokio")]
 pub use async_client::AsyncClient;
 pub use ballast_codec::tn3270::{Aid, ScreenSize};
+#[cfg(feature = "tokio")]
+/// Stable error codes, retry classes and recovery guidance (`ballast-error`):
+/// every error of this crate implements [`Coded`].
+pub use ballast_error::{CatalogEntry, Coded, ErrorClass};
 pub use client::Client;
 pub use config::{Limits, Model, SessionConfig};
 pub use error::{Error, Result};
@@ -141,3 +144,20 @@ pub use terminal::{Condition, Terminal, parse_key};
 #[cfg(all(doctest, feature = "host"))]
 #[doc = include_str!("../../../docs/tn3270.md")]
 mod guide {}
+
+/// Every error catalog of this crate, by error type: each variant's stable
+/// code, class and recovery guidance (`docs/errors.md` is generated from
+/// these).
+pub fn error_catalogs() -> &'static [(&'static str, &'static [CatalogEntry])] {
+    &[
+        ("ballast_session::Error", error::CATALOG),
+        (
+            "ballast_session::manager::ManagerError",
+            manager::error::CATALOG,
+        ),
+        (
+            "ballast_session::audit::VerifyError",
+            audit::verify::CATALOG,
+        ),
+    ]
+}

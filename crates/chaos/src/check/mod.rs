@@ -126,6 +126,17 @@ pub enum CheckError {
     History(HistoryError),
 }
 
+ballast_error::catalog! {
+    CheckError => pub(crate) CATALOG {
+        Parse(_) => "BLST-CHECK-001", Caller,
+            "a line of the history is not an operation",
+            "Fix the line the message names (Jepsen's EDN map or the JSON-lines equivalent; see docs/chaos.md#checking-a-history).";
+        History(_) => "BLST-CHECK-002", Caller,
+            "the operations do not form a history",
+            "Each process must complete an operation before invoking the next, and every completion needs its invocation; the message names the index.";
+    }
+}
+
 impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

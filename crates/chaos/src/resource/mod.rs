@@ -52,7 +52,7 @@
 #[cfg(target_os = "linux")]
 mod cpu;
 mod disk;
-mod error;
+pub(crate) mod error;
 #[cfg(target_os = "linux")]
 mod fd;
 mod load;

@@ -330,3 +330,32 @@ pub enum SuiteError {
     #[error("interrupted")]
     Interrupted,
 }
+
+ballast_error::catalog! {
+    SuiteError => pub(crate) CATALOG {
+        Target(_) => "BLST-SUITE-001", Permanent,
+            "the target could not start, stop or report its final state",
+            "The message is the target's own; fix the system under test's setup (a port, a binary, a data directory).";
+        Workload { .. } => "BLST-SUITE-002", Permanent,
+            "a workload client could not run",
+            "The reason comes from the workload; check its links and settings.";
+        WorkloadPanicked { .. } => "BLST-SUITE-003", Caller,
+            "a workload client panicked",
+            "A bug in the workload: the panic message says where. The run's faults were healed.";
+        Injector { .. } => "BLST-SUITE-004", Transient,
+            "a fault injector failed (a proxy API call, a resource fault)",
+            "Check that the proxy (or Toxiproxy server) is reachable; the run healed what it had injected.";
+        UnknownLink { .. } => "BLST-SUITE-005", Caller,
+            "a fault names a link the target does not have",
+            "Use a link name the target declares (`Target::start` returns them).";
+        Unsupported { .. } => "BLST-SUITE-006", Permanent,
+            "the injector cannot apply this fault",
+            "Run the scenario with an injector that has it (the embedded proxy has every ballast toxic; Toxiproxy has its own), or skip it.";
+        NoInjector => "BLST-SUITE-007", Caller,
+            "no fault injector was given",
+            "Pass at least one proxy (EmbeddedProxy or a Toxiproxy-API client).";
+        Interrupted => "BLST-SUITE-008", Permanent,
+            "the run was interrupted (Ctrl-C)",
+            "Nothing to fix: faults were healed and what was measured was written. Rerun to finish.";
+    }
+}

@@ -53,7 +53,7 @@
 //! session_manager -- audit`.
 
 mod entry;
-mod verify;
+pub(crate) mod verify;
 
 use std::io::{self, Write};
 use std::sync::Mutex;

@@ -72,6 +72,29 @@ pub enum VerifyError {
     Io(#[from] io::Error),
 }
 
+ballast_error::catalog! {
+    VerifyError => pub(crate) CATALOG {
+        Malformed { .. } => "BLST-AUDIT-001", Permanent,
+            "a line of the audit log is not an audit entry",
+            "Treat the log as tampered from that line on; compare with a replica or a backup.";
+        Tampered { .. } => "BLST-AUDIT-002", Permanent,
+            "an entry was modified after it was written",
+            "Treat the log as tampered: preserve it as evidence and restore the entry from a replica.";
+        Dropped { .. } => "BLST-AUDIT-003", Permanent,
+            "entries are missing before this line",
+            "Entries were deleted or a write was lost: restore them from a replica, and check the disk and the writer's errors.";
+        Reordered { .. } => "BLST-AUDIT-004", Permanent,
+            "entries are out of order",
+            "The file was edited or two writers interleaved: keep one writer per log.";
+        BrokenChain { .. } => "BLST-AUDIT-005", Permanent,
+            "an entry does not chain to the one before (a forged entry with its own valid hash)",
+            "Treat the log as tampered from the entry before.";
+        Io(_) => "BLST-AUDIT-006", Transient,
+            "the audit log could not be read",
+            "Check the path and permissions; the I/O error in the message says why.";
+    }
+}
+
 /// One entry's chain fields.
 struct Parsed {
     seq: u64,

@@ -1,6 +1,7 @@
 //! Lending sessions: balancing under the lock, waiting with a deadline,
 //! opening on a reserved place, and retrying work elsewhere.
 
+use ballast_error::Coded;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -92,20 +92,6 @@ pub enum ManagerError {
 }
 
 impl ManagerError {
-    /// True when the work did not complete for a reason another session
-    /// (or endpoint) may not have: retrying elsewhere is reasonable.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::EndpointDown { .. }
-                | Self::SessionLost { .. }
-                | Self::Connect { .. }
-                | Self::Throttled { .. }
-                | Self::NoEndpointAvailable
-                | Self::AcquireTimeout { .. }
-        )
-    }
-
     /// A short stable name for metrics labels and audit entries.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -146,3 +132,44 @@ pub(crate) fn is_connection_error(e: &crate::Error) -> bool {
 
 /// The `Result` of manager operations.
 pub type ManagerResult<T> = std::result::Result<T, ManagerError>;
+
+ballast_error::catalog! {
+    ManagerError => pub(crate) CATALOG {
+        Config { .. } => "BLST-MANAGER-001", Caller,
+            "a session manager configuration value is invalid",
+            "Fix the field the message names (`endpoints[1].weight`, …).";
+        UnknownEndpoint(_) => "BLST-MANAGER-002", Caller,
+            "no endpoint has that name",
+            "Use a name from `ManagerConfig::endpoints`.";
+        AcquireTimeout { .. } => "BLST-MANAGER-003", Transient,
+            "no session became free before the acquire deadline",
+            "Retry later; if it persists, raise the session limits or the deadline, or add endpoints.";
+        Busy { .. } => "BLST-MANAGER-004", Transient,
+            "too many callers are already waiting for a session",
+            "Back off and retry; sustained, it means more demand than sessions: raise `max_sessions` or shed load upstream.";
+        NoEndpointAvailable => "BLST-MANAGER-005", Transient,
+            "every endpoint's circuit breaker is open",
+            "Wait for a breaker's half-open probe to succeed; check the hosts (the audit log names each failure).";
+        EndpointDown { .. } => "BLST-MANAGER-006", Transient,
+            "the endpoint's breaker opened while the work was in flight",
+            "Retry: new work goes to the other endpoints; the session was retired.";
+        SessionLost { .. } => "BLST-MANAGER-007", Transient,
+            "the session failed under the work and was retired",
+            "Retry on another session; the inner error says what failed.";
+        Connect { .. } => "BLST-MANAGER-008", Transient,
+            "opening or signing on a new session failed",
+            "Retry; if every attempt fails, check the endpoint's address, TLS settings and the login script's credentials.";
+        Throttled { .. } => "BLST-MANAGER-009", Transient,
+            "the endpoint's connection rate limit has no permit now",
+            "Retry after the delay in the message; raise the endpoint's connect rate if the host allows.";
+        Draining => "BLST-MANAGER-010", Permanent,
+            "the manager is draining and takes no new work",
+            "Send the work to another instance; this one is shutting down.";
+        Cancelled => "BLST-MANAGER-011", Permanent,
+            "the drain deadline passed while the work was in flight",
+            "The drain report lists the work; resubmit it elsewhere if it is safe to repeat.";
+        Session(_) => "BLST-MANAGER-012", Caller,
+            "the work itself failed on a healthy session",
+            "The inner BLST-SESSION code says what (a protected field, a locked keyboard, a wrong screen); fix the work, not the session.";
+    }
+}

@@ -68,7 +68,7 @@ mod acquire;
 mod config;
 mod connector;
 mod drain;
-mod error;
+pub(crate) mod error;
 mod guard;
 mod keepalive;
 mod login;

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use ballast_clock::{ManualClock, SharedClock};
 use ballast_resilience::Backoff;
+use ballast_session::Coded;
 use ballast_session::audit::AuditLog;
 use ballast_session::host::{DemoApp, HostConfig, HostSimulator, RecordStore};
 use ballast_session::manager::{
