@@ -96,6 +96,6 @@ pub fn error_catalogs() -> Vec<(&'static str, &'static [error::CatalogEntry])> {
     #[cfg(feature = "resilience")]
     all.extend_from_slice(ballast_resilience::error_catalogs());
     #[cfg(feature = "chaos")]
-    all.extend_from_slice(ballast_chaos::error_catalogs());
+    all.extend(ballast_chaos::error_catalogs());
     all
 }

@@ -51,6 +51,7 @@ async fn call_with_retry(
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ballast_chaos::logging::init(ballast_chaos::logging::LogFormat::from_env(), "warn")?;
     let seed = match std::env::args().nth(1) {
         Some(s) => s.parse()?,
         None => SeedGuard::from_env().seed(),

@@ -115,6 +115,9 @@ pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod history;
+#[cfg(feature = "logging")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logging")))]
+pub mod logging;
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub mod proxy;
@@ -142,8 +145,9 @@ pub use toxic::{Condition, DelayDistribution, InjectPosition, Stream, Toxic, Tox
 /// Every error catalog of this crate, by error type: each variant's stable
 /// code, class and recovery guidance (`docs/errors.md` is generated from
 /// these).
-pub fn error_catalogs() -> &'static [(&'static str, &'static [CatalogEntry])] {
-    &[
+pub fn error_catalogs() -> Vec<(&'static str, &'static [CatalogEntry])> {
+    #[allow(unused_mut)]
+    let mut all: Vec<(&'static str, &'static [CatalogEntry])> = vec![
         ("ballast_chaos::Error", error::CATALOG),
         (
             "ballast_chaos::resource::ResourceError",
@@ -151,7 +155,10 @@ pub fn error_catalogs() -> &'static [(&'static str, &'static [CatalogEntry])] {
         ),
         ("ballast_chaos::suite::SuiteError", suite::CATALOG),
         ("ballast_chaos::check::CheckError", check::CATALOG),
-    ]
+    ];
+    #[cfg(feature = "logging")]
+    all.push(("ballast_chaos::logging::LogError", logging::CATALOG));
+    all
 }
 
 #[cfg(test)]

@@ -104,6 +104,13 @@ fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // Log lines on standard error: `RUST_LOG` (default warnings) and
+    // `BALLAST_LOG_FORMAT=json` for JSON lines.
+    let format = ballast_chaos::logging::LogFormat::from_env();
+    if let Err(e) = ballast_chaos::logging::init(format, "warn") {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

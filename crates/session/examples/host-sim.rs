@@ -18,6 +18,13 @@ fn usage() -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Log lines on standard error: `RUST_LOG` (default warnings) and
+    // `BALLAST_LOG_FORMAT=json` for JSON lines.
+    let format = ballast_chaos::logging::LogFormat::from_env();
+    if let Err(e) = ballast_chaos::logging::init(format, "warn") {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
     let mut listen: Option<SocketAddr> = None;
     let mut tn3270e = false;
     let mut script = None;

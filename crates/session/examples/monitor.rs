@@ -255,6 +255,13 @@ fn live(m: &SessionManager, args: &Args) -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // Log lines on standard error: `RUST_LOG` (default warnings) and
+    // `BALLAST_LOG_FORMAT=json` for JSON lines.
+    let format = ballast_chaos::logging::LogFormat::from_env();
+    if let Err(e) = ballast_chaos::logging::init(format, "warn") {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
     match parse_args().and_then(|a| run(&a)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -105,6 +105,13 @@ fn run(args: Args) -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
+    // Log lines on standard error: `RUST_LOG` (default warnings) and
+    // `BALLAST_LOG_FORMAT=json` for JSON lines.
+    let format = ballast_chaos::logging::LogFormat::from_env();
+    if let Err(e) = ballast_chaos::logging::init(format, "warn") {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
     match parse_args().and_then(run) {
         Ok(text) => {
             println!("{text}");

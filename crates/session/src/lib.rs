@@ -123,9 +123,9 @@ pub mod terminal;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+#[cfg(feature = "tokio")]
 pub use async_client::AsyncClient;
 pub use ballast_codec::tn3270::{Aid, ScreenSize};
-#[cfg(feature = "tokio")]
 /// Stable error codes, retry classes and recovery guidance (`ballast-error`):
 /// every error of this crate implements [`Coded`].
 pub use ballast_error::{CatalogEntry, Coded, ErrorClass};

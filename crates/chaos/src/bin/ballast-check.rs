@@ -34,6 +34,11 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     check: CheckArgs,
+    /// Log lines on standard error as `text` or `json` (default:
+    /// `BALLAST_LOG_FORMAT`, else text); what is logged: `RUST_LOG`, else
+    /// warnings.
+    #[arg(long, global = true)]
+    log_format: Option<ballast_chaos::logging::LogFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +109,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let format = cli
+        .log_format
+        .unwrap_or_else(ballast_chaos::logging::LogFormat::from_env);
+    if let Err(e) = ballast_chaos::logging::init(format, "warn") {
+        eprintln!("ballast-check: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Some(Command::Generate {
             txns,
@@ -180,6 +192,16 @@ fn check(args: &CheckArgs) -> Result<ExitCode, String> {
         e => format!("{}: {e}", path.display()),
     })?;
     print(&report, args.json)?;
+    tracing::info!(
+        file = %path.display(),
+        model = model.name(),
+        consistency = consistency.name(),
+        ok = report.ok,
+        anomalies = report.counts.values().sum::<u64>(),
+        valid = report.valid,
+        secs = started.elapsed().as_secs_f64(),
+        "checked"
+    );
     if early {
         eprintln!("ballast-check: stopped early, at the first checkpoint that found an anomaly");
     }
@@ -220,6 +242,11 @@ fn stream(
             n + 1,
             report.counts.values().sum::<u64>(),
             owed.as_millis()
+        );
+        tracing::debug!(
+            operations = n + 1,
+            check_ms = owed.as_millis() as u64,
+            "checkpoint"
         );
         if !report.valid {
             return Ok((report, true));

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ballast_chaos::api::{ApiConfig, ApiServer, DEFAULT_API_PORT};
+use ballast_chaos::logging::{self, LogFormat};
 use ballast_chaos::{ChaosProxy, ProxyConfig};
 use clap::Parser;
 
@@ -29,11 +30,16 @@ struct Args {
     /// Seed for every random decision; printed at start so a run can be replayed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Log lines on standard error as `text` or `json` (default:
+    /// `BALLAST_LOG_FORMAT`, else text). What is logged: `RUST_LOG`, else
+    /// Toxiproxy's `LOG_LEVEL`, else `info`.
+    #[arg(long)]
+    log_format: Option<LogFormat>,
 }
 
 /// Turns Toxiproxy's single-dash long flags (`-port 1`, `-port=1`) into clap's.
 fn normalize(args: impl Iterator<Item = String>) -> Vec<String> {
-    const LONG: [&str; 4] = ["host", "port", "config", "seed"];
+    const LONG: [&str; 5] = ["host", "port", "config", "seed", "log-format"];
     args.map(|a| {
         let flag = a.strip_prefix('-').filter(|r| !r.starts_with('-'));
         match flag {
@@ -93,6 +99,7 @@ async fn run(args: Args) -> Result<(), String> {
     );
     let _ = out.flush();
     drop(out);
+    tracing::info!(api = %server.addr(), seed, "listening");
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("signal: {e}"))?;
@@ -102,6 +109,12 @@ async fn run(args: Args) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse_from(normalize(std::env::args()));
+    let format = args.log_format.unwrap_or_else(LogFormat::from_env);
+    let filter = logging::directives(logging::toxiproxy_log_level(), "info");
+    if let Err(e) = logging::init_with(format, &filter, std::io::stderr) {
+        eprintln!("ballast-proxy: {e}");
+        return ExitCode::from(2);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

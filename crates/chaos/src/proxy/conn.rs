@@ -55,7 +55,10 @@ fn set_reset(stream: &TcpStream) {
 }
 
 /// Runs one accepted client connection to its end.
-pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64) {
+/// Serves one client connection. `span` names it (proxy, client, ordinal)
+/// in its log lines; it is not entered on every poll, which would cost the
+/// data path a span enter and exit per wake-up under a subscriber.
+pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64, span: tracing::Span) {
     let _live = LiveGuard(Arc::clone(&ctx.live));
     let _ = client.set_nodelay(true);
     let dial = tokio::time::timeout(
@@ -65,11 +68,12 @@ pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64) {
     let upstream = match dial.await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            tracing::debug!(proxy = %ctx.name, error = %e, "upstream refused; resetting client");
+            tracing::debug!(parent: &span, error = %e, "upstream refused; resetting client");
             set_reset(&client);
             return;
         }
         Err(_) => {
+            tracing::debug!(parent: &span, "upstream connect timed out; resetting client");
             set_reset(&client);
             return;
         }
@@ -83,6 +87,7 @@ pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64) {
     let down = Pump::new(&ctx, ordinal, Stream::Downstream, clock, &end_tx);
     tokio::join!(up.run(&mut cr, &mut uw), down.run(&mut ur, &mut cw));
     let ended = *end_tx.borrow();
+    tracing::debug!(parent: &span, reset = ended == Some(End::Reset), "closed");
     if ended == Some(End::Reset) {
         set_reset(cr.as_ref());
         set_reset(ur.as_ref());

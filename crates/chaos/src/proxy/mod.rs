@@ -323,8 +323,8 @@ async fn bind(addr: &str) -> Result<TcpListener> {
 
 async fn accept_loop(listener: TcpListener, ctx: Arc<ListenCtx>) {
     loop {
-        let client = match listener.accept().await {
-            Ok((s, _)) => s,
+        let (client, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(proxy = %ctx.name, error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -337,6 +337,9 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<ListenCtx>) {
         }
         ctx.live.fetch_add(1, Ordering::Relaxed);
         let ordinal = ctx.ordinal.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(conn::run(client, Arc::clone(&ctx), ordinal));
+        // One span per connection: its log lines can be followed alone.
+        let span = tracing::info_span!("connection", proxy = %ctx.name, client = %peer, ordinal);
+        tracing::debug!(parent: &span, "accepted");
+        tokio::spawn(conn::run(client, Arc::clone(&ctx), ordinal, span));
     }
 }

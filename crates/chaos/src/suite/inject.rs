@@ -227,6 +227,7 @@ impl<'a, K, V> Faults<'a, K, V> {
         });
         inj.apply(link, toxics)?;
         self.history.record_fault(fault, link, true);
+        tracing::info!(fault, link, toxics = toxics.len(), "fault on");
         Ok(())
     }
 
@@ -265,6 +266,7 @@ impl<'a, K, V> Faults<'a, K, V> {
             .ok_or(SuiteError::NoInjector)?;
         let healed = inj.heal(&a.link, &a.toxics);
         self.history.record_fault(&a.fault, &a.link, false);
+        tracing::info!(fault = %a.fault, link = %a.link, healed = healed.is_ok(), "fault off");
         healed.and(rerouted)
     }
 

@@ -127,6 +127,10 @@ where
     T: Target,
     W: Workload<T::Key, T::Value>,
 {
+    // The coordinator's lines (faults on and off, the verdict) carry the
+    // scenario: one log can be followed per scenario.
+    let _span =
+        tracing::info_span!("scenario", scenario = %scenario.name, seed = opts.seed).entered();
     let history = History::with_clock(opts.max_operations, Arc::clone(&opts.clock));
     let mut run = ScenarioRun {
         scenario: scenario.clone(),
@@ -173,6 +177,13 @@ where
     }
     target.stop();
     judge(&mut run);
+    tracing::info!(
+        passed = run.passed(),
+        operations = run.check.as_ref().map_or(0, |c| c.operations),
+        anomalies = run.anomalies.len(),
+        breaches = run.breaches.len(),
+        "scenario judged"
+    );
     if let Some(before) = before {
         settle_resources(&mut run, &before);
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use ballast_alloc::CountingAlloc;
+use ballast_chaos::logging;
 use ballast_suites::soak::AllocProbe;
 
 #[global_allocator]
@@ -13,14 +14,27 @@ static ALLOC: CountingAlloc = CountingAlloc::system();
 
 fn main() -> ExitCode {
     let mut stdout = std::io::stdout();
-    if std::env::args().nth(1).as_deref() == Some(ballast_suites::tn3270::HOST_SUBCOMMAND) {
+    // `--log-format text|json` anywhere; what is logged: `RUST_LOG`, else
+    // warnings (the tables on standard output are the results).
+    let (args, format) = match logging::take_log_format(std::env::args()) {
+        Ok(taken) => taken,
+        Err(e) => {
+            eprintln!("ballast-suite: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = logging::init(format, "warn") {
+        eprintln!("ballast-suite: {e}");
+        return ExitCode::from(2);
+    }
+    if args.get(1).map(String::as_str) == Some(ballast_suites::tn3270::HOST_SUBCOMMAND) {
         // A child host for `host_process = "child"` scenarios; runs until killed.
-        let code = ballast_suites::tn3270::host_main(std::env::args().skip(2), &mut stdout);
+        let code = ballast_suites::tn3270::host_main(args.into_iter().skip(2), &mut stdout);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    if std::env::args().nth(1).as_deref() == Some("soak") {
+    if args.get(1).map(String::as_str) == Some("soak") {
         let probe = AllocProbe(|| ALLOC.snapshot());
-        let code = ballast_suites::soak::main_with(std::env::args(), &probe, &mut stdout);
+        let code = ballast_suites::soak::main_with(args, &probe, &mut stdout);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     // Ctrl-C (or SIGTERM) sets the flag; the run heals every fault, writes
@@ -32,6 +46,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let code = ballast_suites::chaos::main_with(std::env::args(), interrupt, &mut stdout, false);
+    let code = ballast_suites::chaos::main_with(args, interrupt, &mut stdout, false);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
