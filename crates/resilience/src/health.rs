@@ -178,6 +178,20 @@ impl HealthRegistry {
         });
     }
 
+    /// Registers the process's resources as a readiness check: degraded
+    /// when open file descriptors reach `fd_ratio` of their limit (0.9 is a
+    /// good start) or resident memory passes `rss_budget` bytes, with the
+    /// figures in the detail.
+    pub fn register_process(&self, fd_ratio: f64, rss_budget: Option<u64>) {
+        self.register("process", Probe::Readiness, move || {
+            crate::process::resource_health(
+                &crate::process::ProcessStats::sample(),
+                fd_ratio,
+                rss_budget,
+            )
+        });
+    }
+
     /// Marks shutdown as begun: readiness answers false from now on.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);

@@ -68,13 +68,22 @@ async fn metrics(State(e): State<Endpoints>) -> impl IntoResponse {
     )
 }
 
-/// The four routes, for mounting into an existing axum application.
+async fn metrics_json(State(e): State<Endpoints>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        e.metrics.render_json(),
+    )
+}
+
+/// The five routes (`/metrics/json` is the same page as a JSON snapshot),
+/// for mounting into an existing axum application.
 pub fn router(health: Arc<HealthRegistry>, metrics_registry: Arc<MetricsRegistry>) -> Router {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/health", get(report))
         .route("/metrics", get(metrics))
+        .route("/metrics/json", get(metrics_json))
         .with_state(Endpoints {
             health,
             metrics: metrics_registry,

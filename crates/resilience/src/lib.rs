@@ -80,6 +80,7 @@ pub mod http;
 mod loom;
 pub mod metrics;
 pub mod pool;
+pub mod process;
 pub mod rate_limit;
 pub mod retry;
 pub mod shutdown;

@@ -98,6 +98,21 @@ impl MetricsRegistry {
         self.collectors.write().push(Box::new(collect));
     }
 
+    /// Adds the process's own figures (CPU time, resident memory, open and
+    /// maximum file descriptors, threads, uptime) under the standard
+    /// `process_*` names, sampled on every render.
+    pub fn register_process(&self) {
+        self.register_collector(|out| {
+            crate::process::render_process(&crate::process::ProcessStats::sample(), out);
+        });
+    }
+
+    /// Everything registered (collectors included) as one JSON document:
+    /// `{"timestamp_ms", "samples": [{"name", "labels", "value"}]}`.
+    pub fn render_json(&self) -> String {
+        crate::process::to_json(&self.render_prometheus())
+    }
+
     /// Stats of everything registered.
     pub fn snapshot(&self) -> MetricsSnapshot {
         MetricsSnapshot {

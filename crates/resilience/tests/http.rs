@@ -97,3 +97,46 @@ fn endpoints_answer_health_readiness_and_metrics_over_loopback() {
     assert_eq!(report["shutting_down"], true);
     assert_eq!(report["components"][0]["name"], "db");
 }
+
+#[test]
+fn process_metrics_json_snapshot_and_resource_readiness() {
+    let health = Arc::new(HealthRegistry::new());
+    let metrics = Arc::new(MetricsRegistry::new());
+    metrics.register_process();
+    // A budget of one byte: readiness degrades and says why.
+    health.register_process(0.9, Some(1));
+    let server = start(Arc::clone(&health), metrics);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let (code, page) = get(&agent, &format!("{}/metrics", server.base));
+    assert_eq!(code, 200);
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_threads",
+        "process_uptime_seconds",
+    ] {
+        assert!(page.contains(&format!("# TYPE {name} ")), "{name}: {page}");
+    }
+    let (code, json) = get(&agent, &format!("{}/metrics/json", server.base));
+    assert_eq!(code, 200);
+    let snapshot: serde_json::Value = serde_json::from_str(&json).expect("json snapshot");
+    let samples = snapshot["samples"].as_array().expect("samples");
+    let fds = samples
+        .iter()
+        .find(|s| s["name"] == "process_open_fds")
+        .expect("open fds in the snapshot");
+    if cfg!(target_os = "linux") {
+        assert!(fds["value"].as_f64().is_some_and(|v| v >= 3.0), "{fds}");
+    }
+    assert!(snapshot["timestamp_ms"].as_u64().is_some());
+    let (code, report) = get(&agent, &format!("{}/health", server.base));
+    if cfg!(target_os = "linux") {
+        assert_eq!(code, 200, "degraded is still ready: {report}");
+        assert!(report.contains("over the budget"), "{report}");
+    }
+}
