@@ -288,6 +288,24 @@ fn now_ms() -> u64 {
 /// Appends a page's samples to a CSV time series, one row per sample:
 /// `timestamp_ms,name,labels,value` (labels as `k=v;k=v`, quoted when
 /// needed). The header is written with the first row.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use ballast_resilience::MetricsRegistry;
+/// use ballast_resilience::process::CsvSampler;
+///
+/// let registry = MetricsRegistry::new();
+/// registry.register_process();
+/// let file = std::fs::File::create("metrics.csv")?;
+/// let mut csv = CsvSampler::new(std::io::BufWriter::new(file));
+/// // One page a second for an hour, at most a million rows.
+/// let mut ticks = 0;
+/// csv.run(Duration::from_secs(1), 1_000_000, || registry.render_prometheus(), || {
+///     ticks += 1;
+///     ticks <= 3600
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct CsvSampler<W: Write> {
     out: W,
