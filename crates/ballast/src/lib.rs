@@ -78,6 +78,10 @@ pub use ballast_resilience as resilience;
 #[doc(inline)]
 pub use ballast_session as session;
 
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub mod config;
+
 /// Stable error codes, retry classes and recovery guidance: every error of
 /// every ballast crate implements [`error::Coded`].
 pub use ballast_error as error;
@@ -97,5 +101,7 @@ pub fn error_catalogs() -> Vec<(&'static str, &'static [error::CatalogEntry])> {
     all.extend_from_slice(ballast_resilience::error_catalogs());
     #[cfg(feature = "chaos")]
     all.extend(ballast_chaos::error_catalogs());
+    #[cfg(feature = "config")]
+    all.push(("ballast::config::ConfigError", config::error_catalog()));
     all
 }

@@ -47,7 +47,13 @@ pub enum Jitter {
 }
 
 /// A backoff schedule: kind, initial delay, jitter and a cap applied last.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// In a configuration file, one flat table: `{ kind = "exponential",
+/// factor = 2.0, initial = "100ms", max_delay = "10s", jitter = "full" }`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(
+    try_from = "crate::serde_config::BackoffTable",
+    into = "crate::serde_config::BackoffTable"
+)]
 pub struct Backoff {
     /// The schedule's shape.
     pub kind: BackoffKind,

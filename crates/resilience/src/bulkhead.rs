@@ -15,11 +15,13 @@ use crate::loom::{AtomicU64, AtomicUsize, Ordering};
 use crate::sleep::{AsyncSleeper, SleepFuture};
 
 /// Bulkhead settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BulkheadConfig {
     /// Calls allowed in flight at once.
     pub max_concurrent: usize,
     /// How long a caller may wait for a slot; zero means fail fast.
+    #[serde(with = "crate::serde_config::duration")]
     pub max_wait: Duration,
 }
 

@@ -83,6 +83,7 @@ pub mod pool;
 pub mod process;
 pub mod rate_limit;
 pub mod retry;
+pub mod serde_config;
 pub mod shutdown;
 pub mod sleep;
 pub mod timeout;

@@ -13,11 +13,13 @@ use crate::error::{ConfigError, Error};
 use crate::loom::{AtomicU64, Ordering};
 
 /// Rate limiter settings: `permits` per `per`, with bursts up to `burst`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RateLimiterConfig {
     /// Permits per period.
     pub permits: u32,
     /// The period.
+    #[serde(with = "crate::serde_config::duration")]
     pub per: Duration,
     /// Permits that may be taken at once after an idle spell (≥ 1).
     pub burst: u32,

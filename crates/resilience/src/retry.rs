@@ -19,18 +19,24 @@ use crate::sleep::{AsyncSleeper, Sleeper, ThreadSleeper};
 pub const MAX_ATTEMPTS_LIMIT: u32 = 1000;
 
 /// Retry settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryConfig {
     /// Attempts including the first, 1..=[`MAX_ATTEMPTS_LIMIT`].
     pub max_attempts: u32,
     /// Stop when the next sleep would end after this much time since the
     /// first attempt started; `None` for no time limit.
+    #[serde(
+        with = "crate::serde_config::option_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_elapsed: Option<Duration>,
     /// Delays between attempts.
     pub backoff: Backoff,
     /// Seed for jitter; runs are numbered, so a sequence of runs replays.
     pub seed: u64,
     /// Longest Retry-After honoured; a longer one stops the retries.
+    #[serde(with = "crate::serde_config::duration")]
     pub max_retry_after: Duration,
 }
 
@@ -52,7 +58,7 @@ impl RetryConfig {
         if self.max_attempts == 0 || self.max_attempts > MAX_ATTEMPTS_LIMIT {
             return Err(ConfigError::new(
                 "max_attempts",
-                "must be in 1..=MAX_ATTEMPTS_LIMIT",
+                "must be between 1 and 1000 (MAX_ATTEMPTS_LIMIT)",
             ));
         }
         if self.max_elapsed.is_some_and(|d| d.is_zero()) {

@@ -32,15 +32,20 @@ pub enum Phase {
 }
 
 /// Shutdown budgets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ShutdownConfig {
     /// The whole shutdown must end within this.
+    #[serde(with = "crate::serde_config::duration")]
     pub total: Duration,
     /// Longest wait for in-flight work.
+    #[serde(with = "crate::serde_config::duration")]
     pub draining: Duration,
     /// Longest wait for closing hooks.
+    #[serde(with = "crate::serde_config::duration")]
     pub closing: Duration,
     /// Longest wait for cleanup hooks.
+    #[serde(with = "crate::serde_config::duration")]
     pub cleanup: Duration,
     /// Exit code when a second signal forces exit.
     pub forced_exit_code: i32,

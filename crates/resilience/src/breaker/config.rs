@@ -5,8 +5,14 @@ use std::time::Duration;
 use crate::backoff::Backoff;
 use crate::error::ConfigError;
 
-/// How the breaker remembers recent outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the breaker remembers recent outcomes. In a configuration file:
+/// `{ kind = "count", size = 100 }` or `{ kind = "time", length = "60s",
+/// buckets = 60 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(
+    try_from = "crate::serde_config::WindowTable",
+    into = "crate::serde_config::WindowTable"
+)]
 #[non_exhaustive]
 pub enum WindowKind {
     /// The last `size` calls (no clock reads on the closed path).
@@ -38,7 +44,8 @@ pub const MAX_HALF_OPEN_PROBES: u32 = 1024;
 /// Circuit breaker settings. `Default` matches resilience4j's defaults
 /// (count window of 100, 50 % failure rate, 100 minimum calls, 60 s open)
 /// except that `minimum_calls` is 20 and open duration is 30 s.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BreakerConfig {
     /// Name used in events, errors and metrics labels.
     pub name: String,
@@ -53,6 +60,10 @@ pub struct BreakerConfig {
     pub minimum_calls: u32,
     /// Calls at least this long count as slow; `None` disables slow-call
     /// detection (and the clock reads it needs).
+    #[serde(
+        with = "crate::serde_config::option_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub slow_call_duration: Option<Duration>,
     /// Trip when this percentage (0–100] of windowed calls was slow.
     pub slow_call_rate_threshold: f64,
@@ -65,6 +76,7 @@ pub struct BreakerConfig {
     /// Concurrent probes admitted in half-open; this many successes close.
     pub half_open_probes: u32,
     /// A probe permit not completed within this time is reclaimed.
+    #[serde(with = "crate::serde_config::duration")]
     pub probe_timeout: Duration,
     /// Measure every recorded call's duration into a latency histogram
     /// (two clock reads per call; off by default).

@@ -39,7 +39,8 @@ pub trait Manager: Send + Sync + 'static {
 pub const MAX_POOL_SIZE: usize = 1 << 16;
 
 /// Pool settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PoolConfig {
     /// Name used in metrics.
     pub name: String,
@@ -52,12 +53,22 @@ pub struct PoolConfig {
     /// Idle objects kept ready by maintenance, even past `idle_timeout`.
     pub min_idle: usize,
     /// How long `acquire` waits for an object.
+    #[serde(with = "crate::serde_config::duration")]
     pub acquire_timeout: Duration,
     /// Idle objects older than this are destroyed (down to `min_idle`).
+    #[serde(
+        with = "crate::serde_config::option_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub idle_timeout: Option<Duration>,
     /// Objects are destroyed this long after creation …
+    #[serde(
+        with = "crate::serde_config::option_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_lifetime: Option<Duration>,
     /// … minus a random amount up to this, so they do not expire together.
+    #[serde(with = "crate::serde_config::duration")]
     pub lifetime_jitter: Duration,
     /// Run `Manager::check` on every checkout.
     pub check_on_checkout: bool,
