@@ -126,19 +126,45 @@ pub trait Validate {
     fn check(&self) -> Result<(), Invalid>;
 }
 
-/// A resilience `ConfigError` as an [`Invalid`]: "must not exceed
-/// `other`" names both fields.
+/// A crate's own `(field, reason)` as an [`Invalid`]: a reason that ends
+/// in another field's name ("must not exceed `max_size`", "must be at
+/// least `max_record_len`") names both.
+#[cfg(any(feature = "resilience", feature = "session"))]
+fn from_rule(field: &str, reason: &str) -> Invalid {
+    let other = ["must not exceed ", "must be at least ", "must be at most "]
+        .iter()
+        .find_map(|p| reason.strip_prefix(p))
+        .filter(|o| !o.is_empty() && o.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    match other {
+        Some(other) => Invalid::conflict(field, other, format!("{field} {reason}")),
+        None => Invalid::field(field, reason),
+    }
+}
+
 #[cfg(feature = "resilience")]
 fn from_resilience(e: ballast_resilience::ConfigError) -> Invalid {
-    match e.reason.strip_prefix("must not exceed ") {
-        Some(other) if other.chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
-            Invalid::conflict(
-                e.field,
-                other,
-                format!("{} must not exceed {other}", e.field),
-            )
-        }
-        _ => Invalid::field(e.field, e.reason),
+    from_rule(e.field, e.reason)
+}
+
+#[cfg(feature = "session")]
+fn from_session(e: ballast_session::Error) -> Invalid {
+    match e {
+        ballast_session::Error::Config { field, reason } => from_rule(field, reason),
+        other => Invalid::field("", other.to_string()),
+    }
+}
+
+#[cfg(feature = "session")]
+impl Validate for ballast_session::SessionConfig {
+    fn check(&self) -> Result<(), Invalid> {
+        self.validate().map_err(from_session)
+    }
+}
+
+#[cfg(feature = "host")]
+impl Validate for ballast_session::host::HostConfig {
+    fn check(&self) -> Result<(), Invalid> {
+        self.validate().map_err(from_session)
     }
 }
 

@@ -186,3 +186,90 @@ fn the_messages_in_the_operations_guide_are_these() {
         "environment variable BALLAST_RETRY__MAX_ATTEMPTS: retry.max_attempts = lots: invalid type: string \"lots\", expected u32"
     );
 }
+
+#[cfg(feature = "host")]
+mod tn3270 {
+    use super::*;
+    use ballast::session::host::HostConfig;
+    use ballast::session::{Model, SessionConfig};
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Gateway {
+        #[serde(default)]
+        session: SessionConfig,
+        #[serde(default)]
+        host: HostConfig,
+    }
+
+    impl Validate for Gateway {
+        fn check(&self) -> Result<(), Invalid> {
+            self.session.check().map_err(|e| e.within("session"))?;
+            self.host.check().map_err(|e| e.within("host"))
+        }
+    }
+
+    fn gateway(text: &str) -> Result<Gateway, ConfigError> {
+        config::from_text(text, Format::Toml, "gateway.toml", "GW", &[])
+    }
+
+    #[test]
+    fn session_and_host_settings_read_from_a_file() {
+        let g = gateway(
+            "[session]\nmodel = 4\ncode_page = \"cp1047\"\nlu = \"LU01\"\n[session.limits]\nmax_events = 64\n\
+             [host]\nlisten = \"127.0.0.1:3270\"\nidle_timeout = \"90s\"\n",
+        )
+        .unwrap();
+        assert_eq!(g.session.model, Model::Model4);
+        assert_eq!(g.session.lu.as_deref(), Some("LU01"));
+        assert_eq!(g.session.limits.max_events, 64);
+        assert_eq!(g.host.listen.port(), 3270);
+        assert_eq!(g.host.idle_timeout, Duration::from_secs(90));
+        let g = gateway("[session]\nmodel = { rows = 32, cols = 100 }\n").unwrap();
+        assert_eq!(
+            g.session.model,
+            Model::Custom {
+                rows: 32,
+                cols: 100
+            }
+        );
+        let e = gateway("[session]\nmodel = 7\n").unwrap_err();
+        assert!(e.to_string().contains("a model is 2, 3, 4 or 5"), "{e}");
+    }
+
+    #[test]
+    fn defaults_round_trip_through_toml() {
+        let session = SessionConfig {
+            lu: Some("LU02".into()),
+            model: Model::Custom {
+                rows: 27,
+                cols: 132,
+            },
+            ..SessionConfig::default()
+        };
+        let text = toml::to_string(&session).unwrap();
+        assert_eq!(
+            toml::from_str::<SessionConfig>(&text).unwrap(),
+            session,
+            "{text}"
+        );
+        let host = HostConfig::default();
+        let text = toml::to_string(&host).unwrap();
+        let back: HostConfig = toml::from_str(&text).unwrap();
+        assert_eq!(
+            (back.listen, back.idle_timeout, back.max_pending_input),
+            (host.listen, host.idle_timeout, host.max_pending_input),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_record_limit_above_the_pending_input_limit_names_both() {
+        let e =
+            gateway("[host]\nmax_record_len = 200000\nmax_pending_input = 131072\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "gateway.toml:3: host.max_pending_input = 131072 conflicts with host.max_record_len = 200000: max_pending_input must be at least max_record_len"
+        );
+    }
+}

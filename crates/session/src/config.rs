@@ -16,7 +16,10 @@ pub const DEFAULT_MAX_NEGOTIATIONS: u32 = 256;
 pub const DEFAULT_MAX_EVENTS: usize = 1024;
 
 /// A 3270 terminal model (screen size).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "ModelSetting", into = "ModelSetting")]
 pub enum Model {
     /// 24 × 80.
     #[default]
@@ -84,7 +87,8 @@ impl Model {
 }
 
 /// The limits a session enforces on what a peer sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest record (and bytes buffered waiting for IAC EOR).
     pub max_record_len: usize,
@@ -109,7 +113,8 @@ impl Default for Limits {
 }
 
 /// How a terminal session presents itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
     /// Screen model.
     pub model: Model,
@@ -122,6 +127,7 @@ pub struct SessionConfig {
     /// Accept TN3270E when the host offers it.
     pub tn3270e: bool,
     /// Code page for text.
+    #[serde(with = "code_page")]
     pub code_page: CodePage,
     /// Limits on what the host sends.
     pub limits: Limits,
@@ -194,5 +200,64 @@ impl SessionConfig {
             });
         }
         Ok(())
+    }
+}
+
+/// A model in a configuration file: `2` to `5`, or `{ rows = 32, cols =
+/// 100 }`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum ModelSetting {
+    Number(u8),
+    Custom { rows: u16, cols: u16 },
+}
+
+impl TryFrom<ModelSetting> for Model {
+    type Error = String;
+
+    fn try_from(m: ModelSetting) -> std::result::Result<Self, String> {
+        match m {
+            ModelSetting::Number(2) => Ok(Model::Model2),
+            ModelSetting::Number(3) => Ok(Model::Model3),
+            ModelSetting::Number(4) => Ok(Model::Model4),
+            ModelSetting::Number(5) => Ok(Model::Model5),
+            ModelSetting::Number(n) => Err(format!(
+                "model {n}: a model is 2, 3, 4 or 5, or {{ rows, cols }}"
+            )),
+            ModelSetting::Custom { rows, cols } => Ok(Model::Custom { rows, cols }),
+        }
+    }
+}
+
+impl From<Model> for ModelSetting {
+    fn from(m: Model) -> Self {
+        match (m.number(), m) {
+            (Some(n), _) => ModelSetting::Number(n),
+            (None, Model::Custom { rows, cols }) => ModelSetting::Custom { rows, cols },
+            (None, _) => ModelSetting::Number(2),
+        }
+    }
+}
+
+/// A code page in a configuration file: `"cp037"` or `"cp1047"`.
+mod code_page {
+    use ballast_codec::tn3270::CodePage;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(c: &CodePage, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match c {
+            CodePage::Cp1047 => "cp1047",
+            _ => "cp037",
+        })
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CodePage, D::Error> {
+        match String::deserialize(d)?.to_ascii_lowercase().as_str() {
+            "cp037" | "037" => Ok(CodePage::Cp037),
+            "cp1047" | "1047" => Ok(CodePage::Cp1047),
+            other => Err(serde::de::Error::custom(format!(
+                "code page {other:?}: cp037 or cp1047"
+            ))),
+        }
     }
 }

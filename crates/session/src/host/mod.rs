@@ -83,8 +83,10 @@ const LISTEN_BACKLOG: i32 = 4096;
 /// screens full of text.
 pub const MIN_PENDING_OUTPUT: usize = 4 << 10;
 
-/// Host simulator settings.
-#[derive(Debug, Clone)]
+/// Host simulator settings (TOML/JSON: durations with units, `listen` as
+/// `"127.0.0.1:3270"`; the TLS config is set in code).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HostConfig {
     /// Address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
@@ -93,6 +95,7 @@ pub struct HostConfig {
     /// Most concurrent sessions; more connections are closed at once.
     pub max_sessions: usize,
     /// A session with no input for this long is closed.
+    #[serde(with = "ballast_resilience::serde_config::duration")]
     pub idle_timeout: Duration,
     /// Largest inbound record.
     pub max_record_len: usize,
@@ -111,6 +114,7 @@ pub struct HostConfig {
     /// Serve TLS with this config (feature `tls`); see [`crate::tls`].
     /// [`HostSimulator::set_tls_config`] replaces it while running.
     #[cfg(feature = "tls")]
+    #[serde(skip)]
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
