@@ -37,6 +37,8 @@ pub(crate) struct HostConn {
     app: Arc<dyn Application>,
     ctx: AppContext,
     phase: Phase,
+    /// Negotiation finished at some point (the phase forgets it on close).
+    negotiated: bool,
     options: OptionTable,
     /// Output high-water mark: decoding stops while `out` holds this much.
     max_pending_output: usize,
@@ -77,6 +79,7 @@ impl HostConn {
             app,
             ctx,
             phase: Phase::Negotiating,
+            negotiated: false,
             options,
             max_pending_output,
             input: StreamBuffer::with_max_buffered(
@@ -133,6 +136,11 @@ impl HostConn {
     /// True until telnet (and TN3270E) negotiation has finished.
     pub(crate) fn is_negotiating(&self) -> bool {
         self.phase == Phase::Negotiating
+    }
+
+    /// Negotiation finished at some point of the session.
+    pub(crate) fn negotiated(&self) -> bool {
+        self.negotiated
     }
 
     /// The terminal type the client announced.
@@ -306,6 +314,7 @@ impl HostConn {
             .all(|x| o.local_enabled(x) && o.remote_enabled(x));
         if plain && self.phase == Phase::Negotiating && !self.terminal_type.is_empty() {
             self.phase = Phase::Plain;
+            self.negotiated = true;
             return self.start_app();
         }
         Ok(())
@@ -377,6 +386,7 @@ impl HostConn {
             return Ok(());
         }
         self.phase = Phase::Extended;
+        self.negotiated = true;
         self.start_app()
     }
 

@@ -16,6 +16,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::conn::HostConn;
 use super::idle::IdleList;
 use super::peer::{Peer, ReadTurn};
+use super::stats::Counters;
 use super::{AppContext, Application, HostConfig, Shared};
 use crate::error::{Error, Result};
 
@@ -173,6 +174,7 @@ impl EventLoop {
     /// Starts a session on `sock`, or drops it when the cap is reached.
     fn admit(&mut self, sock: TcpStream, now: Instant) {
         if self.shared.active.load(Ordering::Acquire) >= self.config.max_sessions {
+            Counters::add(&self.shared.counters.refused, 1);
             tracing::warn!("session limit reached, connection refused");
             return;
         }
@@ -246,6 +248,7 @@ impl EventLoop {
                 Ok(Ok(turn)) => turn,
                 Ok(Err(e)) => return self.close(i, Some(&e)),
                 Err(_) => {
+                    Counters::add(&self.shared.counters.panics, 1);
                     tracing::error!("host application panicked, its session is closed");
                     return self.close(i, None);
                 }
@@ -253,7 +256,11 @@ impl EventLoop {
         } else {
             ReadTurn::default()
         };
-        if let Err(e) = peer.flush() {
+        let flushed = peer.flush();
+        let (bytes_in, bytes_out) = peer.take_bytes();
+        Counters::add(&self.shared.counters.bytes_in, bytes_in);
+        Counters::add(&self.shared.counters.bytes_out, bytes_out);
+        if let Err(e) = flushed {
             return self.close(i, Some(&e));
         }
         if peer.finished() {
@@ -296,18 +303,37 @@ impl EventLoop {
                 _ => break,
             }
             tracing::debug!("idle session closed");
-            self.close(i, None);
+            Counters::add(&self.shared.counters.closed_idle, 1);
+            self.close_quietly(i);
         }
     }
 
+    /// Closes session `i`, counting it as ended normally or by `error`.
     fn close(&mut self, i: usize, error: Option<&Error>) {
+        let c = &self.shared.counters;
+        match (error, self.slots.get(i).and_then(Option::as_ref)) {
+            (_, None) => return,
+            (Some(e), Some(peer)) => {
+                tracing::debug!(error = %e, "simulated session ended with an error");
+                Counters::add(&c.closed_error, 1);
+                if !peer.negotiated() {
+                    Counters::add(&c.negotiation_failures, 1);
+                }
+            }
+            (None, Some(_)) => Counters::add(&c.closed_normal, 1),
+        }
+        self.close_quietly(i);
+    }
+
+    /// Closes session `i` (its reason already counted).
+    fn close_quietly(&mut self, i: usize) {
         self.idle.unlink(i);
         let Some(mut peer) = self.slots.get_mut(i).and_then(Option::take) else {
             return;
         };
-        if let Some(e) = error {
-            tracing::debug!(error = %e, "simulated session ended with an error");
-        }
+        let (bytes_in, bytes_out) = peer.take_bytes();
+        Counters::add(&self.shared.counters.bytes_in, bytes_in);
+        Counters::add(&self.shared.counters.bytes_out, bytes_out);
         self.free.push(i);
         // Uncounted before the socket closes: a client that sees the close
         // sees `active_sessions` without it.

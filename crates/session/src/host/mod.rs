@@ -52,6 +52,7 @@ mod idle;
 mod memory;
 mod peer;
 mod script;
+mod stats;
 mod store;
 
 use std::net::{SocketAddr, TcpListener};
@@ -64,6 +65,7 @@ pub use app::{AppContext, Application, Input, Item, Reply, ScreenDef, color_by_n
 pub use demo::DemoApp;
 pub use memory::InMemoryHost;
 pub use script::{MAX_SCRIPT_SCREENS, ScriptApp, Transition};
+pub use stats::HostStats;
 pub use store::{MAX_JOURNAL_LINE, MAX_STORED_RECORDS, RecordStore, StoredRecord};
 
 /// The AID for a key name; the same function as [`crate::parse_key`].
@@ -170,6 +172,7 @@ struct Shared {
     stop: AtomicBool,
     active: AtomicUsize,
     accepted: AtomicUsize,
+    counters: stats::Counters,
 }
 
 /// A running host simulator; dropping it stops it.
@@ -214,6 +217,7 @@ impl HostSimulator {
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             accepted: AtomicUsize::new(0),
+            counters: stats::Counters::default(),
         });
         let event_loop = EventLoop::new(listener, config, app, Arc::clone(&shared))?;
         let waker = event_loop.waker()?;
@@ -282,6 +286,25 @@ impl HostSimulator {
     /// Sessions open now.
     pub fn active_sessions(&self) -> usize {
         self.shared.active.load(Ordering::Acquire)
+    }
+
+    /// What the simulator has served so far: sessions accepted, open,
+    /// refused and closed (by reason), negotiation failures, application
+    /// panics, bytes each way, records stored.
+    pub fn stats(&self) -> HostStats {
+        let s = &self.shared;
+        s.counters.snapshot(
+            s.accepted.load(Ordering::Acquire) as u64,
+            s.active.load(Ordering::Acquire) as u64,
+            s.store.all().len() as u64,
+        )
+    }
+
+    /// Appends [`HostSimulator::stats`] as Prometheus text
+    /// (`ballast_host_*{host="name"}`); a `MetricsRegistry` collector can
+    /// call it on every scrape.
+    pub fn render_prometheus(&self, name: &str, out: &mut String) {
+        self.stats().render_prometheus(name, out);
     }
 
     /// Connections accepted since start (refused ones excluded).

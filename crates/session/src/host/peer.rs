@@ -47,6 +47,10 @@ pub(super) struct Peer {
     held: bool,
     /// Waiting in the event loop's queue for another read turn.
     pub(super) queued: bool,
+    /// Plaintext bytes received and sent since the event loop last took
+    /// them ([`Peer::take_bytes`]).
+    bytes_in: u64,
+    bytes_out: u64,
 }
 
 impl Peer {
@@ -60,6 +64,8 @@ impl Peer {
             tls: None,
             eof: false,
             held: false,
+            bytes_in: 0,
+            bytes_out: 0,
             queued: false,
         }
     }
@@ -132,8 +138,17 @@ impl Peer {
         }
     }
 
+    /// The plaintext bytes received and sent since the last call.
+    pub(super) fn take_bytes(&mut self) -> (u64, u64) {
+        (
+            std::mem::take(&mut self.bytes_in),
+            std::mem::take(&mut self.bytes_out),
+        )
+    }
+
     /// Hands received plaintext to the host.
     fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes_in += bytes.len() as u64;
         self.drop_sent();
         self.host.receive(bytes)
     }
@@ -229,14 +244,17 @@ impl Peer {
     /// Writes pending output until the socket would block. Output above
     /// the high-water mark is not an error: reading stops meanwhile.
     pub(super) fn flush(&mut self) -> Result<()> {
+        let before = self.sent;
         #[cfg(feature = "tls")]
-        if self.tls.is_some() {
-            self.flush_tls()?;
+        let flushed = if self.tls.is_some() {
+            self.flush_tls()
         } else {
-            self.flush_plain()?;
-        }
+            self.flush_plain()
+        };
         #[cfg(not(feature = "tls"))]
-        self.flush_plain()?;
+        let flushed = self.flush_plain();
+        self.bytes_out += self.sent.saturating_sub(before) as u64;
+        flushed?;
         if self.pending() == 0 {
             // An idle session keeps no output buffer.
             self.host.out = Vec::new();
@@ -299,6 +317,11 @@ impl Peer {
             return true;
         }
         self.sent < self.host.out.len()
+    }
+
+    /// Telnet negotiation finished at some point of the session.
+    pub(super) fn negotiated(&self) -> bool {
+        self.host.negotiated()
     }
 
     /// Telnet negotiation has not finished yet.
