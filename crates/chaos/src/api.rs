@@ -47,6 +47,9 @@ pub struct ApiConfig {
     pub max_connections: usize,
     /// Largest request body (default 1 MiB).
     pub max_body_bytes: usize,
+    /// Serve `/metrics` with Toxiproxy's proxy metrics (`-proxy-metrics`);
+    /// off by default, as in Toxiproxy, where `/metrics` is then 404.
+    pub proxy_metrics: bool,
 }
 
 impl Default for ApiConfig {
@@ -56,6 +59,7 @@ impl Default for ApiConfig {
             request_timeout: Duration::from_secs(30),
             max_connections: 256,
             max_body_bytes: 1 << 20,
+            proxy_metrics: false,
         }
     }
 }
@@ -63,7 +67,13 @@ impl Default for ApiConfig {
 /// The axum router of the API.
 pub fn router(proxy: ChaosProxy, cfg: &ApiConfig) -> Router {
     let timeout = cfg.request_timeout;
+    let metrics_route = if cfg.proxy_metrics {
+        get(metrics)
+    } else {
+        get(|| async { error_response(StatusCode::NOT_FOUND, "not found") })
+    };
     Router::new()
+        .route("/metrics", metrics_route)
         .route("/proxies", get(list_proxies).post(create_proxy))
         .route("/populate", post(populate))
         .route(
@@ -308,6 +318,19 @@ async fn delete_toxic(
 async fn reset(State(p): State<ChaosProxy>) -> ApiResult {
     p.reset().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn metrics(State(proxy): State<ChaosProxy>) -> Response {
+    let mut page = String::new();
+    proxy.render_metrics(&mut page);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        page,
+    )
+        .into_response()
 }
 
 async fn version() -> Response {

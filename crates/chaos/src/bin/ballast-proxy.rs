@@ -35,11 +35,22 @@ struct Args {
     /// Toxiproxy's `LOG_LEVEL`, else `info`.
     #[arg(long)]
     log_format: Option<LogFormat>,
+    /// Serve Toxiproxy's proxy metrics at `/metrics`
+    /// (`toxiproxy_proxy_received_bytes_total`, `…_sent_bytes_total`).
+    #[arg(long)]
+    proxy_metrics: bool,
 }
 
 /// Turns Toxiproxy's single-dash long flags (`-port 1`, `-port=1`) into clap's.
 fn normalize(args: impl Iterator<Item = String>) -> Vec<String> {
-    const LONG: [&str; 5] = ["host", "port", "config", "seed", "log-format"];
+    const LONG: [&str; 6] = [
+        "host",
+        "port",
+        "config",
+        "seed",
+        "log-format",
+        "proxy-metrics",
+    ];
     args.map(|a| {
         let flag = a.strip_prefix('-').filter(|r| !r.starts_with('-'));
         match flag {
@@ -88,7 +99,11 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("host {}: {e}", args.host))?
         .next()
         .ok_or_else(|| format!("host {}: no address", args.host))?;
-    let server = ApiServer::bind(addr, proxy, ApiConfig::default())
+    let config = ApiConfig {
+        proxy_metrics: args.proxy_metrics,
+        ..ApiConfig::default()
+    };
+    let server = ApiServer::bind(addr, proxy, config)
         .await
         .map_err(|e| format!("listen {addr}: {e}"))?;
     let mut out = std::io::stdout().lock();

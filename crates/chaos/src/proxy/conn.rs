@@ -98,6 +98,9 @@ pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64, sp
 }
 
 struct Pump<'a> {
+    /// This direction's byte counters (received from the source, sent to
+    /// the destination).
+    flow: Arc<super::metrics::Flow>,
     engine: DirectionEngine,
     state: watch::Receiver<ProxyState>,
     end_tx: &'a watch::Sender<Option<End>>,
@@ -129,11 +132,15 @@ impl<'a> Pump<'a> {
             stream,
             ordinal,
         };
+        let flow = ctx
+            .bytes
+            .flow(&ctx.name, &ctx.listen, &ctx.upstream, stream);
         let mut state = ctx.state.subscribe();
         let mut engine =
             DirectionEngine::new(ectx).with_max_queued_bytes(ctx.limits.max_queued_bytes);
         engine.update(&state.borrow_and_update().toxics, clock.now());
         Self {
+            flow,
             engine,
             state,
             end_tx,
@@ -211,10 +218,14 @@ impl<'a> Pump<'a> {
                     let _ = dst.shutdown().await;
                     Step::Done
                 }
-                Ok(_) => {
+                Ok(n) => {
+                    self.flow.received(n);
                     tokio::select! {
                         r = super::splice::drain(dst.as_ref(), pipe) => match r {
-                            Ok(()) => Step::Continue,
+                            Ok(()) => {
+                                self.flow.sent(n);
+                                Step::Continue
+                            }
                             Err(_) => Step::End(End::Close),
                         },
                         _ = self.end_rx.changed() => Step::End(self.end_rx.borrow().unwrap_or(End::Close)),
@@ -234,7 +245,14 @@ impl<'a> Pump<'a> {
                     let _ = dst.shutdown().await;
                     Step::Done
                 }
-                Ok(n) => write_or_end(dst, &self.buf[..n], &mut self.end_rx).await,
+                Ok(n) => {
+                    self.flow.received(n);
+                    let step = write_or_end(dst, &self.buf[..n], &mut self.end_rx).await;
+                    if matches!(step, Step::Continue) {
+                        self.flow.sent(n);
+                    }
+                    step
+                }
                 Err(_) => Step::End(End::Reset),
             },
         }
@@ -276,7 +294,8 @@ impl<'a> Pump<'a> {
                         self.engine.on_eof(now);
                         Step::Continue
                     }
-                    Ok(_) => {
+                    Ok(n) => {
+                        self.flow.received(n);
                         self.engine.on_data(now, self.slab.cut());
                         Step::Continue
                     }
@@ -294,6 +313,7 @@ impl<'a> Pump<'a> {
                     if let Step::End(e) = write_or_end(dst, &d, &mut self.end_rx).await {
                         return Step::End(e);
                     }
+                    self.flow.sent(d.len());
                 }
                 Piece::Eof => {
                     let _ = dst.shutdown().await;

@@ -196,7 +196,10 @@ struct ProxyState {
 #[derive(Debug)]
 struct ListenCtx {
     name: Arc<str>,
+    /// The listen address, as reported (the `listener` label).
+    listen: Arc<str>,
     upstream: Arc<str>,
+    bytes: Arc<metrics::ByteCounters>,
     seed: u64,
     epoch: u64,
     state: Arc<watch::Sender<ProxyState>>,
@@ -250,6 +253,7 @@ impl Entry {
 struct Shared {
     seed: u64,
     limits: ProxyLimits,
+    bytes: Arc<metrics::ByteCounters>,
     proxies: Mutex<BTreeMap<String, Entry>>,
     next_id: AtomicU64,
 }
@@ -261,6 +265,7 @@ pub struct ChaosProxy {
     shared: Arc<Shared>,
 }
 
+mod metrics;
 mod ops;
 pub use ops::ProxyUpdate;
 
@@ -275,6 +280,7 @@ impl ChaosProxy {
         let shared = Shared {
             seed,
             limits,
+            bytes: Arc::default(),
             proxies: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
         };
@@ -286,6 +292,15 @@ impl ChaosProxy {
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.shared.seed
+    }
+
+    /// Appends Toxiproxy's proxy metrics in Prometheus text:
+    /// `toxiproxy_proxy_received_bytes_total` and
+    /// `toxiproxy_proxy_sent_bytes_total`, labelled `direction`, `listener`,
+    /// `proxy` and `upstream` (what `toxiproxy-server -proxy-metrics`
+    /// serves at `/metrics`). Counters live as long as this `ChaosProxy`.
+    pub fn render_metrics(&self, out: &mut String) {
+        self.shared.bytes.render(out);
     }
 
     fn next_id(&self) -> u64 {

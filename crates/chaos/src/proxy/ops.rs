@@ -82,7 +82,9 @@ impl ChaosProxy {
         e.listen = listener.local_addr()?.to_string();
         let ctx = ListenCtx {
             name: Arc::clone(&e.name),
+            listen: Arc::from(e.listen.as_str()),
             upstream: Arc::from(e.upstream.as_str()),
+            bytes: Arc::clone(&self.shared.bytes),
             seed: self.shared.seed,
             epoch: e.epoch,
             state: Arc::clone(&e.state),
