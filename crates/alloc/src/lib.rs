@@ -58,6 +58,7 @@
 mod counting;
 mod error;
 mod loom;
+mod metrics;
 mod pool;
 mod ring;
 mod scratch;

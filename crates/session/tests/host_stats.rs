@@ -81,3 +81,22 @@ fn sessions_bytes_refusals_and_failures_are_counted() {
         assert!(page.contains(line), "{line}\n{page}");
     }
 }
+
+#[test]
+fn the_host_joins_a_metrics_registry_as_a_collector() {
+    use std::sync::Arc;
+
+    use ballast_resilience::MetricsRegistry;
+
+    let registry = MetricsRegistry::new();
+    registry.register_process();
+    let host = Arc::new(HostSimulator::start(HostConfig::default(), DemoApp::default()).unwrap());
+    let seen = Arc::clone(&host);
+    registry.register_collector(move |page| seen.render_prometheus("demo", page));
+    let page = registry.render_prometheus();
+    assert!(
+        page.contains("ballast_host_sessions_active{host=\"demo\"} 0"),
+        "{page}"
+    );
+    assert!(page.contains("# TYPE process_open_fds gauge"), "{page}");
+}
