@@ -120,3 +120,25 @@ fn streaming_stops_at_the_first_checkpoint_with_an_anomaly() {
     assert!(!err.contains("200 operations read"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_set_history_reports_outcomes_latencies_and_its_verdict() {
+    let (code, out, _) = run(bin().args(["--model", "set"]).arg(fixture("set-stale.edn")));
+    assert_eq!(code, 1, "stale under the default (strict) model: {out}");
+    assert!(
+        out.contains("elements: 2 attempted, 2 stable, 0 lost, 0 never read, 1 stale"),
+        "{out}"
+    );
+    assert!(out.contains("stable latency (ms): p0 0"), "{out}");
+    let (code, out, _) = run(bin()
+        .args(["--model", "set", "--consistency-model", "serializable"])
+        .arg(fixture("set-stale.edn")));
+    assert_eq!(code, 0, "an eventually consistent set may be stale: {out}");
+    let (code, out, _) = run(bin()
+        .args(["--model", "set", "--json"])
+        .arg(fixture("set-lost.edn")));
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    assert_eq!(report["counts"]["lost"], 1, "{report}");
+    assert_eq!(report["stats"]["lost-count"], 1, "{report}");
+}
