@@ -235,3 +235,58 @@ fn a_healthy_run_records_each_fault_and_derives_its_phases_from_the_history() {
     assert!(run.passed(), "{} {:?}", run.summary(), run.breaches);
     healed(&proxy, &run);
 }
+
+#[test]
+fn one_json_log_follows_a_scenario_through_its_phases_and_faults() {
+    use ballast_chaos::logging::{self, Captured, LogFormat};
+
+    let sink = Captured::new();
+    let guard = logging::scoped(LogFormat::Json, "info", sink.clone()).expect("a subscriber");
+    let proxy = EmbeddedProxy::new(1).expect("runtime");
+    let s = scenario_of(900);
+    let run = suite::run_scenario(
+        &mut Listener {
+            listener: None,
+            refuse: false,
+        },
+        &Reader {
+            stop_at: None,
+            panic: false,
+        },
+        &s,
+        &[&proxy],
+        &opts(),
+    );
+    drop(guard);
+    assert_eq!(run.error, None);
+    let lines: Vec<serde_json::Value> = sink
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .filter(|l: &serde_json::Value| l["span"]["scenario"] == "latency-spike")
+        .collect();
+    let said: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let f = &l["fields"];
+            match f["phase"].as_str() {
+                Some(p) => format!("phase {p}"),
+                None => f["message"].as_str().unwrap_or_default().to_string(),
+            }
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "phase baseline",
+            "phase faults",
+            "fault on",
+            "fault off",
+            "phase recovery",
+            "scenario judged"
+        ],
+        "{}",
+        sink.text()
+    );
+    assert_eq!(lines[0]["span"]["seed"], 3);
+}

@@ -348,15 +348,29 @@ fn schedule<T: Target>(
         events.push((scenario.baseline + f.end(), false, i));
     }
     events.sort_by_key(|&(at, on, i)| (at, on, i));
+    tracing::info!(
+        phase = "baseline",
+        ms = scenario.baseline.as_millis() as u64,
+        "phase"
+    );
+    let mut faults_on = false;
     for (at, on, i) in events {
         wait_until(history, &opts.clock, at, stop, &opts.interrupt)?;
         let f = &scenario.timeline[i];
         if on {
+            if !std::mem::replace(&mut faults_on, true) {
+                tracing::info!(phase = "faults", "phase");
+            }
             timeline.start(f)?;
         } else {
             timeline.stop(&f.name)?;
         }
     }
+    tracing::info!(
+        phase = "recovery",
+        ms = scenario.recovery.as_millis() as u64,
+        "phase"
+    );
     wait_until(
         history,
         &opts.clock,
