@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// Why the [`SessionManager`](super::SessionManager) refused or lost work.
 ///
-/// [`ManagerError::is_retryable`] tells which errors a caller (or
+/// [`Coded::is_retryable`](ballast_error::Coded::is_retryable) (class transient) tells which errors a caller (or
 /// [`SessionManager::run`](super::SessionManager::run)) may retry on another
 /// session: the work did not complete, and another endpoint may take it.
 #[derive(Debug, thiserror::Error)]

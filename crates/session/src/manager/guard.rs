@@ -27,7 +27,7 @@ use crate::terminal::{Condition, Terminal};
 /// keys and waits are its own methods, so every command is counted, timed,
 /// audited and checked against the endpoint's breaker. A command that
 /// fails on the connection retires the session and returns a
-/// [retryable](ManagerError::is_retryable) error.
+/// [retryable](ballast_error::Coded::is_retryable) error.
 pub struct SessionGuard<C: Connector = NetConnector> {
     inner: Arc<Inner<C>>,
     slot: Option<Box<Slot<C::Stream>>>,

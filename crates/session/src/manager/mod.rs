@@ -20,7 +20,7 @@
 //! - **Failover**: an endpoint whose breaker is open gets no new work; work
 //!   in flight on it gets [`ManagerError::EndpointDown`], and a session
 //!   that fails under a command [`ManagerError::SessionLost`], both
-//!   [retryable](ManagerError::is_retryable). [`SessionManager::run`]
+//!   [retryable](ballast_error::Coded::is_retryable). [`SessionManager::run`]
 //!   retries them on another session with ballast-resilience's `Retry`
 //!   (backoff with jitter).
 //! - **Keepalive**: [`SessionManager::maintain`] (or the thread of
