@@ -84,6 +84,23 @@ fn opts() -> RunOptions {
     o
 }
 
+/// `s` against a listener that starts, with readers that never give up.
+fn healthy_run(proxy: &EmbeddedProxy, s: &scenario::Scenario) -> suite::ScenarioRun<u64, u64> {
+    suite::run_scenario(
+        &mut Listener {
+            listener: None,
+            refuse: false,
+        },
+        &Reader {
+            stop_at: None,
+            panic: false,
+        },
+        s,
+        &[proxy],
+        &opts(),
+    )
+}
+
 fn healed(proxy: &EmbeddedProxy, run: &suite::ScenarioRun<u64, u64>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -204,19 +221,7 @@ fn a_healthy_run_records_each_fault_and_derives_its_phases_from_the_history() {
     let s = scenario::find("slow-then-reset")
         .expect("built in")
         .with_total(Duration::from_millis(1_500));
-    let run = suite::run_scenario(
-        &mut Listener {
-            listener: None,
-            refuse: false,
-        },
-        &Reader {
-            stop_at: None,
-            panic: false,
-        },
-        &s,
-        &[&proxy],
-        &opts(),
-    );
+    let run = healthy_run(&proxy, &s);
     assert_eq!(run.error, None);
     assert_eq!(
         run.spans
@@ -234,59 +239,4 @@ fn a_healthy_run_records_each_fault_and_derives_its_phases_from_the_history() {
     assert!(run.performance.baseline.operations > 0 && run.performance.after.operations > 0);
     assert!(run.passed(), "{} {:?}", run.summary(), run.breaches);
     healed(&proxy, &run);
-}
-
-#[test]
-fn one_json_log_follows_a_scenario_through_its_phases_and_faults() {
-    use ballast_chaos::logging::{self, Captured, LogFormat};
-
-    let sink = Captured::new();
-    let guard = logging::scoped(LogFormat::Json, "info", sink.clone()).expect("a subscriber");
-    let proxy = EmbeddedProxy::new(1).expect("runtime");
-    let s = scenario_of(900);
-    let run = suite::run_scenario(
-        &mut Listener {
-            listener: None,
-            refuse: false,
-        },
-        &Reader {
-            stop_at: None,
-            panic: false,
-        },
-        &s,
-        &[&proxy],
-        &opts(),
-    );
-    drop(guard);
-    assert_eq!(run.error, None);
-    let lines: Vec<serde_json::Value> = sink
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON lines"))
-        .filter(|l: &serde_json::Value| l["span"]["scenario"] == "latency-spike")
-        .collect();
-    let said: Vec<String> = lines
-        .iter()
-        .map(|l| {
-            let f = &l["fields"];
-            match f["phase"].as_str() {
-                Some(p) => format!("phase {p}"),
-                None => f["message"].as_str().unwrap_or_default().to_string(),
-            }
-        })
-        .collect();
-    assert_eq!(
-        said,
-        [
-            "phase baseline",
-            "phase faults",
-            "fault on",
-            "fault off",
-            "phase recovery",
-            "scenario judged"
-        ],
-        "{}",
-        sink.text()
-    );
-    assert_eq!(lines[0]["span"]["seed"], 3);
 }
