@@ -193,6 +193,46 @@ fn populate_and_reset_follow_toxiproxy() {
 }
 
 #[test]
+fn populating_an_identical_proxy_keeps_it_and_its_toxics_localhost_included() {
+    let echo = Echo::start();
+    let bin = ProxyBin::start(&[]);
+    let a = agent();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let config = json!([{"name": "db", "listen": format!("localhost:{port}"), "upstream": echo.addr.to_string()}]);
+    let (status, v) = call(&a, "POST", &bin.url("/populate"), Some(&config.to_string()));
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        v["proxies"][0]["listen"],
+        json!(format!("127.0.0.1:{port}")),
+        "reported resolved"
+    );
+    let toxic = r#"{"name":"slow","type":"latency","attributes":{"latency":10}}"#;
+    assert_eq!(
+        call(&a, "POST", &bin.url("/proxies/db/toxics"), Some(toxic)).0,
+        200
+    );
+    // The same proxy again: kept, toxic and all.
+    let (status, v) = call(&a, "POST", &bin.url("/populate"), Some(&config.to_string()));
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["proxies"][0]["toxics"][0]["name"], json!("slow"), "{v}");
+    // A changed one is replaced, toxics gone.
+    let changed =
+        json!([{"name": "db", "listen": format!("localhost:{port}"), "upstream": "127.0.0.1:9"}]);
+    let (status, v) = call(
+        &a,
+        "POST",
+        &bin.url("/populate"),
+        Some(&changed.to_string()),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["proxies"][0]["toxics"], json!([]), "{v}");
+    assert_eq!(v["proxies"][0]["upstream"], json!("127.0.0.1:9"));
+}
+
+#[test]
 fn browsers_are_refused_with_403() {
     let bin = ProxyBin::start(&[]);
     let mut resp = agent()

@@ -235,8 +235,10 @@ impl ChaosProxy {
             let keep = {
                 let map = self.shared.proxies.lock().await;
                 map.get(&cfg.name).map(|e| {
-                    let listen = cfg.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-                    e.upstream == cfg.upstream && (e.listen == listen || listen.ends_with(":0"))
+                    // As Toxiproxy compares them: `localhost` is 127.0.0.1.
+                    let listen = loopback(cfg.listen.as_deref().unwrap_or(DEFAULT_LISTEN));
+                    loopback(&e.upstream) == loopback(&cfg.upstream)
+                        && (loopback(&e.listen) == listen || listen.ends_with(":0"))
                 })
             };
             match keep {
@@ -338,5 +340,14 @@ impl ChaosProxy {
         }
         e.publish();
         Ok(())
+    }
+}
+
+/// `localhost:P` as `127.0.0.1:P`, for comparing addresses as Toxiproxy
+/// does (it reports and compares the resolved listen address).
+fn loopback(addr: &str) -> String {
+    match addr.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => addr.to_string(),
     }
 }
