@@ -85,7 +85,11 @@ fn opts() -> RunOptions {
 }
 
 /// `s` against a listener that starts, with readers that never give up.
-fn healthy_run(proxy: &EmbeddedProxy, s: &scenario::Scenario) -> suite::ScenarioRun<u64, u64> {
+fn healthy_run(
+    proxy: &EmbeddedProxy,
+    s: &scenario::Scenario,
+    opts: &RunOptions,
+) -> suite::ScenarioRun<u64, u64> {
     suite::run_scenario(
         &mut Listener {
             listener: None,
@@ -97,7 +101,7 @@ fn healthy_run(proxy: &EmbeddedProxy, s: &scenario::Scenario) -> suite::Scenario
         },
         s,
         &[proxy],
-        &opts(),
+        opts,
     )
 }
 
@@ -198,19 +202,7 @@ fn a_workload_error_and_an_interrupt_end_the_run_healed() {
     healed(&proxy, &run);
     let o = opts();
     o.interrupt.store(true, Ordering::Release);
-    let run = suite::run_scenario(
-        &mut Listener {
-            listener: None,
-            refuse: false,
-        },
-        &Reader {
-            stop_at: None,
-            panic: false,
-        },
-        &s,
-        &[&proxy],
-        &o,
-    );
+    let run = healthy_run(&proxy, &s, &o);
     assert_eq!(run.error, Some(SuiteError::Interrupted));
     healed(&proxy, &run);
 }
@@ -221,7 +213,7 @@ fn a_healthy_run_records_each_fault_and_derives_its_phases_from_the_history() {
     let s = scenario::find("slow-then-reset")
         .expect("built in")
         .with_total(Duration::from_millis(1_500));
-    let run = healthy_run(&proxy, &s);
+    let run = healthy_run(&proxy, &s, &opts());
     assert_eq!(run.error, None);
     assert_eq!(
         run.spans
