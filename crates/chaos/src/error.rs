@@ -83,10 +83,38 @@ impl Error {
         match self {
             Self::ProxyNotFound | Self::ToxicNotFound => 404,
             Self::ProxyAlreadyExists | Self::ToxicAlreadyExists => 409,
-            Self::Listen { source, .. } if source.kind() == io::ErrorKind::AddrInUse => 409,
-            Self::Io(_) => 500,
+            // Toxiproxy answers a failed bind (a port in use included) with
+            // 500: net.Listen's error carries no API status.
+            Self::Listen { .. } | Self::Io(_) => 500,
             _ => 400,
         }
+    }
+
+    /// The `error` text Toxiproxy's API answers with for this error.
+    ///
+    /// Where Toxiproxy has a fixed message (`invalid toxic type`) it is that
+    /// message; a failed bind reads as Go's `net.Listen` error (`listen tcp
+    /// 127.0.0.1:8474: bind: address already in use`); everything else is
+    /// this error's `Display`.
+    pub fn toxiproxy_message(&self) -> String {
+        match self {
+            Self::InvalidToxicType { .. } => "invalid toxic type".to_owned(),
+            Self::Listen { addr, source } => {
+                format!("listen tcp {addr}: bind: {}", os_message(source))
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// An OS error as Go prints it: strerror in lower case, no `(os error N)`.
+fn os_message(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -97,3 +97,41 @@ fn without_the_flag_metrics_is_not_found() {
     let proxy = ProxyBin::start(&[]);
     assert_eq!(metrics(&proxy).0, 404);
 }
+
+#[test]
+fn runtime_metrics_give_the_process_families_without_the_proxy_ones() {
+    let proxy = ProxyBin::start(&["-runtime-metrics"]);
+    let (status, page) = metrics(&proxy);
+    assert_eq!(status, 200, "{page}");
+    for family in [
+        "process_cpu_seconds_total",
+        "process_open_fds",
+        "process_max_fds",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_start_time_seconds",
+        "tokio_workers",
+        "tokio_alive_tasks",
+    ] {
+        assert!(
+            page.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{page}"
+        );
+    }
+    assert!(sample(&page, "tokio_workers ").is_some_and(|n| n >= 1));
+    assert!(!page.contains("toxiproxy_proxy_"), "{page}");
+
+    let both = ProxyBin::start(&["-proxy-metrics", "-runtime-metrics"]);
+    let echo_srv = Echo::start();
+    let body = format!(r#"{{"name":"m","upstream":"{}"}}"#, echo_srv.addr);
+    assert_eq!(
+        call(&agent(), "POST", &both.url("/proxies"), Some(&body)).0,
+        201
+    );
+    let (_, page) = metrics(&both);
+    assert!(
+        page.contains("toxiproxy_proxy_received_bytes_total"),
+        "{page}"
+    );
+    assert!(page.contains("process_open_fds"), "{page}");
+}

@@ -39,17 +39,22 @@ struct Args {
     /// (`toxiproxy_proxy_received_bytes_total`, `…_sent_bytes_total`).
     #[arg(long)]
     proxy_metrics: bool,
+    /// Serve process and runtime metrics at `/metrics` (`process_*` as
+    /// Toxiproxy's `-runtime-metrics`, `tokio_*` for the runtime).
+    #[arg(long)]
+    runtime_metrics: bool,
 }
 
 /// Turns Toxiproxy's single-dash long flags (`-port 1`, `-port=1`) into clap's.
 fn normalize(args: impl Iterator<Item = String>) -> Vec<String> {
-    const LONG: [&str; 6] = [
+    const LONG: [&str; 7] = [
         "host",
         "port",
         "config",
         "seed",
         "log-format",
         "proxy-metrics",
+        "runtime-metrics",
     ];
     args.map(|a| {
         let flag = a.strip_prefix('-').filter(|r| !r.starts_with('-'));
@@ -101,6 +106,7 @@ async fn run(args: Args) -> Result<(), String> {
         .ok_or_else(|| format!("host {}: no address", args.host))?;
     let config = ApiConfig {
         proxy_metrics: args.proxy_metrics,
+        runtime_metrics: args.runtime_metrics,
         ..ApiConfig::default()
     };
     let server = ApiServer::bind(addr, proxy, config)

@@ -267,7 +267,7 @@ pub struct ChaosProxy {
 
 mod metrics;
 mod ops;
-pub use ops::ProxyUpdate;
+pub use ops::{Populated, ProxyUpdate};
 
 impl ChaosProxy {
     /// An empty proxy set whose random decisions all derive from `seed`.
@@ -321,8 +321,9 @@ async fn bind(addr: &str) -> Result<TcpListener> {
         .await
         .map_err(|e| err(e.to_string()))?;
     let sa = addrs.next().ok_or_else(|| err("no address".into()))?;
+    // Go's net.Listen names the resolved address: `listen tcp 127.0.0.1:N`.
     let listen_err = |source| Error::Listen {
-        addr: addr.to_owned(),
+        addr: sa.to_string(),
         source,
     };
     let socket = if sa.is_ipv4() {

@@ -15,6 +15,25 @@ use crate::engine::ToxicEntry;
 use crate::error::{Error, Result};
 use crate::toxic::Toxic;
 
+/// What [`ChaosProxy::populate_each`] did.
+#[derive(Debug)]
+pub struct Populated {
+    /// The proxies created, kept or replaced, in input order.
+    pub proxies: Vec<ProxyInfo>,
+    /// The 0-based index of the proxy that failed, and why; the proxies
+    /// after it were not applied.
+    pub failed: Option<(usize, Error)>,
+}
+
+impl Populated {
+    fn failed(proxies: Vec<ProxyInfo>, index: usize, e: Error) -> Self {
+        Self {
+            proxies,
+            failed: Some((index, e)),
+        }
+    }
+}
+
 /// Partial update of a proxy (Toxiproxy `POST`/`PATCH /proxies/{name}`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProxyUpdate {
@@ -223,39 +242,73 @@ impl ChaosProxy {
         Ok(())
     }
 
-    /// Creates or replaces many proxies (Toxiproxy `POST /populate`). A proxy
-    /// with the same listen and upstream is kept (its toxics replaced when
-    /// given); all input is validated before anything changes.
+    /// Creates or replaces many proxies (Toxiproxy `POST /populate`); the
+    /// first failure is the error. See [`ChaosProxy::populate_each`].
     pub async fn populate(&self, cfgs: Vec<ProxyConfig>) -> Result<Vec<ProxyInfo>> {
-        for c in &cfgs {
-            self.entries(&c.toxics)?;
+        let done = self.populate_each(cfgs).await;
+        match done.failed {
+            Some((_, e)) => Err(e),
+            None => Ok(done.proxies),
         }
-        let mut out = Vec::with_capacity(cfgs.len());
-        for cfg in cfgs {
-            let keep = {
-                let map = self.shared.proxies.lock().await;
-                map.get(&cfg.name).map(|e| {
-                    // As Toxiproxy compares them: `localhost` is 127.0.0.1.
-                    let listen = loopback(cfg.listen.as_deref().unwrap_or(DEFAULT_LISTEN));
-                    loopback(&e.upstream) == loopback(&cfg.upstream)
-                        && (loopback(&e.listen) == listen || listen.ends_with(":0"))
-                })
-            };
-            match keep {
-                Some(true) => {
-                    if !cfg.toxics.is_empty() {
-                        self.set_toxics(&cfg.name, &cfg.toxics).await?;
-                    }
-                    out.push(self.get(&cfg.name).await?);
-                }
-                Some(false) => {
-                    self.delete(&cfg.name).await?;
-                    out.push(self.create(cfg).await?);
-                }
-                None => out.push(self.create(cfg).await?),
+    }
+
+    /// Creates or replaces many proxies, as Toxiproxy's `POST /populate`.
+    ///
+    /// All input is checked first (duplicate names, toxics), so bad input
+    /// changes nothing. Then each proxy in order: one with the same listen
+    /// and upstream as an existing proxy (`localhost` read as `127.0.0.1`)
+    /// is kept with its toxics (replaced when the input gives some); a
+    /// changed one is replaced. A failure there (a listen address in use)
+    /// stops the run: the proxies applied before it stay, and are returned
+    /// with the 0-based index of the failing one.
+    pub async fn populate_each(&self, cfgs: Vec<ProxyConfig>) -> Populated {
+        let mut proxies = Vec::with_capacity(cfgs.len());
+        for (i, c) in cfgs.iter().enumerate() {
+            if cfgs[..i].iter().any(|p| p.name == c.name) {
+                let e = Error::BadRequestBody {
+                    reason: format!("duplicate proxy name {:?}", c.name),
+                };
+                return Populated::failed(proxies, i, e);
+            }
+            if let Err(e) = self.entries(&c.toxics) {
+                return Populated::failed(proxies, i, e);
             }
         }
-        Ok(out)
+        for (i, cfg) in cfgs.into_iter().enumerate() {
+            match self.populate_one(cfg).await {
+                Ok(info) => proxies.push(info),
+                Err(e) => return Populated::failed(proxies, i, e),
+            }
+        }
+        Populated {
+            proxies,
+            failed: None,
+        }
+    }
+
+    async fn populate_one(&self, cfg: ProxyConfig) -> Result<ProxyInfo> {
+        let keep = {
+            let map = self.shared.proxies.lock().await;
+            map.get(&cfg.name).map(|e| {
+                // As Toxiproxy compares them: `localhost` is 127.0.0.1.
+                let listen = loopback(cfg.listen.as_deref().unwrap_or(DEFAULT_LISTEN));
+                loopback(&e.upstream) == loopback(&cfg.upstream)
+                    && (loopback(&e.listen) == listen || listen.ends_with(":0"))
+            })
+        };
+        match keep {
+            Some(true) => {
+                if !cfg.toxics.is_empty() {
+                    self.set_toxics(&cfg.name, &cfg.toxics).await?;
+                }
+                self.get(&cfg.name).await
+            }
+            Some(false) => {
+                self.delete(&cfg.name).await?;
+                self.create(cfg).await
+            }
+            None => self.create(cfg).await,
+        }
     }
 
     /// Replaces a proxy's whole toxic chain atomically.

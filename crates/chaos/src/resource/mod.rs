@@ -60,7 +60,7 @@ mod lock;
 #[cfg(target_os = "linux")]
 mod memory;
 #[cfg(target_os = "linux")]
-mod probe;
+pub(crate) mod probe;
 #[cfg(target_os = "linux")]
 mod starve;
 mod workers;

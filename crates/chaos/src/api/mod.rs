@@ -4,9 +4,12 @@
 //! `GET/POST /proxies`, `POST /populate`, `GET/POST/PATCH/DELETE
 //! /proxies/{proxy}`, `GET/POST /proxies/{proxy}/toxics`,
 //! `GET/POST/PATCH/DELETE /proxies/{proxy}/toxics/{toxic}`, `POST /reset`,
-//! `GET /version`. Errors are `{"error": "...", "status": N}`. Requests from
-//! browsers (`User-Agent: Mozilla/...`) get 403, as in Toxiproxy, so a web
-//! page cannot drive the API.
+//! `GET /version`. Errors are `{"error": "...", "status": N}` written as Go's
+//! `http.Error` writes them; every response carries a fresh
+//! `X-Toxiproxy-Request-Id`. Requests from browsers (`User-Agent:
+//! Mozilla/...`) get 403, as in Toxiproxy, so a web page cannot drive the
+//! API. A request still running after [`ApiConfig::request_timeout`] gets
+//! the 503 of Go's `http.TimeoutHandler`.
 //!
 //! Bounds: at most [`ApiConfig::max_connections`] connections, request
 //! headers within [`ApiConfig::header_read_timeout`], whole requests within
@@ -29,6 +32,13 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+mod compat;
+#[cfg(target_os = "linux")]
+mod runtime;
+
+pub use compat::{REQUEST_ID_HEADER, xid};
+use compat::{api_error, go_text, page_not_found};
+
 use crate::error::Error;
 use crate::proxy::{ChaosProxy, ProxyConfig, ProxyUpdate};
 use crate::toxic::Toxic;
@@ -41,7 +51,8 @@ pub const DEFAULT_API_PORT: u16 = 8474;
 pub struct ApiConfig {
     /// Time a client has to send a request's headers (default 10 s).
     pub header_read_timeout: Duration,
-    /// Time a whole request (headers, body, handling) may take (default 30 s).
+    /// Time a whole request (headers, body, handling) may take (default
+    /// 25 s, Toxiproxy's `http.TimeoutHandler`).
     pub request_timeout: Duration,
     /// Concurrent API connections; more are closed at accept (default 256).
     pub max_connections: usize,
@@ -50,16 +61,21 @@ pub struct ApiConfig {
     /// Serve `/metrics` with Toxiproxy's proxy metrics (`-proxy-metrics`);
     /// off by default, as in Toxiproxy, where `/metrics` is then 404.
     pub proxy_metrics: bool,
+    /// Serve `/metrics` with the process and runtime families
+    /// (`-runtime-metrics`): Toxiproxy's `process_*` names, plus `tokio_*`
+    /// in place of Go's `go_*`. Off by default.
+    pub runtime_metrics: bool,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(25),
             max_connections: 256,
             max_body_bytes: 1 << 20,
             proxy_metrics: false,
+            runtime_metrics: false,
         }
     }
 }
@@ -67,10 +83,11 @@ impl Default for ApiConfig {
 /// The axum router of the API.
 pub fn router(proxy: ChaosProxy, cfg: &ApiConfig) -> Router {
     let timeout = cfg.request_timeout;
-    let metrics_route = if cfg.proxy_metrics {
-        get(metrics)
+    let (with_proxy, with_runtime) = (cfg.proxy_metrics, cfg.runtime_metrics);
+    let metrics_route = if with_proxy || with_runtime {
+        get(move |state| metrics(state, with_proxy, with_runtime))
     } else {
-        get(|| async { error_response(StatusCode::NOT_FOUND, "not found") })
+        get(|| async { page_not_found() })
     };
     Router::new()
         .route("/metrics", metrics_route)
@@ -96,12 +113,13 @@ pub fn router(proxy: ChaosProxy, cfg: &ApiConfig) -> Router {
         )
         .route("/reset", post(reset))
         .route("/version", get(version))
-        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not found") })
+        .fallback(|| async { page_not_found() })
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .layer(middleware::from_fn(move |req, next| {
             bounded(timeout, req, next)
         }))
         .layer(middleware::from_fn(refuse_browsers))
+        .layer(middleware::from_fn(compat::request_id))
         .with_state(proxy)
 }
 
@@ -176,7 +194,7 @@ async fn refuse_browsers(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ua.starts_with("Mozilla/") {
-        return error_response(StatusCode::FORBIDDEN, "user agent not allowed");
+        return go_text(StatusCode::FORBIDDEN, "User agent not allowed\n".to_owned());
     }
     next.run(req).await
 }
@@ -184,13 +202,8 @@ async fn refuse_browsers(req: Request, next: Next) -> Response {
 async fn bounded(timeout: Duration, req: Request, next: Next) -> Response {
     match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => error_response(StatusCode::REQUEST_TIMEOUT, "request timed out"),
+        Err(_) => compat::timed_out(),
     }
-}
-
-fn error_response(status: StatusCode, msg: &str) -> Response {
-    let body = json!({"error": msg, "status": status.as_u16()});
-    (status, json_body(&body)).into_response()
 }
 
 fn json_body(v: &Value) -> ([(header::HeaderName, HeaderValue); 1], String) {
@@ -210,7 +223,7 @@ fn ok(status: StatusCode, v: &Value) -> Response {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-        error_response(status, &self.to_string())
+        api_error(status, &self.toxiproxy_message())
     }
 }
 
@@ -237,18 +250,59 @@ async fn create_proxy(State(p): State<ChaosProxy>, body: Bytes) -> ApiResult {
     Ok(ok(StatusCode::CREATED, &p.create(cfg).await?.to_json()))
 }
 
-async fn populate(State(p): State<ChaosProxy>, body: Bytes) -> ApiResult {
-    let v = parse(&body)?;
-    let items = v.as_array().ok_or(Error::BadRequestBody {
-        reason: "expected a json array of proxies".into(),
-    })?;
-    let cfgs = items
-        .iter()
-        .map(ProxyConfig::from_json_value)
-        .collect::<Result<Vec<_>, _>>()?;
-    let infos = p.populate(cfgs).await?;
-    let proxies: Vec<Value> = infos.iter().map(|i| i.to_json()).collect();
-    Ok(ok(StatusCode::CREATED, &json!({ "proxies": proxies })))
+/// Toxiproxy's `/populate`: 201 and `{"proxies": [...]}`, or the error's
+/// status with `{"error", "status", "proxies"}`, where `proxies` lists what
+/// was applied before the failure (`null` when nothing was). Errors name the
+/// proxy as Toxiproxy does: `missing required field: name at proxy 2`.
+async fn populate(State(p): State<ChaosProxy>, body: Bytes) -> Response {
+    let v = match parse(&body) {
+        Ok(v) => v,
+        Err(e) => return populate_error(&e, &e.toxiproxy_message(), &[]),
+    };
+    let Some(items) = v.as_array() else {
+        let e = Error::BadRequestBody {
+            reason: "expected a json array of proxies".into(),
+        };
+        return populate_error(&e, &e.toxiproxy_message(), &[]);
+    };
+    let mut cfgs = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match ProxyConfig::from_json_value(item) {
+            Ok(c) => cfgs.push(c),
+            Err(e) => {
+                let msg = format!("{} at proxy {}", e.toxiproxy_message(), i + 1);
+                return populate_error(&e, &msg, &[]);
+            }
+        }
+    }
+    let names: Vec<String> = cfgs.iter().map(|c| c.name.clone()).collect();
+    let done = p.populate_each(cfgs).await;
+    let proxies: Vec<Value> = done.proxies.iter().map(|i| i.to_json()).collect();
+    match done.failed {
+        None => ok(StatusCode::CREATED, &json!({ "proxies": proxies })),
+        Some((i, e)) => {
+            let msg = format!(
+                "{} at proxy {} ({:?})",
+                e.toxiproxy_message(),
+                i + 1,
+                names[i]
+            );
+            populate_error(&e, &msg, &proxies)
+        }
+    }
+}
+
+fn populate_error(e: &Error, msg: &str, applied: &[Value]) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let proxies = if applied.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(applied.to_vec())
+    };
+    ok(
+        status,
+        &json!({"error": msg, "status": status.as_u16(), "proxies": proxies}),
+    )
 }
 
 async fn show_proxy(State(p): State<ChaosProxy>, Path(name): Path<String>) -> ApiResult {
@@ -320,9 +374,21 @@ async fn reset(State(p): State<ChaosProxy>) -> ApiResult {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn metrics(State(proxy): State<ChaosProxy>) -> Response {
+async fn metrics(
+    State(proxy): State<ChaosProxy>,
+    with_proxy: bool,
+    with_runtime: bool,
+) -> Response {
     let mut page = String::new();
-    proxy.render_metrics(&mut page);
+    if with_proxy {
+        proxy.render_metrics(&mut page);
+    }
+    #[cfg(target_os = "linux")]
+    if with_runtime {
+        runtime::render(&mut page);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = with_runtime;
     (
         [(
             header::CONTENT_TYPE,
@@ -333,9 +399,11 @@ async fn metrics(State(proxy): State<ChaosProxy>) -> Response {
         .into_response()
 }
 
+/// Toxiproxy writes its version by hand: `{"version": "X"}` and a newline.
 async fn version() -> Response {
-    ok(
-        StatusCode::OK,
-        &json!({ "version": env!("CARGO_PKG_VERSION") }),
+    (
+        [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+        format!("{{\"version\": \"{}\"}}\n", env!("CARGO_PKG_VERSION")),
     )
+        .into_response()
 }
