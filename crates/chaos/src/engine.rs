@@ -58,6 +58,9 @@ pub struct EngineContext {
     pub stream: Stream,
     /// Connection ordinal (0-based, per proxy).
     pub ordinal: u64,
+    /// The client's address, where there is one (a proxied TCP client);
+    /// `clients` selectors match on it.
+    pub client: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug)]
@@ -107,6 +110,8 @@ struct StageState {
     records: u64,
     /// TN3270 scanner: bytes of the current record so far.
     record_pos: u64,
+    /// Chunks seen (reorder's gap).
+    chunks: u64,
 }
 
 #[derive(Debug)]
@@ -127,7 +132,13 @@ impl Slot {
         let mut rng = toxic_rng(ctx.seed, &ctx.proxy, ctx.stream, ctx.ordinal, &t.name);
         let c = &t.condition;
         let conn_ok = ctx.ordinal >= c.after_connections
-            && c.first_connections.is_none_or(|n| ctx.ordinal < n);
+            && c.first_connections.is_none_or(|n| ctx.ordinal < n)
+            && c.every_connections
+                .is_none_or(|n| ctx.ordinal.is_multiple_of(n))
+            && (c.clients.is_empty()
+                || ctx
+                    .client
+                    .is_some_and(|ip| c.clients.iter().any(|n| n.contains(&ip))));
         // Toxicity is decided once per connection; 0 draws nothing at all.
         let active = conn_ok && (t.toxicity >= 1.0 || (t.toxicity > 0.0 && rng.chance(t.toxicity)));
         Self {
@@ -159,6 +170,9 @@ impl Slot {
         if !self.matched || bytes < c.after_bytes || reads < c.after_reads {
             return false;
         }
+        if (c.not_before_ms.is_some() || c.not_after_ms.is_some()) && !in_window(c) {
+            return false;
+        }
         let t = now.saturating_sub(self.started).as_millis();
         let t = u64::try_from(t).unwrap_or(u64::MAX);
         if t < c.start_ms {
@@ -188,11 +202,21 @@ impl Slot {
             ToxicKind::Timeout { timeout_ms: 0 } => return None,
             ToxicKind::Timeout { timeout_ms } => (ms(timeout_ms), Piece::Close),
             ToxicKind::ResetPeer { timeout_ms } => (ms(timeout_ms), Piece::Reset),
+            ToxicKind::LimitTime { time_ms } => (ms(time_ms), Piece::Close),
             _ => return None,
         };
         self.st.timer_armed = true;
         Some((now + piece.0, piece.1))
     }
+}
+
+/// Whether the wall clock is inside the condition's `not_before` ..
+/// `not_after` window.
+fn in_window(c: &crate::toxic::Condition) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    c.not_before_ms.is_none_or(|t| now >= t) && c.not_after_ms.is_none_or(|t| now < t)
 }
 
 fn ms(v: u64) -> Duration {
@@ -228,6 +252,17 @@ pub struct DirectionEngine {
 }
 
 impl DirectionEngine {
+    /// The names of the toxics acting on this connection and direction:
+    /// those in the chain whose toxicity roll and connection selectors
+    /// chose it (time and byte conditions may still hold them back).
+    pub fn active_toxics(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| s.toxic.name.clone())
+            .collect()
+    }
+
     /// An engine with no toxics.
     pub fn new(ctx: EngineContext) -> Self {
         Self {
@@ -542,14 +577,7 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
             }
             push_clamped(st, at, Piece::Data(d), out);
         }
-        ToxicKind::Reorder { window_ms } => {
-            let at = at + ms(rng.below_inclusive(window_ms));
-            st.last = st.last.max(at);
-            out.push(Item {
-                at,
-                piece: Piece::Data(d),
-            });
-        }
+        ToxicKind::Reorder { window_ms, gap } => reorder(st, rng, (window_ms, gap), at, d, out),
         ToxicKind::PartialIo { max_op_size } => {
             let step = usize::try_from(max_op_size).unwrap_or(usize::MAX).max(1);
             let mut rest = d;
@@ -563,6 +591,34 @@ fn data_stage(slot: &mut Slot, kind: &ToxicKind, at: Duration, d: Bytes, out: &m
         }
         _ => push_clamped(st, at, Piece::Data(d), out),
     }
+}
+
+/// `reorder`: a random delay within the window, or netem's gap (every
+/// gap-th chunk at once, the others held for the whole window).
+fn reorder(
+    st: &mut StageState,
+    rng: &mut SeededRng,
+    (window_ms, gap): (u64, u64),
+    at: Duration,
+    d: Bytes,
+    out: &mut Vec<Item>,
+) {
+    let delay = if gap > 0 {
+        st.chunks += 1;
+        if st.chunks.is_multiple_of(gap) {
+            0
+        } else {
+            window_ms
+        }
+    } else {
+        rng.below_inclusive(window_ms)
+    };
+    let at = at + ms(delay);
+    st.last = st.last.max(at);
+    out.push(Item {
+        at,
+        piece: Piece::Data(d),
+    });
 }
 
 /// Toxiproxy's `latency ± jitter`, in whole milliseconds.

@@ -44,6 +44,9 @@ pub enum Error {
     /// No toxic of this proxy has this name.
     #[error("toxic not found")]
     ToxicNotFound,
+    /// The proxy has no live connection with this id.
+    #[error("connection not found")]
+    ConnectionNotFound,
     /// A toxic with this name exists already on this proxy.
     #[error("toxic already exists")]
     ToxicAlreadyExists,
@@ -81,7 +84,7 @@ impl Error {
     /// The HTTP status Toxiproxy answers with for this error.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::ProxyNotFound | Self::ToxicNotFound => 404,
+            Self::ProxyNotFound | Self::ToxicNotFound | Self::ConnectionNotFound => 404,
             Self::ProxyAlreadyExists | Self::ToxicAlreadyExists => 409,
             // Toxiproxy answers a failed bind (a port in use included) with
             // 500: net.Listen's error carries no API status.
@@ -159,6 +162,9 @@ ballast_error::catalog! {
         Listen { .. } => "BLST-CHAOS-012", Transient,
             "the proxy cannot listen on its address",
             "Another process holds the port (the message says); pick another port or stop it.";
+        ConnectionNotFound => "BLST-CHAOS-014", Caller,
+            "the proxy has no live connection with that id",
+            "List live connections with GET /proxies/{name}/connections; the connection may have ended.";
         Io(_) => "BLST-CHAOS-013", Transient,
             "an I/O error in the proxy",
             "The I/O error in the message says why; retry, and check the host's limits (open files) if it recurs.";

@@ -137,7 +137,10 @@ pub use engine::{DirectionEngine, EngineContext, Piece, ToxicEntry};
 pub use error::{Error, Result};
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
-pub use proxy::{ChaosProxy, Populated, ProxyConfig, ProxyInfo, ProxyLimits, ProxyUpdate};
+pub use proxy::{
+    ChaosProxy, ConnectionInfo, DirectionInfo, Populated, ProxyConfig, ProxyInfo, ProxyLimits,
+    ProxyUpdate,
+};
 pub use seed::{SeedGuard, SeededRng};
 pub use stream::{FaultConfig, FaultyStream};
 pub use toxic::{Condition, DelayDistribution, InjectPosition, Stream, Toxic, ToxicKind};

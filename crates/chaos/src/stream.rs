@@ -92,6 +92,7 @@ impl FaultConfig {
             proxy: Arc::clone(&self.name),
             stream,
             ordinal: self.ordinal,
+            client: None,
         };
         let mut e = DirectionEngine::new(ctx).with_max_queued_bytes(self.max_queued_bytes);
         e.update(&self.toxics, now);

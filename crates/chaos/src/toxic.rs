@@ -134,6 +134,13 @@ pub enum ToxicKind {
         /// Gap between pieces, µs.
         delay_us: u64,
     },
+    /// `limit_time`: data passes; the connection is closed (FIN both ways)
+    /// `time` ms after the toxic starts on it, as a server with a maximum
+    /// connection age does.
+    LimitTime {
+        /// Time until close, ms.
+        time_ms: u64,
+    },
     /// Toxiproxy `limit_data`: the connection is closed once `bytes` bytes passed.
     LimitData {
         /// Bytes let through before closing.
@@ -182,10 +189,14 @@ pub enum ToxicKind {
         probability: f64,
     },
     /// `reorder`: each chunk is delayed independently by 0..=`window` ms, so
-    /// chunks overtake each other.
+    /// chunks overtake each other. With `gap` N > 0 it is netem's `reorder
+    /// … gap N` instead: every Nth chunk goes out at once and the others
+    /// wait the whole `window`, so the reordering is exact and repeatable.
     Reorder {
         /// Reordering window, ms.
         window_ms: u64,
+        /// Every this many chunks one overtakes the rest (0: random delays).
+        gap: u64,
     },
     /// `partial`: no single write or read moves more than `max_op_size` bytes
     /// (partial writes and short reads).
@@ -239,6 +250,7 @@ impl ToxicKind {
             Self::Timeout { .. } => "timeout",
             Self::ResetPeer { .. } => "reset_peer",
             Self::Slicer { .. } => "slicer",
+            Self::LimitTime { .. } => "limit_time",
             Self::LimitData { .. } => "limit_data",
             Self::Loss { .. } => "loss",
             Self::GilbertLoss { .. } => "gilbert_loss",
@@ -285,6 +297,9 @@ impl ToxicKind {
                 size_variation: a.int("size_variation", MAX_SIZE_BYTES)?,
                 delay_us: a.int("delay", MAX_TIME_MS * 1000)?,
             },
+            "limit_time" => Self::LimitTime {
+                time_ms: a.time("time")?,
+            },
             "limit_data" => Self::LimitData {
                 bytes: a.int("bytes", u64::MAX >> 1)?,
             },
@@ -302,6 +317,7 @@ impl ToxicKind {
             },
             "reorder" => Self::Reorder {
                 window_ms: a.time("window")?,
+                gap: a.int("gap", MAX_SIZE_BYTES)?,
             },
             "partial" => {
                 let max_op_size = a.int("max_op_size", MAX_SIZE_BYTES)?;
@@ -353,6 +369,7 @@ impl ToxicKind {
             } => json!({
                 "average_size": average_size, "size_variation": size_variation, "delay": delay_us
             }),
+            Self::LimitTime { time_ms } => json!({"time": time_ms}),
             Self::LimitData { bytes } => json!({"bytes": bytes}),
             Self::Loss {
                 probability,
@@ -376,7 +393,7 @@ impl ToxicKind {
             Self::Duplicate { probability } | Self::ZeroWrite { probability } => {
                 json!({"probability": probability})
             }
-            Self::Reorder { window_ms } => json!({"window": window_ms}),
+            Self::Reorder { window_ms, gap } => json!({"window": window_ms, "gap": gap}),
             Self::PartialIo { max_op_size } => json!({"max_op_size": max_op_size}),
             Self::Inject { .. } | Self::TruncateRecord { .. } => {
                 return protocol::attributes(self);
@@ -424,6 +441,16 @@ pub struct Condition {
     pub period_ms: Option<u64>,
     /// The proxy removes the toxic this many ms after it was added.
     pub remove_after_ms: Option<u64>,
+    /// Armed only on connections from these client networks (empty: any
+    /// client). A connection with no known client address never matches a
+    /// non-empty list.
+    pub clients: Vec<ipnet::IpNet>,
+    /// Armed only on every Nth connection (ordinals 0, N, 2N, …).
+    pub every_connections: Option<u64>,
+    /// Armed only from this wall-clock time on (ms since the Unix epoch).
+    pub not_before_ms: Option<u64>,
+    /// Armed only before this wall-clock time (ms since the Unix epoch).
+    pub not_after_ms: Option<u64>,
 }
 
 impl Condition {
@@ -472,9 +499,25 @@ impl Condition {
             active_ms: opt_time("active")?,
             period_ms: opt_time("period")?,
             remove_after_ms: opt_time("duration")?,
+            clients: clients(attrs.get("clients"))?,
+            every_connections: if attrs.contains_key("every_connections") {
+                Some(a.int("every_connections", u64::MAX >> 1)?)
+            } else {
+                None
+            },
+            not_before_ms: opt_epoch(&a, "not_before")?,
+            not_after_ms: opt_epoch(&a, "not_after")?,
         };
         if c.period_ms == Some(0) {
             return Err(attr_err("period", "must be at least 1"));
+        }
+        if c.every_connections == Some(0) {
+            return Err(attr_err("every_connections", "must be at least 1"));
+        }
+        if let (Some(from), Some(to)) = (c.not_before_ms, c.not_after_ms)
+            && from >= to
+        {
+            return Err(attr_err("not_after", "must be later than not_before"));
         }
         Ok(c)
     }
@@ -504,15 +547,65 @@ impl Condition {
         if self.start_ms > 0 {
             put("start", json!(self.start_ms));
         }
+        if !self.clients.is_empty() {
+            let nets: Vec<String> = self.clients.iter().map(ToString::to_string).collect();
+            put("clients", json!(nets));
+        }
         for (k, v) in [
             ("active", self.active_ms),
             ("period", self.period_ms),
             ("duration", self.remove_after_ms),
+            ("every_connections", self.every_connections),
+            ("not_before", self.not_before_ms),
+            ("not_after", self.not_after_ms),
         ] {
             if let Some(v) = v {
                 put(k, json!(v));
             }
         }
+    }
+}
+
+/// Most networks a `clients` selector may list.
+pub const MAX_CLIENT_NETS: usize = 64;
+
+/// `clients`: a list of addresses (`10.0.0.7`, `::1`) or networks in CIDR
+/// form (`10.0.0.0/8`).
+fn clients(v: Option<&Value>) -> Result<Vec<ipnet::IpNet>> {
+    let err = || {
+        attr_err(
+            "clients",
+            "must be a list of up to 64 IP addresses or CIDR networks",
+        )
+    };
+    let items = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() <= MAX_CLIENT_NETS => items,
+        Some(_) => return Err(err()),
+    };
+    items
+        .iter()
+        .map(|item| {
+            let text = item.as_str().ok_or_else(err)?;
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| {
+                    attr_err(
+                        "clients",
+                        &format!("{text:?} is not an IP address or CIDR network"),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// An optional wall-clock time in ms since the Unix epoch.
+fn opt_epoch(a: &Attrs<'_>, name: &'static str) -> Result<Option<u64>> {
+    if a.0.contains_key(name) {
+        a.int(name, u64::MAX >> 1).map(Some)
+    } else {
+        Ok(None)
     }
 }
 

@@ -42,6 +42,7 @@ fn engine() -> DirectionEngine {
         proxy: Arc::from("scenario"),
         stream: Stream::Downstream,
         ordinal: 0,
+        client: None,
     })
 }
 

@@ -40,7 +40,7 @@ pub use compat::{REQUEST_ID_HEADER, xid};
 use compat::{api_error, go_text, page_not_found};
 
 use crate::error::Error;
-use crate::proxy::{ChaosProxy, ProxyConfig, ProxyUpdate};
+use crate::proxy::{ChaosProxy, ConnectionInfo, ProxyConfig, ProxyUpdate};
 use crate::toxic::Toxic;
 
 /// Toxiproxy's default API port.
@@ -110,6 +110,11 @@ pub fn router(proxy: ChaosProxy, cfg: &ApiConfig) -> Router {
                 .post(update_toxic)
                 .patch(update_toxic)
                 .delete(delete_toxic),
+        )
+        .route("/proxies/{proxy}/connections", get(list_connections))
+        .route(
+            "/proxies/{proxy}/connections/{id}",
+            get(show_connection).delete(end_connection),
         )
         .route("/reset", post(reset))
         .route("/version", get(version))
@@ -366,6 +371,61 @@ async fn delete_toxic(
     Path((name, toxic)): Path<(String, String)>,
 ) -> ApiResult {
     p.remove_toxic(&name, &toxic).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A ballast extension: the proxy's live connections, oldest first.
+async fn list_connections(State(p): State<ChaosProxy>, Path(name): Path<String>) -> ApiResult {
+    let conns: Vec<Value> = p
+        .connections(&name)
+        .await?
+        .iter()
+        .map(ConnectionInfo::to_json)
+        .collect();
+    Ok(ok(StatusCode::OK, &Value::Array(conns)))
+}
+
+fn connection_id(id: &str) -> Result<u64, Error> {
+    id.parse().map_err(|_| Error::BadRequestBody {
+        reason: format!("connection id must be a number, not {id:?}"),
+    })
+}
+
+async fn show_connection(
+    State(p): State<ChaosProxy>,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult {
+    let id = connection_id(&id)?;
+    let conn = p
+        .connections(&name)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or(Error::ConnectionNotFound)?;
+    Ok(ok(StatusCode::OK, &conn.to_json()))
+}
+
+/// Ends one connection: FIN both ways, or RST with `?reset=true`.
+async fn end_connection(
+    State(p): State<ChaosProxy>,
+    Path((name, id)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> ApiResult {
+    let id = connection_id(&id)?;
+    let reset_param = uri.query().unwrap_or("").split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == "reset").then_some(v)
+    });
+    let reset = match reset_param {
+        None | Some("false" | "0") => false,
+        Some("true" | "1" | "") => true,
+        Some(other) => {
+            return Err(Error::BadRequestBody {
+                reason: format!("reset must be true or false, not {other:?}"),
+            });
+        }
+    };
+    p.end_connection(&name, id, reset).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -13,6 +13,7 @@ fn ctx(seed: u64, ordinal: u64) -> EngineContext {
         proxy: Arc::from("p"),
         stream: Stream::Downstream,
         ordinal,
+        client: None,
     }
 }
 
@@ -360,7 +361,10 @@ fn duplicate_and_half_open_and_partial_do_what_they_say() {
 
 #[test]
 fn reorder_lets_chunks_overtake_but_keeps_every_byte_and_eof_last() {
-    let t = Toxic::new(ToxicKind::Reorder { window_ms: 50 });
+    let t = Toxic::new(ToxicKind::Reorder {
+        window_ms: 50,
+        gap: 0,
+    });
     let chunks: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i]).collect();
     let out = run(&mut engine_with(1, 0, &[t]), &chunks);
     let mut got = data_of(&out);
@@ -372,6 +376,21 @@ fn reorder_lets_chunks_overtake_but_keeps_every_byte_and_eof_last() {
     got.sort_unstable();
     assert_eq!(got, (0..50u8).collect::<Vec<_>>());
     assert_eq!(out.last().map(|p| &p.1), Some(&Piece::Eof));
+}
+
+#[test]
+fn reorder_with_a_gap_sends_every_nth_chunk_ahead_of_the_held_ones() {
+    // netem's `reorder … gap 3`: chunks 3, 6, 9 (1-based) go at once, the
+    // others wait the whole 10 ms window; the same on every run.
+    let t = Toxic::new(ToxicKind::Reorder {
+        window_ms: 10,
+        gap: 3,
+    });
+    let chunks: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i]).collect();
+    for seed in [1, 2] {
+        let out = run(&mut engine_with(seed, 0, std::slice::from_ref(&t)), &chunks);
+        assert_eq!(data_of(&out), [2, 5, 8, 0, 1, 3, 4, 6, 7, 9], "seed {seed}");
+    }
 }
 
 #[test]
@@ -413,7 +432,10 @@ fn arb_toxic() -> impl Strategy<Value = Toxic> {
         (0u64..100).prop_map(|b| Toxic::new(ToxicKind::LimitData { bytes: b })),
         (0.0f64..1.0).prop_map(|r| Toxic::new(ToxicKind::Corrupt { bit_flip_rate: r })),
         (0.0f64..1.0).prop_map(|p| Toxic::new(ToxicKind::Duplicate { probability: p })),
-        (0u64..20).prop_map(|w| Toxic::new(ToxicKind::Reorder { window_ms: w })),
+        (0u64..20).prop_map(|w| Toxic::new(ToxicKind::Reorder {
+            window_ms: w,
+            gap: 0
+        })),
         Just(Toxic::new(ToxicKind::HalfOpen)),
     ]
 }

@@ -2,7 +2,6 @@
 //! polled together, each running the fault engine for its direction.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -10,6 +9,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
+use super::conns::{ConnRecord, Registration};
 use super::{ListenCtx, ProxyState};
 use crate::chunk::ChunkSlab;
 use crate::clock::{Clock, TokioClock};
@@ -25,9 +25,9 @@ fn faulty_read_max(limits: &super::ProxyLimits) -> usize {
     FAULTY_READ_MAX.min(limits.buffer_size.max(1))
 }
 
-/// How a connection ends when a toxic or an error ends it.
+/// How a connection ends when a toxic, an error or the API ends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(super) enum End {
     /// FIN both ways.
     Close,
     /// RST both ways.
@@ -40,15 +40,6 @@ enum Step {
     End(End),
 }
 
-/// Counts a live connection for as long as it exists.
-struct LiveGuard(Arc<AtomicUsize>);
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 fn set_reset(stream: &TcpStream) {
     // SO_LINGER 0: closing sends RST instead of FIN.
     let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
@@ -58,8 +49,13 @@ fn set_reset(stream: &TcpStream) {
 /// Serves one client connection. `span` names it (proxy, client, ordinal)
 /// in its log lines; it is not entered on every poll, which would cost the
 /// data path a span enter and exit per wake-up under a subscriber.
-pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64, span: tracing::Span) {
-    let _live = LiveGuard(Arc::clone(&ctx.live));
+pub(super) async fn run(
+    client: TcpStream,
+    ctx: Arc<ListenCtx>,
+    registration: Registration,
+    span: tracing::Span,
+) {
+    let rec = Arc::clone(registration.record());
     let _ = client.set_nodelay(true);
     let dial = tokio::time::timeout(
         ctx.limits.connect_timeout,
@@ -81,12 +77,11 @@ pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64, sp
     let _ = upstream.set_nodelay(true);
     let (mut cr, mut cw) = client.into_split();
     let (mut ur, mut uw) = upstream.into_split();
-    let (end_tx, _) = watch::channel(None::<End>);
     let clock = TokioClock::new();
-    let up = Pump::new(&ctx, ordinal, Stream::Upstream, clock, &end_tx);
-    let down = Pump::new(&ctx, ordinal, Stream::Downstream, clock, &end_tx);
+    let up = Pump::new(&ctx, &rec, Stream::Upstream, clock);
+    let down = Pump::new(&ctx, &rec, Stream::Downstream, clock);
     tokio::join!(up.run(&mut cr, &mut uw), down.run(&mut ur, &mut cw));
-    let ended = *end_tx.borrow();
+    let ended = *rec.end().borrow();
     tracing::debug!(parent: &span, reset = ended == Some(End::Reset), "closed");
     if ended == Some(End::Reset) {
         set_reset(cr.as_ref());
@@ -99,8 +94,11 @@ pub(super) async fn run(client: TcpStream, ctx: Arc<ListenCtx>, ordinal: u64, sp
 
 struct Pump<'a> {
     /// This direction's byte counters (received from the source, sent to
-    /// the destination).
+    /// the destination), for the proxy's metrics.
     flow: Arc<super::metrics::Flow>,
+    /// The connection's entry in the table the API lists.
+    rec: &'a ConnRecord,
+    stream: Stream,
     engine: DirectionEngine,
     state: watch::Receiver<ProxyState>,
     end_tx: &'a watch::Sender<Option<End>>,
@@ -119,18 +117,14 @@ struct Pump<'a> {
 }
 
 impl<'a> Pump<'a> {
-    fn new(
-        ctx: &ListenCtx,
-        ordinal: u64,
-        stream: Stream,
-        clock: TokioClock,
-        end_tx: &'a watch::Sender<Option<End>>,
-    ) -> Self {
+    fn new(ctx: &ListenCtx, rec: &'a ConnRecord, stream: Stream, clock: TokioClock) -> Self {
+        let end_tx = rec.end();
         let ectx = EngineContext {
             seed: ctx.seed,
             proxy: Arc::clone(&ctx.name),
             stream,
-            ordinal,
+            ordinal: rec.id(),
+            client: Some(rec.client().ip()),
         };
         let flow = ctx
             .bytes
@@ -139,8 +133,11 @@ impl<'a> Pump<'a> {
         let mut engine =
             DirectionEngine::new(ectx).with_max_queued_bytes(ctx.limits.max_queued_bytes);
         engine.update(&state.borrow_and_update().toxics, clock.now());
+        rec.direction(stream).set_toxics(engine.active_toxics());
         Self {
             flow,
+            rec,
+            stream,
             engine,
             state,
             end_tx,
@@ -190,7 +187,20 @@ impl<'a> Pump<'a> {
             return Step::End(End::Close);
         }
         self.engine.update(&state.toxics, self.clock.now());
+        self.rec
+            .direction(self.stream)
+            .set_toxics(self.engine.active_toxics());
         Step::Continue
+    }
+
+    fn received(&self, n: usize) {
+        self.flow.received(n);
+        self.rec.direction(self.stream).received(n);
+    }
+
+    fn sent(&self, n: usize) {
+        self.flow.sent(n);
+        self.rec.direction(self.stream).sent(n);
     }
 
     /// No active toxic: splice through a kernel pipe on Linux (bytes never
@@ -219,11 +229,15 @@ impl<'a> Pump<'a> {
                     Step::Done
                 }
                 Ok(n) => {
+                    // Fields, not the helpers: `pipe` borrows `self.pipe`.
+                    let counters = self.rec.direction(self.stream);
                     self.flow.received(n);
+                    counters.received(n);
                     tokio::select! {
                         r = super::splice::drain(dst.as_ref(), pipe) => match r {
                             Ok(()) => {
                                 self.flow.sent(n);
+                                counters.sent(n);
                                 Step::Continue
                             }
                             Err(_) => Step::End(End::Close),
@@ -246,10 +260,10 @@ impl<'a> Pump<'a> {
                     Step::Done
                 }
                 Ok(n) => {
-                    self.flow.received(n);
+                    self.received(n);
                     let step = write_or_end(dst, &self.buf[..n], &mut self.end_rx).await;
                     if matches!(step, Step::Continue) {
-                        self.flow.sent(n);
+                        self.sent(n);
                     }
                     step
                 }
@@ -295,7 +309,7 @@ impl<'a> Pump<'a> {
                         Step::Continue
                     }
                     Ok(n) => {
-                        self.flow.received(n);
+                        self.received(n);
                         self.engine.on_data(now, self.slab.cut());
                         Step::Continue
                     }
@@ -313,7 +327,7 @@ impl<'a> Pump<'a> {
                     if let Step::End(e) = write_or_end(dst, &d, &mut self.end_rx).await {
                         return Step::End(e);
                     }
-                    self.flow.sent(d.len());
+                    self.sent(d.len());
                 }
                 Piece::Eof => {
                     let _ = dst.shutdown().await;

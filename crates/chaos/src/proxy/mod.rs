@@ -8,12 +8,13 @@
 //! buffer and allocates nothing per chunk.
 
 mod conn;
+mod conns;
 #[cfg(target_os = "linux")]
 mod splice;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -204,7 +205,7 @@ struct ListenCtx {
     epoch: u64,
     state: Arc<watch::Sender<ProxyState>>,
     ordinal: Arc<AtomicU64>,
-    live: Arc<AtomicUsize>,
+    conns: Arc<conns::ConnTable>,
     limits: ProxyLimits,
 }
 
@@ -218,7 +219,7 @@ struct Entry {
     epoch: u64,
     listener: Option<JoinHandle<()>>,
     ordinal: Arc<AtomicU64>,
-    live: Arc<AtomicUsize>,
+    conns: Arc<conns::ConnTable>,
 }
 
 impl Entry {
@@ -267,6 +268,7 @@ pub struct ChaosProxy {
 
 mod metrics;
 mod ops;
+pub use conns::{ConnectionInfo, DirectionInfo};
 pub use ops::{Populated, ProxyUpdate};
 
 impl ChaosProxy {
@@ -347,15 +349,15 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<ListenCtx>) {
                 continue;
             }
         };
-        if ctx.live.load(Ordering::Relaxed) >= ctx.limits.max_connections {
+        if ctx.conns.len() >= ctx.limits.max_connections {
             tracing::warn!(proxy = %ctx.name, "connection limit reached; closing");
             continue;
         }
-        ctx.live.fetch_add(1, Ordering::Relaxed);
         let ordinal = ctx.ordinal.fetch_add(1, Ordering::Relaxed);
+        let registration = ctx.conns.register(ordinal, peer);
         // One span per connection: its log lines can be followed alone.
         let span = tracing::info_span!("connection", proxy = %ctx.name, client = %peer, ordinal);
         tracing::debug!(parent: &span, "accepted");
-        tokio::spawn(conn::run(client, Arc::clone(&ctx), ordinal, span));
+        tokio::spawn(conn::run(client, Arc::clone(&ctx), registration, span));
     }
 }

@@ -1,7 +1,7 @@
 //! The operations of [`ChaosProxy`], one per Toxiproxy API route.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -108,7 +108,7 @@ impl ChaosProxy {
             epoch: e.epoch,
             state: Arc::clone(&e.state),
             ordinal: Arc::clone(&e.ordinal),
-            live: Arc::clone(&e.live),
+            conns: Arc::clone(&e.conns),
             limits: self.shared.limits.clone(),
         };
         e.listener = Some(tokio::spawn(accept_loop(listener, Arc::new(ctx))));
@@ -160,7 +160,7 @@ impl ChaosProxy {
             epoch: 0,
             listener: None,
             ordinal: Arc::new(AtomicU64::new(0)),
-            live: Arc::new(AtomicUsize::new(0)),
+            conns: Arc::default(),
         };
         if cfg.enabled {
             self.start(&mut e).await?;
@@ -336,6 +336,31 @@ impl ChaosProxy {
             .into_iter()
             .find(|t| t.name == name)
             .ok_or(Error::ToxicNotFound)
+    }
+
+    /// The live connections of a proxy, oldest first, with their bytes and
+    /// the toxics acting on each (a ballast extension:
+    /// `GET /proxies/{proxy}/connections`).
+    pub async fn connections(&self, proxy: &str) -> Result<Vec<super::ConnectionInfo>> {
+        let conns = {
+            let map = self.shared.proxies.lock().await;
+            Arc::clone(&map.get(proxy).ok_or(Error::ProxyNotFound)?.conns)
+        };
+        Ok(conns.list())
+    }
+
+    /// Ends one live connection of a proxy: FIN both ways, or RST both ways
+    /// with `reset` (`DELETE /proxies/{proxy}/connections/{id}`).
+    pub async fn end_connection(&self, proxy: &str, id: u64, reset: bool) -> Result<()> {
+        let conns = {
+            let map = self.shared.proxies.lock().await;
+            Arc::clone(&map.get(proxy).ok_or(Error::ProxyNotFound)?.conns)
+        };
+        if conns.end(id, reset) {
+            Ok(())
+        } else {
+            Err(Error::ConnectionNotFound)
+        }
     }
 
     /// Adds a toxic at the end of the chain; live connections pick it up.
