@@ -69,15 +69,21 @@ fn loadgen() {
             }
         });
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).expect("proxy address");
+        std::io::stdin()
+            .read_line(&mut line)
+            .expect("proxy address");
         let proxy: SocketAddr = line.trim().parse().expect("an address");
         let n = env_or("BALLAST_CONTROL_CONNECTIONS", 9_900);
         let interval = Duration::from_millis(env_or("BALLAST_CONTROL_INTERVAL_MS", 100));
         let written = Arc::new(AtomicU64::new(0));
         let mut open = 0u64;
         for i in 0..n {
-            let Ok(mut c) = TokioStream::connect(proxy).await else {
-                break;
+            let mut c = match TokioStream::connect(proxy).await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("proxy_control: connection {i} failed: {e}");
+                    break;
+                }
             };
             open += 1;
             let written = Arc::clone(&written);
@@ -96,10 +102,12 @@ fn loadgen() {
         let started = Instant::now();
         let before = written.load(Ordering::Relaxed);
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let rate = (written.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
+        let rate =
+            (written.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
         println!("rate {rate:.0}");
         // Stream until the parent closes stdin (or kills this process).
-        let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await;
+        let _ =
+            tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await;
     });
 }
 
@@ -125,8 +133,8 @@ fn request(api: SocketAddr, method: &str, path: &str, body: &str) -> u16 {
     s.write_all(req.as_bytes()).expect("api write");
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).expect("api read");
-    std::str::from_utf8(&resp[9..12.min(resp.len())])
-        .ok()
+    resp.get(9..12)
+        .and_then(|c| std::str::from_utf8(c).ok())
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
@@ -176,7 +184,11 @@ fn bench(c: &mut Criterion) {
     let load = Load { child };
     let mut line = String::new();
     out.read_line(&mut line).expect("sink line");
-    let sink = line.trim().strip_prefix("sink ").expect("sink address").to_owned();
+    let sink = line
+        .trim()
+        .strip_prefix("sink ")
+        .expect("sink address")
+        .to_owned();
     let body = format!(r#"{{"name":"load","upstream":"{sink}","listen":"127.0.0.1:0"}}"#);
     let mut s = TcpStream::connect(api).expect("api");
     let req = format!(
@@ -196,7 +208,10 @@ fn bench(c: &mut Criterion) {
     for prefix in ["open ", "rate "] {
         line.clear();
         out.read_line(&mut line).expect("load report");
-        println!("proxy_control: {prefix}{}", line.trim().trim_start_matches(prefix));
+        println!(
+            "proxy_control: {prefix}{}",
+            line.trim().trim_start_matches(prefix)
+        );
     }
     let samples = env_or("BALLAST_CONTROL_SAMPLES", 300) as usize;
     let (adds, removes): (Vec<_>, Vec<_>) = (0..samples).map(|_| add_remove(api)).unzip();

@@ -89,3 +89,37 @@ async fn deleting_a_proxy_closes_its_connections() {
         .expect("closed in time");
     assert!(matches!(n, Ok(0) | Err(_)), "connection closed: {n:?}");
 }
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+/// A proxied connection costs its two sockets and nothing else while idle:
+/// splice pipes are lent per transfer, not owned per connection (owned,
+/// they were four descriptors more per connection, which capped a proxy at
+/// a third of the connections its descriptor limit allows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_proxied_connection_holds_two_descriptors_in_the_proxy() {
+    const CONNS: usize = 200;
+    let chaos = ChaosProxy::new(5);
+    let info = chaos
+        .create(ProxyConfig::new("fds", echo_server().await.to_string()))
+        .await
+        .expect("proxy");
+    let addr = info.listen_addr().expect("listen");
+    let before = open_fds();
+    let mut conns = Vec::with_capacity(CONNS);
+    for _ in 0..CONNS {
+        let mut c = TcpStream::connect(addr).await.expect("connect");
+        rtt(&mut c).await;
+        conns.push(c);
+    }
+    // Per connection in this process: the client, the proxy's two sockets
+    // and the echo server's accepted socket.
+    let grown = open_fds() - before;
+    assert!(
+        grown <= 4 * CONNS + 64,
+        "{grown} descriptors for {CONNS} connections (4 each expected)"
+    );
+    assert_eq!(chaos.connections("fds").await.expect("listed").len(), CONNS);
+}

@@ -112,8 +112,9 @@ struct Pump<'a> {
     /// Scheduled path: chunks outlive the read, so they are cut from a slab.
     slab: ChunkSlab,
     src_eof: bool,
+    /// Splice the passthrough path (Linux), through pipes from a pool.
     #[cfg(target_os = "linux")]
-    pipe: Option<super::splice::Pipe>,
+    splice: bool,
 }
 
 impl<'a> Pump<'a> {
@@ -149,7 +150,7 @@ impl<'a> Pump<'a> {
             slab: ChunkSlab::new(ctx.limits.buffer_size.max(2 * faulty_read_max(&ctx.limits))),
             src_eof: false,
             #[cfg(target_os = "linux")]
-            pipe: super::splice::Pipe::new().ok(),
+            splice: true,
         }
     }
 
@@ -212,7 +213,7 @@ impl<'a> Pump<'a> {
         dst: &mut OwnedWriteHalf,
     ) -> Step {
         #[cfg(target_os = "linux")]
-        if let Some(pipe) = self.pipe.as_mut() {
+        if self.splice {
             tokio::select! {
                 biased;
                 _ = self.end_rx.changed() => return Step::Continue,
@@ -223,31 +224,12 @@ impl<'a> Pump<'a> {
                     }
                 }
             }
-            return match super::splice::fill(src.as_ref(), pipe) {
-                Ok(0) => {
-                    let _ = dst.shutdown().await;
-                    Step::Done
-                }
-                Ok(n) => {
-                    // Fields, not the helpers: `pipe` borrows `self.pipe`.
-                    let counters = self.rec.direction(self.stream);
-                    self.flow.received(n);
-                    counters.received(n);
-                    tokio::select! {
-                        r = super::splice::drain(dst.as_ref(), pipe) => match r {
-                            Ok(()) => {
-                                self.flow.sent(n);
-                                counters.sent(n);
-                                Step::Continue
-                            }
-                            Err(_) => Step::End(End::Close),
-                        },
-                        _ = self.end_rx.changed() => Step::End(self.end_rx.borrow().unwrap_or(End::Close)),
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Step::Continue,
-                Err(_) => Step::End(End::Reset),
-            };
+            // A pipe is borrowed only while bytes are in flight, so idle
+            // connections hold none; without one (out of descriptors) this
+            // step copies instead.
+            if let Ok(pipe) = super::splice::take() {
+                return self.splice_step(src, dst, pipe).await;
+            }
         }
         self.ensure_buf();
         tokio::select! {
@@ -269,6 +251,43 @@ impl<'a> Pump<'a> {
                 }
                 Err(_) => Step::End(End::Reset),
             },
+        }
+    }
+
+    /// Moves what the source has through `pipe`; the pipe goes back to the
+    /// pool once empty.
+    #[cfg(target_os = "linux")]
+    async fn splice_step(
+        &mut self,
+        src: &mut OwnedReadHalf,
+        dst: &mut OwnedWriteHalf,
+        mut pipe: super::splice::Pipe,
+    ) -> Step {
+        match super::splice::fill(src.as_ref(), &mut pipe) {
+            Ok(0) => {
+                super::splice::give_back(pipe);
+                let _ = dst.shutdown().await;
+                Step::Done
+            }
+            Ok(n) => {
+                self.received(n);
+                tokio::select! {
+                    r = super::splice::drain(dst.as_ref(), &mut pipe) => match r {
+                        Ok(()) => {
+                            self.sent(n);
+                            super::splice::give_back(pipe);
+                            Step::Continue
+                        }
+                        Err(_) => Step::End(End::Close),
+                    },
+                    _ = self.end_rx.changed() => Step::End(self.end_rx.borrow().unwrap_or(End::Close)),
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                super::splice::give_back(pipe);
+                Step::Continue
+            }
+            Err(_) => Step::End(End::Reset),
         }
     }
 
