@@ -155,6 +155,24 @@ fn percentiles(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
     (v[v.len() / 2], v[v.len() * 99 / 100], v[v.len() - 1])
 }
 
+/// Creates proxy `load` in front of the sink; its listen address.
+fn create_load_proxy(api: SocketAddr, sink: &str) -> String {
+    let body = format!(r#"{{"name":"load","upstream":"{sink}","listen":"127.0.0.1:0"}}"#);
+    let mut s = TcpStream::connect(api).expect("api");
+    let req = format!(
+        "POST /proxies HTTP/1.1\r\nHost: b\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("create");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("created");
+    resp.split("\"listen\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("listen address")
+        .to_owned()
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -189,21 +207,7 @@ fn bench(c: &mut Criterion) {
         .strip_prefix("sink ")
         .expect("sink address")
         .to_owned();
-    let body = format!(r#"{{"name":"load","upstream":"{sink}","listen":"127.0.0.1:0"}}"#);
-    let mut s = TcpStream::connect(api).expect("api");
-    let req = format!(
-        "POST /proxies HTTP/1.1\r\nHost: b\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).expect("create");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("created");
-    let listen = resp
-        .split("\"listen\":\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("listen address")
-        .to_owned();
+    let listen = create_load_proxy(api, &sink);
     writeln!(stdin, "{listen}").expect("tell the load");
     for prefix in ["open ", "rate "] {
         line.clear();
