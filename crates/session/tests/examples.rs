@@ -167,8 +167,13 @@ fn audit_example_verifies_queries_and_finds_a_modified_line() {
         log.record_user(1, "mvs1", Some("OPS1"), &aid)
             .expect("append");
         std::thread::sleep(std::time::Duration::from_millis(5));
-        log.record_user(2, "mvs2", Some("OPS2"), &AuditEvent::Disconnect { reason: "drained" })
-            .expect("append");
+        log.record_user(
+            2,
+            "mvs2",
+            Some("OPS2"),
+            &AuditEvent::Disconnect { reason: "drained" },
+        )
+        .expect("append");
     }
     let file = path.to_string_lossy().into_owned();
     let out = audit_example(&["verify", &file]);
@@ -187,7 +192,10 @@ fn audit_example_verifies_queries_and_finds_a_modified_line() {
 
     let stdout = query(&["--user", "OPS1"]);
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
-    assert!(stdout.lines().all(|l| l.contains("\"user\":\"OPS1\"")), "{stdout}");
+    assert!(
+        stdout.lines().all(|l| l.contains("\"user\":\"OPS1\"")),
+        "{stdout}"
+    );
     assert_eq!(query(&["--user", "NOBODY"]).lines().count(), 0);
 
     let ts: Vec<String> = std::fs::read_to_string(&path)

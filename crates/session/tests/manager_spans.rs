@@ -53,7 +53,10 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
             name: attrs.metadata().name(),
             fields,
         };
-        self.spans.lock().expect("spans").insert(id.into_u64(), info);
+        self.spans
+            .lock()
+            .expect("spans")
+            .insert(id.into_u64(), info);
     }
 
     fn on_record(&self, id: &Id, values: &tracing::span::Record<'_>, _: Context<'_, S>) {

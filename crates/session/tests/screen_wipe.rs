@@ -70,15 +70,13 @@ fn a_typed_password_is_wiped_from_the_screen_buffer_when_the_client_drops() {
         .expect("logon screen");
     c.type_text("OPS7").expect("user id");
     c.tab();
-    c.type_text("PW9XQZ").expect("password into the non-display field");
+    c.type_text("PW9XQZ")
+        .expect("password into the non-display field");
     assert!(
         c.screen().text_with_hidden().contains("PW9XQZ"),
         "the password is in the screen buffer"
     );
-    assert!(
-        !c.screen().text().contains("PW9XQZ"),
-        "and shown as blanks"
-    );
+    assert!(!c.screen().text().contains("PW9XQZ"), "and shown as blanks");
     let _ = PASSWORD.set(ebcdic(c.screen(), "PW9XQZ"));
     let _ = USER.set(ebcdic(c.screen(), "OPS7"));
     BLOCK_LEN.store(c.screen().len(), Ordering::Release);

@@ -246,7 +246,10 @@ impl<C: Connector> SessionManager<C> {
                     }
                     Err(err) => {
                         let seed = inner.config.retry.seed ^ i as u64;
-                        let wait = e.refill.lock().failed(now, &inner.config.retry.backoff, seed);
+                        let wait = e
+                            .refill
+                            .lock()
+                            .failed(now, &inner.config.retry.backoff, seed);
                         tracing::debug!(endpoint = %e.config.name, error = %err, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "min_idle refill failed: backing off");
                         report.refill_failed += 1;
                         break;

@@ -115,18 +115,19 @@ impl LoginScript {
             LoginStep::TypeUser(u) => Some(u.as_str()),
             _ => None,
         });
-        explicit.or_else(|| {
-            let secret = self
-                .steps
-                .iter()
-                .position(|s| matches!(s, LoginStep::TypeSecret(_)))?;
-            self.steps[..secret].iter().rev().find_map(|s| match s {
-                LoginStep::Type(t) => Some(t.as_str()),
-                LoginStep::Tab => None,
-                _ => Some(""),
+        explicit
+            .or_else(|| {
+                let secret = self
+                    .steps
+                    .iter()
+                    .position(|s| matches!(s, LoginStep::TypeSecret(_)))?;
+                self.steps[..secret].iter().rev().find_map(|s| match s {
+                    LoginStep::Type(t) => Some(t.as_str()),
+                    LoginStep::Tab => None,
+                    _ => Some(""),
+                })
             })
-        })
-        .filter(|u| !u.is_empty())
+            .filter(|u| !u.is_empty())
     }
 
     /// Parses the `screen` example's flags: `--wait-text T`, `--type T`,

@@ -90,8 +90,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ballast_clock::SharedClock;
 use ballast_resilience::{
-    BreakerState, CircuitBreaker, RateLimiter, Retry, RetryBudget, Shutdown, Sleeper,
-    ThreadSleeper,
+    BreakerState, CircuitBreaker, RateLimiter, Retry, RetryBudget, Shutdown, Sleeper, ThreadSleeper,
 };
 use parking_lot::{Condvar, Mutex};
 
@@ -115,8 +114,8 @@ pub use stats::{
 };
 
 use crate::audit::{AuditEvent, AuditLog};
-use pool::{Books, Slot};
 use keepalive::RefillBackoff;
+use pool::{Books, Slot};
 use stats::EndpointCounters;
 
 /// Which sessions a caller will take.

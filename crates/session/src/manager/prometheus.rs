@@ -93,7 +93,9 @@ impl ManagerStats {
                 s.commands
             );
         }
-        out.push_str("# HELP ballast_session_session_errors_total command errors per session by kind\n");
+        out.push_str(
+            "# HELP ballast_session_session_errors_total command errors per session by kind\n",
+        );
         out.push_str("# TYPE ballast_session_session_errors_total counter\n");
         for s in &self.sessions {
             for (kind, n) in ERROR_KINDS.iter().zip(s.errors) {
@@ -111,7 +113,12 @@ impl ManagerStats {
         out.push_str("# TYPE ballast_session_session_latency_seconds histogram\n");
         for s in &self.sessions {
             let labels = format!("endpoint=\"{}\",session=\"{}\"", label(&s.endpoint), s.id);
-            histogram(out, "ballast_session_session_latency_seconds", &labels, &s.latency);
+            histogram(
+                out,
+                "ballast_session_session_latency_seconds",
+                &labels,
+                &s.latency,
+            );
         }
     }
 

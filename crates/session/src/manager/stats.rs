@@ -141,11 +141,9 @@ impl EndpointCounters {
     /// A session opened: a reconnect when it replaces a lost one.
     pub(crate) fn opened(&self) {
         self.connects.fetch_add(1, Ordering::Relaxed);
-        let replaced = self.awaiting_replacement.fetch_update(
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-            |n| n.checked_sub(1),
-        );
+        let replaced =
+            self.awaiting_replacement
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         if replaced.is_ok() {
             self.reconnects.fetch_add(1, Ordering::Relaxed);
         }

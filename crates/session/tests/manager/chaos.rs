@@ -80,7 +80,10 @@ fn keepalive_finds_a_half_open_chaos_proxy_connection_and_replaces_it() {
         first_connections: Some(1),
         ..Condition::default()
     };
-    for stream in [ballast_chaos::Stream::Downstream, ballast_chaos::Stream::Upstream] {
+    for stream in [
+        ballast_chaos::Stream::Downstream,
+        ballast_chaos::Stream::Upstream,
+    ] {
         chaos.add(
             "mvs",
             Toxic::new(ToxicKind::HalfOpen)

@@ -31,7 +31,10 @@ fn shutdown_run_drains_then_its_closing_hook_cancels_and_closes_sessions() {
 
     let report = m.shutdown().run();
     assert_eq!(report.in_flight_at_start, 1, "{report:?}");
-    assert_eq!(report.in_flight_cut_off, 1, "the lent session outlived draining");
+    assert_eq!(
+        report.in_flight_cut_off, 1,
+        "the lent session outlived draining"
+    );
     let closing = report
         .phases
         .iter()
@@ -44,13 +47,21 @@ fn shutdown_run_drains_then_its_closing_hook_cancels_and_closes_sessions() {
             .any(|t| t.name == "session-manager" && t.outcome == TaskOutcome::Finished),
         "the manager's closing hook ran: {closing:?}"
     );
-    assert_eq!(m.stats().open(), 1, "the idle session was closed by the hook");
+    assert_eq!(
+        m.stats().open(),
+        1,
+        "the idle session was closed by the hook"
+    );
     assert!(matches!(
         held.press_and_wait(Aid::Enter),
         Err(ManagerError::Cancelled)
     ));
     drop(held);
-    assert_eq!(m.stats().open(), 0, "the cancelled session closes on return");
+    assert_eq!(
+        m.stats().open(),
+        0,
+        "the cancelled session closes on return"
+    );
     assert!(matches!(
         m.acquire(Target::Any),
         Err(ManagerError::Draining)
@@ -84,7 +95,10 @@ fn stats_after_known_traffic_count_commands_errors_latency_and_reconnects() {
         .expect("the session while lent");
     assert_eq!(per_session.commands, 7);
     assert_eq!(per_session.latency.count(), 7);
-    let timeout = ERROR_KINDS.iter().position(|k| *k == "timeout").expect("kind");
+    let timeout = ERROR_KINDS
+        .iter()
+        .position(|k| *k == "timeout")
+        .expect("kind");
     assert_eq!(per_session.errors[timeout], 1);
     assert_eq!(per_session.error_count(), 1);
     drop(s);
@@ -145,7 +159,10 @@ fn a_registered_manager_reaches_a_metrics_registry_render() {
         "ballast_session_breaker_state{endpoint=\"host0\",state=\"closed\"} 1".to_owned(),
         "ballast_retry_".to_owned(),
     ] {
-        assert!(page.contains(&want), "{want} missing from the registry's page:\n{page}");
+        assert!(
+            page.contains(&want),
+            "{want} missing from the registry's page:\n{page}"
+        );
     }
     drop(s);
     drop(m);
