@@ -143,38 +143,42 @@ fn audit_example(args: &[&str]) -> std::process::Output {
         .expect("cargo runs the example")
 }
 
-#[test]
-fn audit_example_verifies_queries_and_finds_a_modified_line() {
+/// Three entries a few milliseconds apart: two of session 1 (user OPS1),
+/// one of session 2 (user OPS2).
+fn write_three_entries(path: &std::path::Path) {
     use ballast_session::Aid;
     use ballast_session::audit::{AuditEvent, AuditLog};
 
+    let log = AuditLog::create(path).expect("a new log");
+    let connect = AuditEvent::Connect {
+        address: "127.0.0.1:23",
+        lu: None,
+    };
+    log.record_user(1, "mvs1", Some("OPS1"), &connect)
+        .expect("append");
+    // Entries a few milliseconds apart, so --from/--to can split them.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let aid = AuditEvent::AidSent {
+        aid: Aid::Enter,
+        modified: &[(4, 15)],
+    };
+    log.record_user(1, "mvs1", Some("OPS1"), &aid)
+        .expect("append");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    log.record_user(
+        2,
+        "mvs2",
+        Some("OPS2"),
+        &AuditEvent::Disconnect { reason: "drained" },
+    )
+    .expect("append");
+}
+
+#[test]
+fn audit_example_verifies_queries_and_finds_a_modified_line() {
     let path = std::env::temp_dir().join(format!("ballast-audit-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    {
-        let log = AuditLog::create(&path).expect("a new log");
-        let connect = AuditEvent::Connect {
-            address: "127.0.0.1:23",
-            lu: None,
-        };
-        log.record_user(1, "mvs1", Some("OPS1"), &connect)
-            .expect("append");
-        // Entries a few milliseconds apart, so --from/--to can split them.
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        let aid = AuditEvent::AidSent {
-            aid: Aid::Enter,
-            modified: &[(4, 15)],
-        };
-        log.record_user(1, "mvs1", Some("OPS1"), &aid)
-            .expect("append");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        log.record_user(
-            2,
-            "mvs2",
-            Some("OPS2"),
-            &AuditEvent::Disconnect { reason: "drained" },
-        )
-        .expect("append");
-    }
+    write_three_entries(&path);
     let file = path.to_string_lossy().into_owned();
     let out = audit_example(&["verify", &file]);
     let stdout = succeeded(&out);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ballast_chaos::{ChaosProxy, Condition, ProxyConfig, Toxic, ToxicKind};
 use ballast_clock::ManualClock;
-use ballast_session::host::RecordStore;
+use ballast_session::host::{HostSimulator, RecordStore};
 use ballast_session::manager::{Balancing, ManagerError, SessionManager, Target};
 
 use ballast_session::Coded;
@@ -120,6 +120,37 @@ fn keepalive_finds_a_half_open_chaos_proxy_connection_and_replaces_it() {
     assert_eq!(store.get(&txid).map(|r| r.amount), Some(7));
 }
 
+/// Once a record reaches the store (its reply held by the proxy), stops
+/// the host and deletes its proxy: the host and its network path die.
+fn kill_once_stored(store: &RecordStore, host0: &Mutex<Option<HostSimulator>>, chaos: &Chaos) {
+    // Bounded: the held transaction reaches the store within seconds.
+    for _ in 0..1000 {
+        if !store.all().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if let Some(a) = host0.lock().expect("host").take() {
+        a.stop();
+    }
+    chaos.delete("host0");
+}
+
+/// What the test keeps of an attempt's error (`ManagerError` is not
+/// `Clone`): a `SessionLost` as such, anything else by its kind.
+fn copy_of(e: &ManagerError) -> ManagerError {
+    match e {
+        ManagerError::SessionLost {
+            endpoint, session, ..
+        } => ManagerError::SessionLost {
+            endpoint: endpoint.clone(),
+            session: *session,
+            source: ballast_session::Error::Closed,
+        },
+        other => ManagerError::UnknownEndpoint(other.kind().to_owned()),
+    }
+}
+
 #[test]
 fn host_killed_under_a_held_reply_gives_session_lost_and_run_retries_elsewhere() {
     let store = RecordStore::default();
@@ -138,20 +169,7 @@ fn host_killed_under_a_held_reply_gives_session_lost_and_run_retries_elsewhere()
     // (endpoint, error) of every failed attempt.
     let failures: Mutex<Vec<(String, ManagerError)>> = Mutex::new(Vec::new());
     let done = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            // Bounded: the held transaction reaches the store within
-            // seconds; then the host and its network path die.
-            for _ in 0..1000 {
-                if !store.all().is_empty() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            if let Some(a) = host0.lock().expect("host").take() {
-                a.stop();
-            }
-            chaos.delete("host0");
-        });
+        scope.spawn(|| kill_once_stored(&store, &host0, &chaos));
         m.run(Target::Any, |s| {
             let at = s.endpoint().to_owned();
             let first = at == "host0";
@@ -171,17 +189,8 @@ fn host_killed_under_a_held_reply_gives_session_lost_and_run_retries_elsewhere()
             enter_record_with(s, "HELD", 99, hold)
                 .map(|txid| (at.clone(), txid))
                 .inspect_err(|e| {
-                    let copy = match e {
-                        ManagerError::SessionLost {
-                            endpoint, session, ..
-                        } => ManagerError::SessionLost {
-                            endpoint: endpoint.clone(),
-                            session: *session,
-                            source: ballast_session::Error::Closed,
-                        },
-                        other => ManagerError::UnknownEndpoint(other.kind().to_owned()),
-                    };
-                    failures.lock().expect("failures").push((at.clone(), copy));
+                    let seen = (at.clone(), copy_of(e));
+                    failures.lock().expect("failures").push(seen);
                 })
         })
     });
