@@ -3,13 +3,18 @@
 //! - `session_manager_acquire_release_uncontended`: lend and return a
 //!   signed-on pooled session (the demo host over loopback, nothing sent),
 //!   vs `deadpool` holding the same clients (`Client<TcpStream>`).
-//! - `session_manager_16_callers_4_sessions`: 16 callers share 4 sessions:
-//!   16 threads on the blocking manager, 16 tasks on a 2-worker tokio
-//!   runtime for deadpool.
+//! - `session_manager_2_threads_64_tasks_4_sessions`: 64 tasks on a
+//!   2-worker tokio runtime (2 OS threads × many tasks) share 4 sessions,
+//!   for both: the blocking manager lends and takes back within a task
+//!   turn (a worker never blocks while another holds a session it
+//!   needs: 2 workers, 4 sessions), deadpool awaits its pool.
 //! - `session_manager_open_session`: connect, negotiate and sign on one
 //!   session against the host simulator, then close it (sessions/s).
-//! - `audit_append`: one hash-chained entry (an AID with two modified
-//!   fields; a full 24×80 screen) to a sink that discards the bytes.
+//! - `audit_append`: one hash-chained entry to a sink that discards the
+//!   bytes: an AID with two modified fields; the demo host's logon screen
+//!   (mostly blank); and a full 24×80 screen whose every cell but the 48
+//!   field attributes holds non-blank text (two fields a row, text from a
+//!   fixed seed).
 //!
 //! Run: `cargo bench -p ballast-benches --bench session_manager -- --warm-up-time 1 --measurement-time 3`
 
@@ -19,7 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ballast_session::audit::{AuditEvent, AuditLog};
-use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
+use ballast_session::host::{
+    AppContext, Application, DemoApp, HostConfig, HostSimulator, Input, Reply, ScreenDef,
+};
 use ballast_session::manager::{
     EndpointConfig, LoginScript, ManagerConfig, SessionManager, Target,
 };
@@ -108,51 +115,62 @@ fn uncontended(c: &mut Criterion, host: &HostSimulator) {
     g.finish();
 }
 
+/// Runs `per` rounds of `round` in each of `TASKS` tasks on `rt`; the
+/// time for all of them.
+fn on_tasks<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, round: F) -> Duration
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    const TASKS: u64 = 64;
+    let per = iters.div_ceil(TASKS);
+    rt.block_on(async move {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let round = round.clone();
+                tokio::spawn(async move {
+                    for _ in 0..per {
+                        round().await;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("bench task");
+        }
+        start.elapsed()
+    })
+}
+
 fn contended(c: &mut Criterion, host: &HostSimulator) {
-    let mut g = c.benchmark_group("session_manager_16_callers_4_sessions");
-    let m = manager(host, 4);
-    warm(&m, 4);
-    g.bench_function("ballast_16_threads", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(16);
-            let start = Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..16 {
-                    s.spawn(|| {
-                        for _ in 0..per {
-                            black_box(m.acquire(Target::Any).expect("a session").id());
-                        }
-                    });
-                }
-            });
-            start.elapsed()
-        })
-    });
+    let mut g = c.benchmark_group("session_manager_2_threads_64_tasks_4_sessions");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
         .expect("runtime");
-    let peer = deadpool_clients(host, 4);
-    g.bench_function("deadpool_16_tasks_2_workers", |b| {
+    let m = manager(host, 4);
+    warm(&m, 4);
+    g.bench_function("ballast", |b| {
         b.iter_custom(|iters| {
-            let per = iters.div_ceil(16);
-            let pool = peer.clone();
-            rt.block_on(async move {
-                let start = Instant::now();
-                let tasks: Vec<_> = (0..16)
-                    .map(|_| {
-                        let pool = pool.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..per {
-                                black_box(pool.get().await.expect("a client").screen().len());
-                            }
-                        })
-                    })
-                    .collect();
-                for t in tasks {
-                    t.await.expect("bench task");
+            let m = m.clone();
+            on_tasks(&rt, iters, move || {
+                let m = m.clone();
+                async move {
+                    black_box(m.acquire(Target::Any).expect("a session").id());
                 }
-                start.elapsed()
+            })
+        })
+    });
+    let peer = deadpool_clients(host, 4);
+    g.bench_function("deadpool", |b| {
+        b.iter_custom(|iters| {
+            let pool = peer.clone();
+            on_tasks(&rt, iters, move || {
+                let pool = pool.clone();
+                async move {
+                    black_box(pool.get().await.expect("a client").screen().len());
+                }
             })
         })
     });
@@ -172,12 +190,63 @@ fn open_session(c: &mut Criterion, host: &HostSimulator) {
     g.finish();
 }
 
+/// A full 24×80 screen: two protected fields a row, every data cell
+/// non-blank text from a fixed seed (letters, digits, punctuation).
+#[derive(Debug)]
+struct FullScreen;
+
+impl FullScreen {
+    fn screen() -> ScreenDef {
+        const CHARS: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-./:,()*=+$#@abcdefghijklmnopqrstuvwxyz";
+        let mut seed = 0x5EED_u64;
+        let mut text = |len: usize| -> String {
+            (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(CHARS[(seed >> 33) as usize % CHARS.len()])
+                })
+                .collect()
+        };
+        let first = format!("FULLSCREEN{}", text(29));
+        (1..24).fold(
+            ScreenDef::new("full")
+                .text(0, 0, first)
+                .text(0, 40, text(39)),
+            |def, row| def.text(row, 0, text(39)).text(row, 40, text(39)),
+        )
+    }
+}
+
+impl Application for FullScreen {
+    fn start(&self, _: &mut AppContext) -> Reply {
+        Reply::Show(Self::screen())
+    }
+
+    fn on_input(&self, _: &mut AppContext, _: &Input) -> Reply {
+        Reply::Show(Self::screen())
+    }
+}
+
 fn audit(c: &mut Criterion, host: &HostSimulator) {
     let mut client =
         Client::connect(host.local_addr(), SessionConfig::default(), TIMEOUT).expect("client");
     client
         .wait_for(Condition::Text("PLEASE SIGN ON".into()), TIMEOUT)
         .expect("logon screen");
+    let full_host = HostSimulator::start(HostConfig::default(), FullScreen).expect("host");
+    let mut full =
+        Client::connect(full_host.local_addr(), SessionConfig::default(), TIMEOUT).expect("client");
+    full.wait_for(Condition::Text("FULLSCREEN".into()), TIMEOUT)
+        .expect("the full screen");
+    let text = full.screen().text();
+    assert_eq!(
+        text.chars().filter(|c| *c != ' ' && *c != '\n').count(),
+        24 * 78,
+        "every data cell holds non-blank text:\n{text}"
+    );
     let log = Arc::new(AuditLog::new(std::io::sink()));
     let mut g = c.benchmark_group("audit_append");
     let modified = [(4u16, 15u16), (5, 15)];
@@ -194,18 +263,17 @@ fn audit(c: &mut Criterion, host: &HostSimulator) {
             .expect("append")
         })
     });
-    g.bench_function("screen_entry", |b| {
-        b.iter(|| {
-            log.record(
-                7,
-                "demo",
-                &AuditEvent::ScreenReceived {
-                    screen: client.screen(),
-                },
-            )
-            .expect("append")
-        })
-    });
+    for (name, screen) in [
+        ("screen_entry_logon", client.screen()),
+        ("screen_entry_full_24x80", full.screen()),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                log.record(7, "demo", &AuditEvent::ScreenReceived { screen })
+                    .expect("append")
+            })
+        });
+    }
     g.finish();
 }
 

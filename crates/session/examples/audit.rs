@@ -3,14 +3,16 @@
 //! ```text
 //! cargo run -p ballast-session --example audit -- verify FILE
 //! cargo run -p ballast-session --example audit -- query FILE
-//!     [--session N] [--endpoint NAME] [--event E] [--aid KEY]
+//!     [--session N] [--endpoint NAME] [--user ID] [--event E] [--aid KEY]
 //!     [--from TS_MS] [--to TS_MS]
 //! ```
 //!
 //! `verify` walks the hash chain and prints `ok: N entries, head HASH`, or
 //! the first tampered, dropped or reordered entry on stderr (exit 1).
 //! `query` verifies first, then prints the entries that match every filter
-//! given (`--aid enter` matches AID entries of that key, case-insensitive).
+//! given (`--aid enter` matches AID entries of that key, case-insensitive;
+//! `--user` the entries of sessions signed on as that user id; `--from`
+//! and `--to` bound `ts_ms`, both inclusive).
 
 use std::io::{BufRead, BufReader};
 use std::process::ExitCode;
@@ -22,6 +24,7 @@ use ballast_session::audit::verify;
 struct Filter {
     session: Option<u64>,
     endpoint: Option<String>,
+    user: Option<String>,
     event: Option<String>,
     aid: Option<String>,
     from: Option<u64>,
@@ -41,6 +44,7 @@ fn parse_filter(args: &[String]) -> Result<Filter, String> {
         match flag.as_str() {
             "--session" => f.session = Some(number()?),
             "--endpoint" => f.endpoint = Some(value.clone()),
+            "--user" => f.user = Some(value.clone()),
             "--event" => f.event = Some(value.clone()),
             "--aid" => f.aid = Some(value.to_ascii_lowercase()),
             "--from" => f.from = Some(number()?),
@@ -57,6 +61,7 @@ impl Filter {
         self.session
             .is_none_or(|s| e["session"].as_u64() == Some(s))
             && self.endpoint.as_deref().is_none_or(|n| e["endpoint"] == n)
+            && self.user.as_deref().is_none_or(|u| e["user"] == u)
             && self.event.as_deref().is_none_or(|n| e["event"] == n)
             && self.aid.as_deref().is_none_or(|a| {
                 e["aid"]
@@ -75,7 +80,7 @@ fn open(path: &str) -> Result<BufReader<std::fs::File>, String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let usage = "usage: audit verify FILE | audit query FILE [--session N] [--endpoint NAME] [--event E] [--aid KEY] [--from TS_MS] [--to TS_MS]";
+    let usage = "usage: audit verify FILE | audit query FILE [--session N] [--endpoint NAME] [--user ID] [--event E] [--aid KEY] [--from TS_MS] [--to TS_MS]";
     let (command, path) = match args {
         [c, p, ..] => (c.as_str(), p.as_str()),
         _ => return Err(usage.to_owned()),

@@ -162,7 +162,7 @@ fn session_table(stats: &ManagerStats) -> Table<'static> {
                 s.lu.clone().unwrap_or_else(|| "-".into()),
                 if s.in_use { "lent" } else { "idle" }.to_owned(),
                 s.commands.to_string(),
-                s.errors.to_string(),
+                s.error_count().to_string(),
                 format!("{}/{}", s.bytes_read, s.bytes_written),
             ])
         })

@@ -152,6 +152,14 @@ pub struct Screen {
     locked: bool,
 }
 
+impl Drop for Screen {
+    /// Wipes non-display fields (a typed password) before the buffer's
+    /// memory goes back to the allocator.
+    fn drop(&mut self) {
+        self.wipe_hidden();
+    }
+}
+
 impl fmt::Debug for Screen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Screen")
@@ -491,6 +499,27 @@ impl Screen {
     /// so a match may not span two rows).
     pub fn contains(&self, needle: &str) -> bool {
         self.text().lines().any(|l| l.contains(needle))
+    }
+
+    /// Overwrites the contents of every non-display field with nulls,
+    /// through `zeroize` (writes the compiler may not remove), so a
+    /// password typed at sign-on does not linger in the screen buffer.
+    /// Runs when the screen is dropped; call it sooner if the screen lives
+    /// on after sign-on.
+    pub fn wipe_hidden(&mut self) {
+        use zeroize::Zeroize as _;
+        let n = self.chars.len();
+        for f in self.fields.iter().filter(|f| f.is_hidden()) {
+            let start = usize::from(f.start).min(n);
+            let end = start + usize::from(f.len);
+            if end <= n {
+                self.chars[start..end].zeroize();
+            } else {
+                // The field wraps past the last cell to the first.
+                self.chars[start..].zeroize();
+                self.chars[..(end - n).min(n)].zeroize();
+            }
+        }
     }
 
     // ----- field table -----

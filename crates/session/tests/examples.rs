@@ -143,47 +143,81 @@ fn audit_example(args: &[&str]) -> std::process::Output {
         .expect("cargo runs the example")
 }
 
-#[test]
-fn audit_example_verifies_queries_and_finds_a_modified_line() {
+/// Three entries a few milliseconds apart: two of session 1 (user OPS1),
+/// one of session 2 (user OPS2).
+fn write_three_entries(path: &std::path::Path) {
     use ballast_session::Aid;
     use ballast_session::audit::{AuditEvent, AuditLog};
 
+    let log = AuditLog::create(path).expect("a new log");
+    let connect = AuditEvent::Connect {
+        address: "127.0.0.1:23",
+        lu: None,
+    };
+    log.record_user(1, "mvs1", Some("OPS1"), &connect)
+        .expect("append");
+    // Entries a few milliseconds apart, so --from/--to can split them.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let aid = AuditEvent::AidSent {
+        aid: Aid::Enter,
+        modified: &[(4, 15)],
+    };
+    log.record_user(1, "mvs1", Some("OPS1"), &aid)
+        .expect("append");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    log.record_user(
+        2,
+        "mvs2",
+        Some("OPS2"),
+        &AuditEvent::Disconnect { reason: "drained" },
+    )
+    .expect("append");
+}
+
+#[test]
+fn audit_example_verifies_queries_and_finds_a_modified_line() {
     let path = std::env::temp_dir().join(format!("ballast-audit-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    {
-        let log = AuditLog::create(&path).expect("a new log");
-        log.record(
-            1,
-            "mvs1",
-            &AuditEvent::Connect {
-                address: "127.0.0.1:23",
-                lu: None,
-            },
-        )
-        .expect("append");
-        log.record(
-            1,
-            "mvs1",
-            &AuditEvent::AidSent {
-                aid: Aid::Enter,
-                modified: &[(4, 15)],
-            },
-        )
-        .expect("append");
-        log.record(2, "mvs2", &AuditEvent::Disconnect { reason: "drained" })
-            .expect("append");
-    }
+    write_three_entries(&path);
     let file = path.to_string_lossy().into_owned();
     let out = audit_example(&["verify", &file]);
     let stdout = succeeded(&out);
     assert!(stdout.starts_with("ok: 3 entries, head "), "{stdout}");
 
-    let out = audit_example(&["query", &file, "--aid", "enter"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let query = |args: &[&str]| {
+        let mut all = vec!["query", file.as_str()];
+        all.extend_from_slice(args);
+        succeeded(&audit_example(&all))
+    };
+    let stdout = query(&["--aid", "enter"]);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.contains("\"event\":\"aid_sent\""), "{stdout}");
-    let out = audit_example(&["query", &file, "--session", "2"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("drained"));
+    assert!(query(&["--session", "2"]).contains("drained"));
+
+    let stdout = query(&["--user", "OPS1"]);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stdout.lines().all(|l| l.contains("\"user\":\"OPS1\"")),
+        "{stdout}"
+    );
+    assert_eq!(query(&["--user", "NOBODY"]).lines().count(), 0);
+
+    let ts: Vec<String> = std::fs::read_to_string(&path)
+        .expect("read the log")
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).expect("an entry");
+            e["ts_ms"].as_u64().expect("ts_ms").to_string()
+        })
+        .collect();
+    let stdout = query(&["--from", &ts[1], "--to", &ts[1]]);
+    assert_eq!(stdout.lines().count(), 1, "only the middle entry: {stdout}");
+    assert!(stdout.contains("aid_sent"), "{stdout}");
+    let stdout = query(&["--from", &ts[1]]);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let stdout = query(&["--to", &ts[0], "--user", "OPS1"]);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("connect"), "{stdout}");
 
     let text = std::fs::read_to_string(&path).expect("read the log");
     std::fs::write(&path, text.replacen("mvs2", "mvs9", 1)).expect("tamper");

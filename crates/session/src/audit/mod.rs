@@ -18,8 +18,11 @@
 //! # Entry format
 //!
 //! One JSON object per line, keys in this order:
-//! `{"seq":1,"ts_ms":…,"session":7,"endpoint":"mvs1","event":"connect",`
-//! *event fields*`,"prev":"<64 hex>","hash":"<64 hex>"}`. `seq` counts
+//! `{"seq":1,"ts_ms":…,"session":7,"endpoint":"mvs1","user":"OPS1","event":"connect",`
+//! *event fields*`,"prev":"<64 hex>","hash":"<64 hex>"}`. `user` (the
+//! user id the session signed on as, never a password) is present when
+//! known: the session manager writes its login script's user id on every
+//! entry of the session, so the log can be queried by user. `seq` counts
 //! from 1; `prev` is the `hash` of the entry before (64 zeros for the
 //! first); `hash` is the SHA-256 of the line's bytes up to (not including)
 //! `,"hash":`. Events and their fields:
@@ -193,6 +196,20 @@ impl AuditLog {
 
     /// Appends one entry for `session` on `endpoint`; returns its `seq`.
     pub fn record(&self, session: u64, endpoint: &str, event: &AuditEvent<'_>) -> io::Result<u64> {
+        self.record_user(session, endpoint, None, event)
+    }
+
+    /// [`AuditLog::record`] naming the `user` the session signed on as
+    /// (the session manager passes its login script's
+    /// [`user`](crate::manager::LoginScript::user)); `None` writes no
+    /// `user` key.
+    pub fn record_user(
+        &self,
+        session: u64,
+        endpoint: &str,
+        user: Option<&str>,
+        event: &AuditEvent<'_>,
+    ) -> io::Result<u64> {
         let ts_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
@@ -210,6 +227,10 @@ impl AuditLog {
             "{{\"seq\":{seq},\"ts_ms\":{ts_ms},\"session\":{session},\"endpoint\":"
         );
         json_str(line, endpoint);
+        if let Some(user) = user {
+            line.extend_from_slice(b",\"user\":");
+            json_str(line, user);
+        }
         write_event(line, event);
         line.extend_from_slice(b",\"prev\":\"");
         hex(line, &c.prev);

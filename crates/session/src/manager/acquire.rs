@@ -30,11 +30,14 @@ impl<C: Connector> SessionManager<C> {
         let allowed = self.allowed(target)?;
         let deadline = Instant::now() + timeout;
         let mut last_error = None;
-        // Failed opens before giving up: enough to try every endpoint
-        // twice, so a refusing endpoint cannot spin the loop.
-        let mut opens_left = 2 * self.inner.endpoints.len() + 2;
+        // Endpoints whose open failed in this call: each is tried at most
+        // once, so a refusing endpoint cannot spin the loop, and trying
+        // again later is `run`'s job (backoff, jitter, the retry budget).
+        let mut failed = 0u64;
+        // Bounded: every turn lends a session, returns, or (a failed open,
+        // an expired idle session) shrinks what is left to try.
         loop {
-            let pick = self.pick(allowed, deadline, &mut last_error)?;
+            let pick = self.pick(allowed & !failed, deadline, &mut last_error)?;
             match pick {
                 Pick::Idle(slot) => {
                     if let Some(slot) = self.check_out(slot) {
@@ -47,12 +50,8 @@ impl<C: Connector> SessionManager<C> {
                             return Ok(SessionGuard::new(Arc::clone(&self.inner), slot, in_flight));
                         }
                         Err(e) => {
-                            opens_left -= 1;
-                            let last = matches!(target, Target::Endpoint(_))
-                                || matches!(e, ManagerError::Throttled { .. })
-                                || opens_left == 0
-                                || Instant::now() >= deadline;
-                            if last {
+                            failed |= 1u64 << ep;
+                            if allowed & !failed == 0 || Instant::now() >= deadline {
                                 return Err(e);
                             }
                             last_error = Some(e);
@@ -158,7 +157,10 @@ impl<C: Connector> SessionManager<C> {
 
     /// Runs `work` on a session of `target`, retrying retryable failures
     /// (a lost session, an endpoint down, a failed open) on another
-    /// session with [`ManagerConfig::retry`](super::ManagerConfig::retry). `work` may run more than
+    /// session with [`ManagerConfig::retry`](super::ManagerConfig::retry):
+    /// backoff with jitter between attempts, each retry charged to the
+    /// manager's shared [`ManagerConfig::retry_budget`](super::ManagerConfig::retry_budget)
+    /// (spent, `run` returns the last error). `work` may run more than
     /// once: make it safe to repeat, or check before redoing it.
     pub fn run<T>(
         &self,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use ballast_resilience::{
-    Backoff, BreakerConfig, Jitter, RateLimiterConfig, RetryConfig, ShutdownConfig,
+    Backoff, BreakerConfig, BudgetConfig, Jitter, RateLimiterConfig, RetryConfig, ShutdownConfig,
 };
 
 use super::error::{ManagerError, ManagerResult};
@@ -32,6 +32,15 @@ pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest [`EndpointConfig::weight`].
 pub const MAX_WEIGHT: u32 = 1000;
+/// Default [`ManagerConfig::retry_budget`]: retries may be 20 % of the
+/// [`SessionManager::run`](super::SessionManager::run) calls of the last
+/// 10 s, plus 2 a second, so a fleet of callers cannot turn an outage into
+/// a reconnect storm.
+pub const DEFAULT_RETRY_BUDGET: BudgetConfig = BudgetConfig::Ratio {
+    ratio: 0.2,
+    min_retries_per_sec: 2,
+    window: Duration::from_secs(10),
+};
 
 /// How [`SessionManager::acquire`](super::SessionManager::acquire) with
 /// [`Target::Any`](super::Target::Any) picks an endpoint.
@@ -168,8 +177,15 @@ pub struct ManagerConfig {
     /// A probe not answered within this is a dead (half-open) connection.
     pub keepalive_timeout: Duration,
     /// Retries of [`SessionManager::run`](super::SessionManager::run) on
-    /// retryable errors (backoff with jitter).
+    /// retryable errors (backoff with jitter). Its `backoff` also spaces
+    /// the upkeep's attempts to refill `min_idle` on an endpoint whose
+    /// opens fail.
     pub retry: RetryConfig,
+    /// The budget every retry of [`SessionManager::run`](super::SessionManager::run)
+    /// is charged to, shared by all callers of the manager (see
+    /// [`DEFAULT_RETRY_BUDGET`]): when it is spent, `run` returns the last
+    /// error instead of retrying.
+    pub retry_budget: BudgetConfig,
     /// Phase budgets of the manager's
     /// [`Shutdown`](super::SessionManager::shutdown) coordinator.
     pub shutdown: ShutdownConfig,
@@ -198,6 +214,7 @@ impl Default for ManagerConfig {
                     .with_jitter(Jitter::Full),
                 ..RetryConfig::default()
             },
+            retry_budget: DEFAULT_RETRY_BUDGET,
             shutdown: ShutdownConfig::default(),
         }
     }
@@ -236,6 +253,9 @@ impl ManagerConfig {
         }
         if self.retry.validate().is_err() {
             return bad("retry", "is not a valid RetryConfig");
+        }
+        if self.retry_budget.validate().is_err() {
+            return bad("retry_budget", "is not a valid BudgetConfig");
         }
         if self.shutdown.validate().is_err() {
             return bad("shutdown", "is not a valid ShutdownConfig");

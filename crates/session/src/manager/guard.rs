@@ -146,20 +146,23 @@ impl<C: Connector> SessionGuard<C> {
                 endpoint: ep.config.name.clone(),
             });
         }
-        let id = self.id();
-        let _span =
-            tracing::debug_span!("tn3270_command", session = id, endpoint = %ep.config.name, what)
-                .entered();
+        let span = tracing::debug_span!(parent: &self.slot().span, "tn3270_command", what);
+        let _entered = span.enter();
         let timeout = inner.config.command_timeout;
         let start = Instant::now();
         let result = f(&mut self.slot_mut().client, timeout);
-        ep.counters.latency.record(start.elapsed());
+        let elapsed = start.elapsed();
+        ep.counters.latency.record(elapsed);
         ep.counters.commands.fetch_add(1, Ordering::Relaxed);
-        self.slot()
-            .counters
-            .commands
-            .fetch_add(1, Ordering::Relaxed);
+        let counters = &self.slot().counters;
+        counters.latency.record(elapsed);
+        counters.commands.fetch_add(1, Ordering::Relaxed);
         let outcome = self.outcome(result);
+        tracing::debug!(
+            elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            outcome = outcome.as_ref().map_or_else(ManagerError::kind, |_| "ok"),
+            "command done"
+        );
         if let Ok(p) = ep.breaker.try_acquire() {
             match &outcome {
                 Err(ManagerError::SessionLost { .. }) => p.failure(),
@@ -179,7 +182,7 @@ impl<C: Connector> SessionGuard<C> {
             Err(e) => e,
         };
         let (id, ep) = (self.id(), self.slot().endpoint);
-        self.slot().counters.errors.fetch_add(1, Ordering::Relaxed);
+        self.slot().counters.error(&e);
         self.inner.endpoints[ep].counters.error(&e);
         let kind = super::stats::ERROR_KINDS[super::stats::error_kind(&e)];
         if !is_connection_error(&e) {

@@ -6,6 +6,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use ballast_resilience::{Backoff, SeededRng};
+
 use super::connector::Connector;
 use super::pool::Slot;
 use super::{SessionManager, endpoint_up, open};
@@ -29,6 +31,41 @@ pub struct MaintenanceReport {
     pub dead: usize,
     /// Sessions opened to bring endpoints back to `min_idle`.
     pub opened: usize,
+    /// Endpoints whose refill open failed in this pass: each waits out
+    /// a backoff ([`ManagerConfig::retry`](super::ManagerConfig::retry)'s,
+    /// on the manager's clock) before the next attempt.
+    pub refill_failed: usize,
+    /// Endpoints below `min_idle` skipped because their backoff after a
+    /// failed refill has not passed yet.
+    pub refill_deferred: usize,
+}
+
+/// An endpoint's backoff between failed `min_idle` refills.
+#[derive(Debug, Default)]
+pub(crate) struct RefillBackoff {
+    failures: u32,
+    previous: Duration,
+    /// Clock time before which no refill is tried.
+    not_before: Duration,
+    rng: Option<SeededRng>,
+}
+
+impl RefillBackoff {
+    /// Records a failed refill at `now`; returns the wait before the next.
+    fn failed(&mut self, now: Duration, backoff: &Backoff, seed: u64) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let rng = self.rng.get_or_insert_with(|| SeededRng::new(seed));
+        let delay = backoff.delay(self.failures, self.previous, rng);
+        self.previous = delay;
+        self.not_before = now.saturating_add(delay);
+        delay
+    }
+
+    fn succeeded(&mut self) {
+        self.failures = 0;
+        self.previous = Duration::ZERO;
+        self.not_before = Duration::ZERO;
+    }
 }
 
 /// Why an idle session leaves the pool in a pass.
@@ -71,7 +108,7 @@ impl<C: Connector> SessionManager<C> {
         report.probed = probing.len();
         report.dead = self.probe_all(probing);
         if !inner.shutdown.is_triggered() {
-            report.opened = self.refill();
+            self.refill(&mut report);
         }
         if let Some(log) = &inner.audit
             && let Err(e) = log.flush()
@@ -152,6 +189,8 @@ impl<C: Connector> SessionManager<C> {
         let inner = &*self.inner;
         let timeout = inner.config.keepalive_timeout;
         let ep = &inner.endpoints[slot.endpoint];
+        let span = tracing::debug_span!(parent: &slot.span, "tn3270_probe");
+        let _entered = span.enter();
         let alive = slot.client.probe(timeout);
         let i = slot.endpoint;
         let mut books = inner.books.lock();
@@ -172,43 +211,73 @@ impl<C: Connector> SessionManager<C> {
                 if let Ok(p) = ep.breaker.try_acquire() {
                     p.failure();
                 }
-                tracing::warn!(session = slot.id, endpoint = %ep.config.name, error = %e, "keepalive probe failed: session dead");
+                tracing::warn!(error = %e, "keepalive probe failed: session dead");
                 inner.retire(slot, "keepalive probe unanswered");
                 false
             }
         }
     }
 
-    /// Opens sessions up to each endpoint's `min_idle`; returns how many.
-    fn refill(&self) -> usize {
+    /// Opens sessions up to each endpoint's `min_idle`, skipping endpoints
+    /// still in their backoff after a failed refill.
+    fn refill(&self, report: &mut MaintenanceReport) {
         let inner = &self.inner;
-        let mut opened = 0;
         for (i, e) in inner.endpoints.iter().enumerate() {
-            for _ in 0..e.config.min_idle {
-                if !endpoint_up(&e.breaker) {
-                    break;
+            if e.config.min_idle == 0 || !endpoint_up(&e.breaker) {
+                continue;
+            }
+            let now = inner.clock.now();
+            if now < e.refill.lock().not_before {
+                if self.below_min_idle(i) {
+                    report.refill_deferred += 1;
                 }
+                continue;
+            }
+            for _ in 0..e.config.min_idle {
                 let Some(lu) = self.reserve_for_min_idle(i) else {
                     break;
                 };
                 let deadline = Instant::now() + inner.config.connect_timeout;
                 match open::open_session(inner, i, lu, deadline) {
-                    Ok(mut slot) => {
-                        let mut books = inner.books.lock();
-                        if let Some(info) = books.sessions.get_mut(&slot.id) {
-                            info.lent = false;
-                        }
-                        slot.last_used = inner.clock.now();
-                        books.give_back(slot);
-                        drop(books);
-                        inner.freed.notify_all();
-                        opened += 1;
+                    Ok(slot) => {
+                        e.refill.lock().succeeded();
+                        self.park_new(slot);
+                        report.opened += 1;
                     }
-                    Err(_) => break,
+                    Err(err) => {
+                        let seed = inner.config.retry.seed ^ i as u64;
+                        let wait = e
+                            .refill
+                            .lock()
+                            .failed(now, &inner.config.retry.backoff, seed);
+                        tracing::debug!(endpoint = %e.config.name, error = %err, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "min_idle refill failed: backing off");
+                        report.refill_failed += 1;
+                        break;
+                    }
+                }
+                if !endpoint_up(&e.breaker) {
+                    break;
                 }
             }
         }
-        opened
+    }
+
+    /// A session opened by the upkeep goes idle into the pool.
+    fn park_new(&self, mut slot: Box<Slot<C::Stream>>) {
+        let inner = &self.inner;
+        let mut books = inner.books.lock();
+        if let Some(info) = books.sessions.get_mut(&slot.id) {
+            info.lent = false;
+        }
+        slot.last_used = inner.clock.now();
+        books.give_back(slot);
+        drop(books);
+        inner.freed.notify_all();
+    }
+
+    /// True when endpoint `i` holds fewer sessions than its `min_idle`.
+    fn below_min_idle(&self, i: usize) -> bool {
+        self.inner.books.lock().endpoints[i].open < self.inner.endpoints[i].config.min_idle
     }
 
     /// Reserves a place on endpoint `i` when it holds fewer than `min_idle`

@@ -16,6 +16,9 @@ pub enum LoginStep {
     Wait(Condition),
     /// Types text at the cursor, then tabs to the next input field.
     Type(String),
+    /// Types the user id at the cursor, then tabs: as [`LoginStep::Type`],
+    /// and the text is the [`LoginScript::user`] the audit log records.
+    TypeUser(String),
     /// Types a secret at the cursor (a password into a non-display field),
     /// then tabs. It never reaches a log, the audit log or `Debug`.
     TypeSecret(Secret),
@@ -71,6 +74,12 @@ impl LoginScript {
         self.step(LoginStep::Type(text.into()))
     }
 
+    /// Adds [`LoginStep::TypeUser`].
+    #[must_use]
+    pub fn type_user(self, user: impl Into<String>) -> Self {
+        self.step(LoginStep::TypeUser(user.into()))
+    }
+
     /// Adds [`LoginStep::TypeSecret`].
     #[must_use]
     pub fn type_secret(self, secret: Secret) -> Self {
@@ -88,8 +97,42 @@ impl LoginScript {
         &self.steps
     }
 
+    /// The user id this script signs on as: the first
+    /// [`LoginStep::TypeUser`], or else the text typed just before the
+    /// first secret (the user id field precedes the password field on a
+    /// sign-on screen). Never the secret itself.
+    ///
+    /// ```
+    /// use ballast_session::manager::LoginScript;
+    /// use ballast_session::Secret;
+    ///
+    /// let login = LoginScript::new().type_text("DEMO").type_secret(Secret::from("PW"));
+    /// assert_eq!(login.user(), Some("DEMO"));
+    /// assert_eq!(LoginScript::new().type_user("OPS1").user(), Some("OPS1"));
+    /// ```
+    pub fn user(&self) -> Option<&str> {
+        let explicit = self.steps.iter().find_map(|s| match s {
+            LoginStep::TypeUser(u) => Some(u.as_str()),
+            _ => None,
+        });
+        explicit
+            .or_else(|| {
+                let secret = self
+                    .steps
+                    .iter()
+                    .position(|s| matches!(s, LoginStep::TypeSecret(_)))?;
+                self.steps[..secret].iter().rev().find_map(|s| match s {
+                    LoginStep::Type(t) => Some(t.as_str()),
+                    LoginStep::Tab => None,
+                    _ => Some(""),
+                })
+            })
+            .filter(|u| !u.is_empty())
+    }
+
     /// Parses the `screen` example's flags: `--wait-text T`, `--type T`,
-    /// `--key K` (`enter`, `clear`, `pfN`, `paN`). Secrets are added with
+    /// `--user U` ([`LoginScript::type_user`]), `--key K` (`enter`,
+    /// `clear`, `pfN`, `paN`). Secrets are added with
     /// [`LoginScript::type_secret`], never parsed from text.
     pub fn from_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
         let mut script = Self::new();
@@ -99,6 +142,7 @@ impl LoginScript {
             script = match flag {
                 "--wait-text" => script.wait_text(value),
                 "--type" => script.type_text(value),
+                "--user" => script.type_user(value),
                 "--key" => script.key(parse_key(value).ok_or(format!("unknown key {value:?}"))?),
                 _ => return Err(format!("unknown step {flag}")),
             };

@@ -20,9 +20,11 @@
 //! - **Failover**: an endpoint whose breaker is open gets no new work; work
 //!   in flight on it gets [`ManagerError::EndpointDown`], and a session
 //!   that fails under a command [`ManagerError::SessionLost`], both
-//!   [retryable](ballast_error::Coded::is_retryable). [`SessionManager::run`]
-//!   retries them on another session with ballast-resilience's `Retry`
-//!   (backoff with jitter).
+//!   [retryable](ballast_error::Coded::is_retryable). One `acquire` tries
+//!   each usable endpoint at most once; [`SessionManager::run`] retries
+//!   on another session with ballast-resilience's `Retry` (backoff with
+//!   jitter), every retry charged to a `RetryBudget` shared by all callers
+//!   ([`ManagerConfig::retry_budget`]).
 //! - **Keepalive**: [`SessionManager::maintain`] (or the thread of
 //!   [`SessionManager::spawn_maintenance`]) probes idle sessions with
 //!   telnet TIMING-MARK every [`ManagerConfig::keepalive_interval`]; one
@@ -36,9 +38,13 @@
 //! - **Audit** ([`crate::audit`]) and **stats** ([`SessionManager::stats`],
 //!   Prometheus text, registration with ballast-resilience's registries).
 //!
-//! Time for lifetimes, idle timeouts and keepalive intervals comes from a
-//! `ballast_clock::Clock` ([`SessionManager::with_clock`]), so tests drive
-//! them with a `ManualClock`; command and acquire deadlines are wall time.
+//! Time for lifetimes, idle timeouts, keepalive intervals, the retry
+//! budget and the upkeep's refill backoff comes from a
+//! `ballast_clock::Clock` ([`SessionManager::with_clock`]), and `run`'s
+//! backoff sleeps through a `ballast_resilience::Sleeper`
+//! ([`SessionManager::with_clock_and_sleeper`]), so tests drive them with
+//! a `ManualClock` and a `ManualSleeper`; command and acquire deadlines
+//! are wall time.
 //!
 //! ```
 //! use std::time::Duration;
@@ -83,7 +89,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ballast_clock::SharedClock;
-use ballast_resilience::{BreakerState, CircuitBreaker, RateLimiter, Retry, Shutdown};
+use ballast_resilience::{
+    BreakerState, CircuitBreaker, RateLimiter, Retry, RetryBudget, Shutdown, Sleeper, ThreadSleeper,
+};
 use parking_lot::{Condvar, Mutex};
 
 #[cfg(feature = "tls")]
@@ -91,8 +99,8 @@ pub use config::EndpointTls;
 pub use config::{
     Balancing, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_LIFETIME,
-    DEFAULT_MAX_PENDING, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_ENDPOINT, EndpointConfig,
-    MAX_LIMIT, MAX_WEIGHT, ManagerConfig,
+    DEFAULT_MAX_PENDING, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_ENDPOINT,
+    DEFAULT_RETRY_BUDGET, EndpointConfig, MAX_LIMIT, MAX_WEIGHT, ManagerConfig,
 };
 pub use connector::{Connector, Metered, NetConnector, NetStream};
 pub use drain::{CancelledWork, DrainReport};
@@ -106,6 +114,7 @@ pub use stats::{
 };
 
 use crate::audit::{AuditEvent, AuditLog};
+use keepalive::RefillBackoff;
 use pool::{Books, Slot};
 use stats::EndpointCounters;
 
@@ -124,6 +133,8 @@ pub(crate) struct Endpoint {
     pub(crate) breaker: CircuitBreaker,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
     pub(crate) counters: Arc<EndpointCounters>,
+    /// When the upkeep may next try to refill `min_idle` after failures.
+    pub(crate) refill: Mutex<RefillBackoff>,
 }
 
 pub(crate) struct Inner<C: Connector> {
@@ -137,6 +148,8 @@ pub(crate) struct Inner<C: Connector> {
     pub(crate) shutdown: Shutdown,
     pub(crate) retry: Retry,
     pub(crate) audit: Option<Arc<AuditLog>>,
+    /// The login script's user id, recorded on audit entries.
+    pub(crate) user: Option<String>,
     /// Set by a drain whose deadline passed: lent sessions refuse commands.
     pub(crate) cancelled: AtomicBool,
     next_id: AtomicU64,
@@ -194,6 +207,19 @@ impl<C: Connector> SessionManager<C> {
         clock: SharedClock,
         audit: Option<Arc<AuditLog>>,
     ) -> ManagerResult<Self> {
+        Self::with_clock_and_sleeper(config, connector, clock, Arc::new(ThreadSleeper), audit)
+    }
+
+    /// [`SessionManager::with_clock`] whose [`SessionManager::run`] waits
+    /// out its backoff through `sleeper` (a `ManualSleeper` in tests
+    /// advances the manual clock instead of sleeping).
+    pub fn with_clock_and_sleeper(
+        config: ManagerConfig,
+        connector: C,
+        clock: SharedClock,
+        sleeper: Arc<dyn Sleeper>,
+        audit: Option<Arc<AuditLog>>,
+    ) -> ManagerResult<Self> {
         config.validate()?;
         if config.endpoints.len() > MAX_ENDPOINTS {
             return Err(ManagerError::Config {
@@ -202,8 +228,13 @@ impl<C: Connector> SessionManager<C> {
             });
         }
         let endpoints = build_endpoints(&config, &clock)?;
+        let budget = RetryBudget::with_clock(config.retry_budget, Arc::clone(&clock))
+            .map_err(|_| config_error("retry_budget"))?;
         let retry = Retry::builder(config.retry.clone())
             .name("session-manager")
+            .clock(Arc::clone(&clock))
+            .sleeper(sleeper)
+            .budget(budget)
             .build()
             .map_err(|_| config_error("retry"))?;
         let shutdown =
@@ -218,6 +249,7 @@ impl<C: Connector> SessionManager<C> {
             books: Mutex::new(Books::new(
                 config.endpoints.iter().map(|e| e.lu_pool.clone()),
             )),
+            user: config.login.user().map(str::to_owned),
             config,
             connector,
             clock,
@@ -264,7 +296,7 @@ impl<C: Connector> Inner<C> {
     pub(crate) fn audit(&self, session: u64, endpoint: usize, event: &AuditEvent<'_>) {
         if let Some(log) = &self.audit {
             let name = &self.endpoints[endpoint].config.name;
-            if let Err(e) = log.record(session, name, event) {
+            if let Err(e) = log.record_user(session, name, self.user.as_deref(), event) {
                 tracing::error!(error = %e, "audit log write failed");
             }
         }
@@ -274,11 +306,23 @@ impl<C: Connector> Inner<C> {
     pub(crate) fn retire(&self, slot: Box<Slot<C::Stream>>, reason: &str) {
         let e = &self.endpoints[slot.endpoint];
         e.counters.retired.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(session = slot.id, endpoint = %e.config.name, reason, "session retired");
+        if is_loss(reason) {
+            e.counters.lost();
+        }
+        tracing::debug!(parent: &slot.span, reason, "session retired");
         self.audit(slot.id, slot.endpoint, &AuditEvent::Disconnect { reason });
         drop(slot);
         self.freed.notify_all();
     }
+}
+
+/// True when a session retired for `reason` was lost to a failure (its
+/// replacement counts as a reconnect), not closed by policy.
+fn is_loss(reason: &str) -> bool {
+    matches!(
+        reason,
+        "broken" | "endpoint down" | "keepalive probe unanswered"
+    )
 }
 
 /// True when `breaker` lets work through (closed, half-open probing,
@@ -322,6 +366,7 @@ fn build_endpoints(config: &ManagerConfig, clock: &SharedClock) -> ManagerResult
                 breaker,
                 limiter,
                 counters: Arc::default(),
+                refill: Mutex::new(RefillBackoff::default()),
             })
         })
         .collect()

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Weak};
 
-use ballast_resilience::{HealthRegistry, MetricsRegistry};
+use ballast_resilience::{BudgetStats, HealthRegistry, MetricsRegistry, RetryStats};
 
 use super::connector::Connector;
 use super::stats::{EndpointStats, ManagerStats, SessionStats};
@@ -40,6 +40,21 @@ impl<C: Connector> SessionManager<C> {
             sessions,
             waiting: books.waiting,
         }
+    }
+
+    /// The counters of [`SessionManager::run`]'s retry policy: runs,
+    /// retries, and why runs stopped retrying (attempts, the budget).
+    pub fn retry_stats(&self) -> RetryStats {
+        self.inner.retry.stats()
+    }
+
+    /// The counters of the shared retry budget (retries granted, denied).
+    pub fn retry_budget_stats(&self) -> BudgetStats {
+        self.inner
+            .retry
+            .budget()
+            .map(ballast_resilience::RetryBudget::stats)
+            .unwrap_or_default()
     }
 
     /// Prometheus text: the manager's `ballast_session_*` families. After

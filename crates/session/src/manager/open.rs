@@ -58,14 +58,21 @@ fn open_checked<C: Connector>(
         .try_acquire()
         .map_err(|_| ManagerError::EndpointDown { endpoint: name() })?;
     let id = inner.next_id();
-    let _span =
-        tracing::info_span!("tn3270_open", session = id, endpoint = %e.config.name).entered();
-    match connect(inner, ep, id, lu, deadline) {
+    // The session's own span, for as long as it lives: a root span, not a
+    // child of whichever caller's work happened to open it.
+    let span = tracing::info_span!(
+        parent: None,
+        "tn3270_session",
+        session = id,
+        endpoint = %e.config.name,
+        lu = tracing::field::Empty,
+    );
+    let _open = tracing::info_span!(parent: &span, "tn3270_open").entered();
+    match connect(inner, ep, id, lu, deadline, span) {
         Ok(slot) => {
             permit.success();
-            e.counters
-                .connects
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            e.counters.opened();
+            tracing::debug!("session signed on");
             Ok(slot)
         }
         Err(source) => {
@@ -97,6 +104,7 @@ fn connect<C: Connector>(
     id: u64,
     lu: Option<String>,
     deadline: Instant,
+    span: tracing::Span,
 ) -> Result<Box<Slot<C::Stream>>> {
     let e = &inner.endpoints[ep];
     inner.audit(
@@ -121,6 +129,9 @@ fn connect<C: Connector>(
     let mut client = Client::new(metered, session_config)?;
     client.handshake(left(deadline))?;
     let s = client.session();
+    if let Some(assigned) = s.lu().or(lu.as_deref()) {
+        span.record("lu", assigned);
+    }
     inner.audit(
         id,
         ep,
@@ -163,6 +174,7 @@ fn connect<C: Connector>(
         last_used: now,
         last_alive: now,
         counters,
+        span,
     }))
 }
 
@@ -183,7 +195,7 @@ pub(crate) fn run_step<S: std::io::Read + std::io::Write>(
     match step {
         LoginStep::WaitText(text) => client.wait_for(Condition::Text(text.clone()), timeout),
         LoginStep::Wait(condition) => client.wait_for(condition.clone(), timeout),
-        LoginStep::Type(text) => {
+        LoginStep::Type(text) | LoginStep::TypeUser(text) => {
             client.wait_for(Condition::Unlocked, timeout)?;
             client.type_text(text)?;
             client.tab();

@@ -26,6 +26,8 @@ pub(crate) struct Slot<S> {
     /// Clock time it last proved alive (opened, used or probed).
     pub(crate) last_alive: Duration,
     pub(crate) counters: Arc<SessionCounters>,
+    /// The `tn3270_session` span: the parent of its open and command spans.
+    pub(crate) span: tracing::Span,
 }
 
 /// What the books know of an open session.

@@ -2,11 +2,14 @@
 
 use std::fmt::Write as _;
 
-use super::stats::{ERROR_KINDS, EndpointStats, LATENCY_BUCKETS_US, ManagerStats};
+use ballast_resilience::BreakerState;
+
+use super::stats::{ERROR_KINDS, EndpointStats, LATENCY_BUCKETS_US, LatencyStats, ManagerStats};
 
 impl ManagerStats {
     /// Appends the Prometheus text exposition (`ballast_session_*`
-    /// families, one `endpoint` label each).
+    /// families, one `endpoint` label each; the `ballast_session_session_*`
+    /// families add a `session` label, one series per open session).
     pub fn render_prometheus(&self, out: &mut String) {
         type Get = fn(&EndpointStats) -> u64;
         let families: [(&str, &str, &str, Get); 11] = [
@@ -53,8 +56,70 @@ impl ManagerStats {
                 );
             }
         }
+        self.render_breakers(out);
         self.render_errors(out);
         self.render_latency(out);
+        self.render_sessions(out);
+    }
+
+    fn render_breakers(&self, out: &mut String) {
+        out.push_str(
+            "# HELP ballast_session_breaker_state endpoint circuit breaker state (1 for the current one)\n",
+        );
+        out.push_str("# TYPE ballast_session_breaker_state gauge\n");
+        for e in &self.endpoints {
+            for state in BreakerState::all() {
+                let _ = writeln!(
+                    out,
+                    "ballast_session_breaker_state{{endpoint=\"{}\",state=\"{}\"}} {}",
+                    label(&e.name),
+                    state.as_str(),
+                    u8::from(e.breaker == state)
+                );
+            }
+        }
+    }
+
+    /// The per-session families: commands, errors by kind, latency.
+    fn render_sessions(&self, out: &mut String) {
+        out.push_str("# HELP ballast_session_session_commands_total commands run per session\n");
+        out.push_str("# TYPE ballast_session_session_commands_total counter\n");
+        for s in &self.sessions {
+            let _ = writeln!(
+                out,
+                "ballast_session_session_commands_total{{endpoint=\"{}\",session=\"{}\"}} {}",
+                label(&s.endpoint),
+                s.id,
+                s.commands
+            );
+        }
+        out.push_str(
+            "# HELP ballast_session_session_errors_total command errors per session by kind\n",
+        );
+        out.push_str("# TYPE ballast_session_session_errors_total counter\n");
+        for s in &self.sessions {
+            for (kind, n) in ERROR_KINDS.iter().zip(s.errors) {
+                let _ = writeln!(
+                    out,
+                    "ballast_session_session_errors_total{{endpoint=\"{}\",session=\"{}\",kind=\"{kind}\"}} {n}",
+                    label(&s.endpoint),
+                    s.id
+                );
+            }
+        }
+        out.push_str(
+            "# HELP ballast_session_session_latency_seconds command round-trip latency per session\n",
+        );
+        out.push_str("# TYPE ballast_session_session_latency_seconds histogram\n");
+        for s in &self.sessions {
+            let labels = format!("endpoint=\"{}\",session=\"{}\"", label(&s.endpoint), s.id);
+            histogram(
+                out,
+                "ballast_session_session_latency_seconds",
+                &labels,
+                &s.latency,
+            );
+        }
     }
 
     fn render_errors(&self, out: &mut String) {
@@ -75,25 +140,27 @@ impl ManagerStats {
         out.push_str("# HELP ballast_session_latency_seconds command round-trip latency\n");
         out.push_str("# TYPE ballast_session_latency_seconds histogram\n");
         for e in &self.endpoints {
-            let name = label(&e.name);
-            let mut cumulative = 0;
-            for (i, n) in e.latency.buckets.iter().enumerate() {
-                cumulative += n;
-                let le = LATENCY_BUCKETS_US
-                    .get(i)
-                    .map_or("+Inf".to_owned(), |us| format!("{}", *us as f64 / 1e6));
-                let _ = writeln!(
-                    out,
-                    "ballast_session_latency_seconds_bucket{{endpoint=\"{name}\",le=\"{le}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "ballast_session_latency_seconds_sum{{endpoint=\"{name}\"}} {}\nballast_session_latency_seconds_count{{endpoint=\"{name}\"}} {cumulative}",
-                e.latency.sum.as_secs_f64()
-            );
+            let labels = format!("endpoint=\"{}\"", label(&e.name));
+            histogram(out, "ballast_session_latency_seconds", &labels, &e.latency);
         }
     }
+}
+
+/// One histogram's `_bucket`, `_sum` and `_count` lines under `labels`.
+fn histogram(out: &mut String, name: &str, labels: &str, latency: &LatencyStats) {
+    let mut cumulative = 0;
+    for (i, n) in latency.buckets.iter().enumerate() {
+        cumulative += n;
+        let le = LATENCY_BUCKETS_US
+            .get(i)
+            .map_or("+Inf".to_owned(), |us| format!("{}", *us as f64 / 1e6));
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_sum{{{labels}}} {}\n{name}_count{{{labels}}} {cumulative}",
+        latency.sum.as_secs_f64()
+    );
 }
 
 /// `value` escaped as a Prometheus label value.

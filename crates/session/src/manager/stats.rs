@@ -34,7 +34,8 @@ pub(crate) fn error_kind(e: &crate::Error) -> usize {
     }
 }
 
-/// A lock-free latency histogram.
+/// A lock-free latency histogram (ballast-resilience has none to share:
+/// its metrics are counters and gauges rendered by their owners).
 #[derive(Debug, Default)]
 pub(crate) struct Latency {
     buckets: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
@@ -100,8 +101,15 @@ impl LatencyStats {
 #[derive(Debug, Default)]
 pub(crate) struct SessionCounters {
     pub(crate) commands: AtomicU64,
-    pub(crate) errors: AtomicU64,
+    pub(crate) errors: [AtomicU64; ERROR_KINDS.len()],
+    pub(crate) latency: Latency,
     pub(crate) bytes: Arc<ByteCounters>,
+}
+
+impl SessionCounters {
+    pub(crate) fn error(&self, e: &crate::Error) {
+        self.errors[error_kind(e)].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Counters of one endpoint.
@@ -112,6 +120,9 @@ pub(crate) struct EndpointCounters {
     pub(crate) connect_failures: AtomicU64,
     pub(crate) retired: AtomicU64,
     pub(crate) dead: AtomicU64,
+    /// Sessions lost to failures whose replacement has not opened yet.
+    awaiting_replacement: AtomicU64,
+    reconnects: AtomicU64,
     pub(crate) errors: [AtomicU64; ERROR_KINDS.len()],
     pub(crate) latency: Latency,
     pub(crate) bytes: Arc<ByteCounters>,
@@ -120,6 +131,22 @@ pub(crate) struct EndpointCounters {
 impl EndpointCounters {
     pub(crate) fn error(&self, e: &crate::Error) {
         self.errors[error_kind(e)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A session was lost to a failure (broken, dead, endpoint down).
+    pub(crate) fn lost(&self) {
+        self.awaiting_replacement.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A session opened: a reconnect when it replaces a lost one.
+    pub(crate) fn opened(&self) {
+        self.connects.fetch_add(1, Ordering::Relaxed);
+        let replaced =
+            self.awaiting_replacement
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if replaced.is_ok() {
+            self.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -146,7 +173,10 @@ pub struct EndpointStats {
     pub connects: u64,
     /// Opens or sign-ons that failed.
     pub connect_failures: u64,
-    /// Opens after the first: sessions that replace retired ones.
+    /// Opens that replaced a session lost to a failure (a broken
+    /// connection, a dead keepalive probe, an endpoint down); opens that
+    /// grow the pool or replace sessions closed by policy (idle, lifetime)
+    /// are not reconnects.
     pub reconnects: u64,
     /// Sessions retired (broken, expired, idle, drained).
     pub retired: u64,
@@ -165,7 +195,6 @@ impl EndpointStats {
         (open, idle, in_use): (usize, usize, usize),
         c: &EndpointCounters,
     ) -> Self {
-        let connects = c.connects.load(Ordering::Relaxed);
         Self {
             name: name.to_owned(),
             breaker,
@@ -175,9 +204,9 @@ impl EndpointStats {
             commands: c.commands.load(Ordering::Relaxed),
             bytes_read: c.bytes.read.load(Ordering::Relaxed),
             bytes_written: c.bytes.written.load(Ordering::Relaxed),
-            connects,
+            connects: c.connects.load(Ordering::Relaxed),
             connect_failures: c.connect_failures.load(Ordering::Relaxed),
-            reconnects: connects.saturating_sub(1),
+            reconnects: c.reconnects.load(Ordering::Relaxed),
             retired: c.retired.load(Ordering::Relaxed),
             dead: c.dead.load(Ordering::Relaxed),
             errors: std::array::from_fn(|i| c.errors[i].load(Ordering::Relaxed)),
@@ -199,12 +228,21 @@ pub struct SessionStats {
     pub in_use: bool,
     /// Commands run.
     pub commands: u64,
-    /// Commands that failed.
-    pub errors: u64,
+    /// Commands that failed, by [`ERROR_KINDS`] index.
+    pub errors: [u64; ERROR_KINDS.len()],
+    /// Round-trip latency of its commands.
+    pub latency: LatencyStats,
     /// Bytes received.
     pub bytes_read: u64,
     /// Bytes sent.
     pub bytes_written: u64,
+}
+
+impl SessionStats {
+    /// Commands that failed, of every kind.
+    pub fn error_count(&self) -> u64 {
+        self.errors.iter().sum()
+    }
 }
 
 impl SessionStats {
@@ -221,7 +259,8 @@ impl SessionStats {
             lu: lu.map(str::to_owned),
             in_use,
             commands: c.commands.load(Ordering::Relaxed),
-            errors: c.errors.load(Ordering::Relaxed),
+            errors: std::array::from_fn(|i| c.errors[i].load(Ordering::Relaxed)),
+            latency: c.latency.snapshot(),
             bytes_read: c.bytes.read.load(Ordering::Relaxed),
             bytes_written: c.bytes.written.load(Ordering::Relaxed),
         }

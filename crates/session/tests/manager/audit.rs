@@ -134,3 +134,19 @@ fn screen_entries_hash_their_text_and_cut_trailing_blanks() {
     }
     assert!(screens > 2, "{screens} screen entries");
 }
+
+#[test]
+fn every_entry_of_a_managed_session_names_the_login_user() {
+    let bytes = recorded_session();
+    let entries: Vec<serde_json::Value> = lines(&bytes)
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("a JSON entry"))
+        .collect();
+    assert!(entries.len() > 5);
+    for e in &entries {
+        assert_eq!(e["user"], "DEMO", "the login script's user id: {e}");
+    }
+    let text = String::from_utf8(bytes).expect("utf-8");
+    assert!(!text.contains("SECRET"));
+    verify(text.as_bytes()).expect("entries with a user still chain");
+}

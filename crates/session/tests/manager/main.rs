@@ -3,9 +3,12 @@
 #![allow(unreachable_pub)]
 
 mod audit;
+mod budget;
+mod chaos;
 mod failover;
 mod keepalive;
 mod memory;
+mod observe;
 mod relay;
 mod tls;
 
@@ -86,6 +89,17 @@ pub fn enter_record<C: Connector>(
     name: &str,
     amount: u64,
 ) -> Result<String, ManagerError> {
+    enter_record_with(s, name, amount, || {})
+}
+
+/// [`enter_record`], calling `before_store` just before the key that
+/// stores the record.
+pub fn enter_record_with<C: Connector>(
+    s: &mut SessionGuard<C>,
+    name: &str,
+    amount: u64,
+    before_store: impl FnOnce(),
+) -> Result<String, ManagerError> {
     s.type_text("1").map_err(ManagerError::Session)?;
     s.press_and_wait(Aid::Enter)?;
     s.wait_for(Condition::Text("RECORD ENTRY".into()))?;
@@ -93,6 +107,7 @@ pub fn enter_record<C: Connector>(
     s.tab();
     s.type_text(&amount.to_string())
         .map_err(ManagerError::Session)?;
+    before_store();
     s.press_and_wait(Aid::Enter)?;
     s.wait_for(Condition::Text("TRANSACTION ID".into()))?;
     let row = s.screen().row(2).map_err(ManagerError::Session)?;
