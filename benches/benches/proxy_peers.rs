@@ -8,7 +8,7 @@
 //! - `none`: no toxic (ballast-proxy splices in the kernel);
 //! - `latency`: a 1 ms `latency` toxic on the downstream (the user-space
 //!   path); the round trip's figure is what the proxy adds beyond the 1 ms;
-//! - `bandwidth`: a `bandwidth` toxic of 1 000 000 KB/s on the upstream, high
+//! - `bandwidth`: a `bandwidth` toxic of 10 000 000 KB/s (10 GB/s) on the upstream, high
 //!   enough not to bind, so it measures the shaping path's own cost.
 //!
 //! Printed before the groups: 64-byte round-trip p50/p99 added over a
@@ -27,7 +27,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 const STREAM_BYTES: usize = 8 << 20;
 const ROUND_TRIP_BYTES: usize = 64;
 const LATENCY_MS: u64 = 1;
-const RATE_KB: u64 = 1_000_000;
+const RATE_KB: u64 = 10_000_000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Condition {
