@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
 use super::conns::{ConnRecord, Registration};
+use super::tls::{Side, TlsSettings};
 use super::{ListenCtx, ProxyState};
 use crate::chunk::ChunkSlab;
 use crate::clock::{Clock, TokioClock};
@@ -40,6 +41,13 @@ enum Step {
     End(End),
 }
 
+/// Half-closes the write side of a socket the splice path writes to (a
+/// plain FIN; the splice path never holds a TLS stream).
+#[cfg(target_os = "linux")]
+fn shutdown_write(dst: &TcpStream) {
+    let _ = socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write);
+}
+
 fn set_reset(stream: &TcpStream) {
     // SO_LINGER 0: closing sends RST instead of FIN.
     let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
@@ -57,38 +65,151 @@ pub(super) async fn run(
 ) {
     let rec = Arc::clone(registration.record());
     let _ = client.set_nodelay(true);
+    let Some(upstream) = dial(&ctx, &client, &span).await else {
+        return;
+    };
+    let Some(tls) = &ctx.tls else {
+        let (mut cr, mut cw) = client.into_split();
+        let (mut ur, mut uw) = upstream.into_split();
+        let ended = pump_both(&ctx, &rec, (&mut cr, &mut cw), (&mut ur, &mut uw)).await;
+        tracing::debug!(parent: &span, reset = ended == Some(End::Reset), "closed");
+        if ended == Some(End::Reset) {
+            set_reset(cr.as_ref());
+            set_reset(ur.as_ref());
+            // Dropping a write half sends FIN; forget them so the close is a bare RST.
+            cw.forget();
+            uw.forget();
+        }
+        return;
+    };
+    let Some((client, upstream)) = handshake(tls, client, upstream, &ctx, &span).await else {
+        return;
+    };
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut ur, mut uw) = tokio::io::split(upstream);
+    let ended = pump_both(&ctx, &rec, (&mut cr, &mut cw), (&mut ur, &mut uw)).await;
+    tracing::debug!(parent: &span, reset = ended == Some(End::Reset), "closed");
+    if ended == Some(End::Reset) {
+        let (client, upstream) = (cr.unsplit(cw), ur.unsplit(uw));
+        // SO_LINGER 0, then drop: the close is a bare RST, no close_notify.
+        set_reset(client.tcp());
+        set_reset(upstream.tcp());
+    }
+}
+
+/// Dials the upstream; on failure the client is reset.
+async fn dial(ctx: &ListenCtx, client: &TcpStream, span: &tracing::Span) -> Option<TcpStream> {
     let dial = tokio::time::timeout(
         ctx.limits.connect_timeout,
         TcpStream::connect(&*ctx.upstream),
     );
-    let upstream = match dial.await {
-        Ok(Ok(s)) => s,
+    match dial.await {
+        Ok(Ok(s)) => {
+            let _ = s.set_nodelay(true);
+            Some(s)
+        }
         Ok(Err(e)) => {
-            tracing::debug!(parent: &span, error = %e, "upstream refused; resetting client");
-            set_reset(&client);
-            return;
+            tracing::debug!(parent: span, error = %e, "upstream refused; resetting client");
+            set_reset(client);
+            None
         }
         Err(_) => {
-            tracing::debug!(parent: &span, "upstream connect timed out; resetting client");
-            set_reset(&client);
-            return;
+            tracing::debug!(parent: span, "upstream connect timed out; resetting client");
+            set_reset(client);
+            None
         }
+    }
+}
+
+/// The TLS handshakes the proxy's settings ask for, each within the
+/// connect timeout; a failed one closes both sides.
+async fn handshake(
+    tls: &TlsSettings,
+    client: TcpStream,
+    upstream: TcpStream,
+    ctx: &ListenCtx,
+    span: &tracing::Span,
+) -> Option<(Side, Side)> {
+    let limit = ctx.limits.connect_timeout;
+    let client = match &tls.acceptor {
+        Some(acceptor) => match tokio::time::timeout(limit, acceptor.accept(client)).await {
+            Ok(Ok(s)) => Side::Server(Box::new(s)),
+            Ok(Err(e)) => {
+                tracing::debug!(parent: span, error = %e, "client TLS handshake failed");
+                return None;
+            }
+            Err(_) => {
+                tracing::debug!(parent: span, "client TLS handshake timed out");
+                return None;
+            }
+        },
+        None => Side::Plain(client),
     };
-    let _ = upstream.set_nodelay(true);
-    let (mut cr, mut cw) = client.into_split();
-    let (mut ur, mut uw) = upstream.into_split();
+    let upstream = match &tls.connector {
+        Some((connector, name)) => {
+            match tokio::time::timeout(limit, connector.connect(name.clone(), upstream)).await {
+                Ok(Ok(s)) => Side::Client(Box::new(s)),
+                Ok(Err(e)) => {
+                    tracing::debug!(parent: span, error = %e, "upstream TLS handshake failed");
+                    return None;
+                }
+                Err(_) => {
+                    tracing::debug!(parent: span, "upstream TLS handshake timed out");
+                    return None;
+                }
+            }
+        }
+        None => Side::Plain(upstream),
+    };
+    Some((client, upstream))
+}
+
+/// Runs both directions to their end; how the connection ended.
+async fn pump_both<CR, CW, UR, UW>(
+    ctx: &ListenCtx,
+    rec: &ConnRecord,
+    (cr, cw): (&mut CR, &mut CW),
+    (ur, uw): (&mut UR, &mut UW),
+) -> Option<End>
+where
+    CR: AsyncRead + Unpin + Spliceable,
+    CW: AsyncWrite + Unpin + Spliceable,
+    UR: AsyncRead + Unpin + Spliceable,
+    UW: AsyncWrite + Unpin + Spliceable,
+{
     let clock = TokioClock::new();
-    let up = Pump::new(&ctx, &rec, Stream::Upstream, clock);
-    let down = Pump::new(&ctx, &rec, Stream::Downstream, clock);
-    tokio::join!(up.run(&mut cr, &mut uw), down.run(&mut ur, &mut cw));
-    let ended = *rec.end().borrow();
-    tracing::debug!(parent: &span, reset = ended == Some(End::Reset), "closed");
-    if ended == Some(End::Reset) {
-        set_reset(cr.as_ref());
-        set_reset(ur.as_ref());
-        // Dropping a write half sends FIN; forget them so the close is a bare RST.
-        cw.forget();
-        uw.forget();
+    let up = Pump::new(ctx, rec, Stream::Upstream, clock);
+    let down = Pump::new(ctx, rec, Stream::Downstream, clock);
+    tokio::join!(up.run(cr, uw), down.run(ur, cw));
+    *rec.end().borrow()
+}
+
+/// A half a pump may splice: the plain TCP halves can, TLS halves cannot.
+trait Spliceable {
+    fn tcp(&self) -> Option<&TcpStream>;
+}
+
+impl Spliceable for OwnedReadHalf {
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self.as_ref())
+    }
+}
+
+impl Spliceable for OwnedWriteHalf {
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self.as_ref())
+    }
+}
+
+impl Spliceable for tokio::io::ReadHalf<Side> {
+    fn tcp(&self) -> Option<&TcpStream> {
+        None
+    }
+}
+
+impl Spliceable for tokio::io::WriteHalf<Side> {
+    fn tcp(&self) -> Option<&TcpStream> {
+        None
     }
 }
 
@@ -154,7 +275,11 @@ impl<'a> Pump<'a> {
         }
     }
 
-    async fn run(mut self, src: &mut OwnedReadHalf, dst: &mut OwnedWriteHalf) {
+    async fn run<R, W>(mut self, src: &mut R, dst: &mut W)
+    where
+        R: AsyncRead + Unpin + Spliceable,
+        W: AsyncWrite + Unpin + Spliceable,
+    {
         loop {
             let ended = *self.end_rx.borrow();
             if let Some(end) = ended {
@@ -207,18 +332,20 @@ impl<'a> Pump<'a> {
     /// No active toxic: splice through a kernel pipe on Linux (bytes never
     /// enter user space), else copy through one reused buffer. Either way
     /// nothing is allocated per chunk.
-    async fn passthrough_step(
-        &mut self,
-        src: &mut OwnedReadHalf,
-        dst: &mut OwnedWriteHalf,
-    ) -> Step {
+    async fn passthrough_step<R, W>(&mut self, src: &mut R, dst: &mut W) -> Step
+    where
+        R: AsyncRead + Unpin + Spliceable,
+        W: AsyncWrite + Unpin + Spliceable,
+    {
         #[cfg(target_os = "linux")]
-        if self.splice {
+        if self.splice
+            && let (Some(src), Some(dst)) = (src.tcp(), dst.tcp())
+        {
             tokio::select! {
                 biased;
                 _ = self.end_rx.changed() => return Step::Continue,
                 r = self.state.changed() => return self.refresh(r),
-                r = src.as_ref().readable() => {
+                r = src.readable() => {
                     if r.is_err() {
                         return Step::End(End::Reset);
                     }
@@ -259,20 +386,20 @@ impl<'a> Pump<'a> {
     #[cfg(target_os = "linux")]
     async fn splice_step(
         &mut self,
-        src: &mut OwnedReadHalf,
-        dst: &mut OwnedWriteHalf,
+        src: &TcpStream,
+        dst: &TcpStream,
         mut pipe: super::splice::Pipe,
     ) -> Step {
-        match super::splice::fill(src.as_ref(), &mut pipe) {
+        match super::splice::fill(src, &mut pipe) {
             Ok(0) => {
                 super::splice::give_back(pipe);
-                let _ = dst.shutdown().await;
+                shutdown_write(dst);
                 Step::Done
             }
             Ok(n) => {
                 self.received(n);
                 tokio::select! {
-                    r = super::splice::drain(dst.as_ref(), &mut pipe) => match r {
+                    r = super::splice::drain(dst, &mut pipe) => match r {
                         Ok(()) => {
                             self.sent(n);
                             super::splice::give_back(pipe);
@@ -297,7 +424,11 @@ impl<'a> Pump<'a> {
         }
     }
 
-    async fn faulty_step(&mut self, src: &mut OwnedReadHalf, dst: &mut OwnedWriteHalf) -> Step {
+    async fn faulty_step<R, W>(&mut self, src: &mut R, dst: &mut W) -> Step
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
         let next = self.engine.next_at().map(|at| self.clock.instant_at(at));
         let can_read = !self.src_eof && self.engine.wants_input();
         let read_max = FAULTY_READ_MAX.min(self.buf_size);
@@ -338,7 +469,7 @@ impl<'a> Pump<'a> {
         }
     }
 
-    async fn release_due(&mut self, dst: &mut OwnedWriteHalf) -> Step {
+    async fn release_due<W: AsyncWrite + Unpin>(&mut self, dst: &mut W) -> Step {
         let now = self.clock.now();
         while let Some(piece) = self.engine.pop_due(now) {
             match piece {
@@ -377,8 +508,8 @@ async fn sleep_precise(deadline: tokio::time::Instant) {
     }
 }
 
-async fn write_or_end(
-    dst: &mut OwnedWriteHalf,
+async fn write_or_end<W: AsyncWrite + Unpin>(
+    dst: &mut W,
     data: &[u8],
     end_rx: &mut watch::Receiver<Option<End>>,
 ) -> Step {
@@ -391,7 +522,7 @@ async fn write_or_end(
     }
 }
 
-async fn finish(dst: &mut OwnedWriteHalf, end: End) {
+async fn finish<W: AsyncWrite + Unpin>(dst: &mut W, end: End) {
     if end == End::Close {
         let _ = tokio::time::timeout(Duration::from_secs(1), dst.shutdown()).await;
     }

@@ -11,6 +11,7 @@ mod conn;
 mod conns;
 #[cfg(target_os = "linux")]
 mod splice;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -75,6 +76,10 @@ pub struct ProxyConfig {
     pub enabled: bool,
     /// Toxics in chain order.
     pub toxics: Vec<Toxic>,
+    /// TLS to terminate and/or originate (a ballast extension; the `tls`
+    /// object documented in docs/chaos.md), checked when the proxy is
+    /// created.
+    pub tls: Option<Value>,
 }
 
 impl ProxyConfig {
@@ -86,7 +91,13 @@ impl ProxyConfig {
             upstream: upstream.into(),
             enabled: true,
             toxics: Vec::new(),
+            tls: None,
         }
+    }
+    /// Sets the TLS object (`{"cert", "key", "client_ca", "upstream"}`).
+    pub fn tls(mut self, tls: Value) -> Self {
+        self.tls = Some(tls);
+        self
     }
     /// Sets the listen address.
     pub fn listen(mut self, listen: impl Into<String>) -> Self {
@@ -144,12 +155,17 @@ impl ProxyConfig {
                 reason: "must be 1 to 256 bytes".into(),
             });
         }
+        let tls = match obj.get("tls") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.clone()),
+        };
         Ok(Self {
             name,
             listen: string("listen")?,
             upstream,
             enabled,
             toxics,
+            tls,
         })
     }
 }
@@ -167,18 +183,24 @@ pub struct ProxyInfo {
     pub enabled: bool,
     /// Toxics in chain order.
     pub toxics: Vec<Toxic>,
+    /// The TLS object, as given (file paths only).
+    pub tls: Option<Value>,
 }
 
 impl ProxyInfo {
-    /// The Toxiproxy JSON object.
+    /// The Toxiproxy JSON object (with `tls` when the proxy has TLS).
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "name": self.name,
             "listen": self.listen,
             "upstream": self.upstream,
             "enabled": self.enabled,
             "toxics": self.toxics.iter().map(Toxic::to_json).collect::<Vec<_>>(),
-        })
+        });
+        if let (Some(tls), Some(obj)) = (&self.tls, v.as_object_mut()) {
+            obj.insert("tls".to_owned(), tls.clone());
+        }
+        v
     }
     /// The listen address as a socket address, once resolved.
     pub fn listen_addr(&self) -> Option<SocketAddr> {
@@ -206,6 +228,7 @@ struct ListenCtx {
     state: Arc<watch::Sender<ProxyState>>,
     ordinal: Arc<AtomicU64>,
     conns: Arc<conns::ConnTable>,
+    tls: Option<tls::TlsSettings>,
     limits: ProxyLimits,
 }
 
@@ -220,6 +243,7 @@ struct Entry {
     listener: Option<JoinHandle<()>>,
     ordinal: Arc<AtomicU64>,
     conns: Arc<conns::ConnTable>,
+    tls: Option<tls::TlsSettings>,
 }
 
 impl Entry {
@@ -230,6 +254,7 @@ impl Entry {
             upstream: self.upstream.clone(),
             enabled: self.listener.is_some(),
             toxics: self.toxics.iter().map(|e| (*e.toxic).clone()).collect(),
+            tls: self.tls.as_ref().map(|t| t.json.clone()),
         }
     }
 

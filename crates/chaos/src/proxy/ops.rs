@@ -109,6 +109,7 @@ impl ChaosProxy {
             state: Arc::clone(&e.state),
             ordinal: Arc::clone(&e.ordinal),
             conns: Arc::clone(&e.conns),
+            tls: e.tls.clone(),
             limits: self.shared.limits.clone(),
         };
         e.listener = Some(tokio::spawn(accept_loop(listener, Arc::new(ctx))));
@@ -137,6 +138,11 @@ impl ChaosProxy {
     /// Creates a proxy (Toxiproxy `POST /proxies`).
     pub async fn create(&self, cfg: ProxyConfig) -> Result<ProxyInfo> {
         let toxics = self.entries(&cfg.toxics)?;
+        let tls = cfg
+            .tls
+            .as_ref()
+            .map(|t| super::tls::TlsSettings::from_json(t, &cfg.upstream))
+            .transpose()?;
         let mut map = self.shared.proxies.lock().await;
         if map.contains_key(&cfg.name) {
             return Err(Error::ProxyAlreadyExists);
@@ -161,6 +167,7 @@ impl ChaosProxy {
             listener: None,
             ordinal: Arc::new(AtomicU64::new(0)),
             conns: Arc::default(),
+            tls,
         };
         if cfg.enabled {
             self.start(&mut e).await?;
@@ -294,6 +301,7 @@ impl ChaosProxy {
                 let listen = loopback(cfg.listen.as_deref().unwrap_or(DEFAULT_LISTEN));
                 loopback(&e.upstream) == loopback(&cfg.upstream)
                     && (loopback(&e.listen) == listen || listen.ends_with(":0"))
+                    && e.tls.as_ref().map(|t| &t.json) == cfg.tls.as_ref()
             })
         };
         match keep {
