@@ -74,6 +74,47 @@ fn cpu_hog_slows_a_busy_loop_on_the_same_cores_and_stops_on_heal() {
     assert!(thread_count().unwrap() >= 1);
 }
 
+/// CPU seconds (user + system) the hog threads of this process have used.
+fn hog_cpu_seconds() -> f64 {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|c| c.starts_with("ballast-cpu-hog"))
+        })
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .map(|stat| {
+            // Fields after the command: utime and stime are fields 14 and
+            // 15 of proc(5), in USER_HZ (100) ticks.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            (tick(11) + tick(12)) / 100.0
+        })
+        .sum()
+}
+
+#[test]
+fn cpu_hog_below_full_duty_spins_only_its_share_of_each_slice() {
+    let _serial = serial();
+    let window = Duration::from_millis(1000);
+    let hog = CpuHog::new(1, 30).inject().unwrap();
+    std::thread::sleep(window);
+    let cpu = hog_cpu_seconds();
+    let spun = hog.busy_time();
+    hog.heal();
+    eprintln!("cpu hog at 30 %: {cpu:.2} s of CPU, {spun:?} spinning in {window:?}");
+    // The CPU it takes is its duty at most (plus slack for the tick
+    // rounding); on a loaded machine it may get less. Its spinning is
+    // measured in wall time, which preemption stretches, so only the lower
+    // bound holds there.
+    assert!(cpu <= 0.45, "{cpu:.2} s of CPU at 30 % duty");
+    assert!(spun >= window * 10 / 100, "spun {spun:?} of {window:?}");
+    assert!(cpu >= 0.05, "{cpu:.2} s of CPU: the hog did not run");
+    assert_eq!(hog_threads(), 0, "hog threads joined");
+}
+
 #[test]
 fn cpu_hog_refuses_limits_out_of_range() {
     for (hog, name) in [
