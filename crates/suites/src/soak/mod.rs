@@ -304,17 +304,34 @@ fn settle_within(
 /// Builds the state the process keeps once whichever soak first needs it,
 /// so the teardown check does not charge it to that soak. Found so far:
 /// parking_lot's global table of parked threads (allocated on the first
-/// park, never freed by design: 1 056 bytes), and tokio's process-wide
+/// park, never freed by design, and grown, the old one kept, when more
+/// threads park at once: 1 056 bytes for one thread, 2 080 more seen after
+/// idle-sessions), and tokio's process-wide
 /// signal globals (a socket pair and a table of signals, about 24 KB and
 /// 2 descriptors) built with the first runtime that has a signal driver,
 /// such as the chaos proxy's.
 pub fn prime_process() {
+    // The table grows (the old one kept) as more threads park at once:
+    // park PRIMED_PARKERS threads together so it is sized for them.
     let lock = parking_lot::Mutex::new(());
-    let mut guard = lock.lock();
-    let _ = parking_lot::Condvar::new().wait_for(&mut guard, Duration::from_millis(1));
-    drop(guard);
+    let parked = parking_lot::Condvar::new();
+    let all_here = std::sync::Barrier::new(PRIMED_PARKERS);
+    std::thread::scope(|s| {
+        for _ in 0..PRIMED_PARKERS {
+            s.spawn(|| {
+                all_here.wait();
+                let mut guard = lock.lock();
+                let _ = parked.wait_for(&mut guard, Duration::from_millis(20));
+            });
+        }
+    });
     drop(ballast_chaos::suite::EmbeddedProxy::new(0));
 }
+
+/// Threads parked together by [`prime_process`]: more than any soak runs
+/// at once (idle-sessions probes 16 sessions in parallel, beside the host's
+/// and the manager's threads).
+const PRIMED_PARKERS: usize = 96;
 
 /// Threads are the fewest seen over 100 ms: a thread that just exited can
 /// stay listed in `/proc/self/task` for a moment.
