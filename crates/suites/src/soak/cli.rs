@@ -92,13 +92,16 @@ pub fn main_with(
     finish(&args, &reports, out)
 }
 
+/// Builds one soak, quick or not, with its default budget.
+type Maker = Box<dyn Fn(bool) -> Result<(Box<dyn super::Soak>, Budget), String>>;
+
 fn run_selected(args: &SoakArgs, probe: &dyn Probe, out: &mut dyn Write) -> Vec<SoakReport> {
-    let selected: Vec<(&str, Box<dyn Fn(bool) -> Result<_, String>>)> = match args.selftest_leak {
+    let selected: Vec<(&str, Maker)> = match args.selftest_leak {
         Some(kind) => vec![("selftest-leak", Box::new(move |_| LeakSoak::make(kind)))],
         None => workloads::catalog()
             .iter()
             .filter(|(name, _)| args.names.is_empty() || args.names.iter().any(|n| n == name))
-            .map(|&(name, make)| (name, Box::new(make) as Box<dyn Fn(bool) -> _>))
+            .map(|&(name, make)| (name, Box::new(make) as Maker))
             .collect(),
     };
     // Reserved up front: the reports vector must not grow while a soak's
