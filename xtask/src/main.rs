@@ -6,8 +6,9 @@
 //! - `ci`: formatting, clippy, the workspace tests and the loom models, then
 //!   one summary line `ci: N passed, M failed, K skipped`.
 //! - `test-stability`: long runs of real work in release mode under the
-//!   counting allocator (`ballast-alloc`'s stability test, then
-//!   `ballast-suite soak`); fails when memory, descriptors or threads grow.
+//!   counting allocator (`ballast-suite soak`, the allocator soak among
+//!   them); fails when memory, descriptors or threads grow, or are not
+//!   back once a soak is dropped.
 //! - `regress`: instruction counts per scenario (callgrind) against the
 //!   committed baseline, wall time beside; CSV history + Markdown report.
 //!   Without valgrind it exits 2 (a setup error): it cannot check anything.
@@ -16,6 +17,7 @@
 
 mod chaos;
 mod ci;
+mod criterion;
 mod regress;
 mod stability;
 mod util;
@@ -42,7 +44,7 @@ enum Command {
     Ci(ci::CiArgs),
     /// Long-running stability suite in release mode; writes a report.
     TestStability(stability::StabilityArgs),
-    /// Instruction-count regression check against benches/baseline.json.
+    /// Instruction-count regression check against benches/baseline.csv.
     Regress(regress::RegressArgs),
     /// The chaos suite against the embedded services, with a report.
     Chaos(chaos::ChaosArgs),

@@ -9,16 +9,20 @@
 //! come the same way from two native runs (`scenarios run`, ballast's
 //! `CountingAlloc` on) at fixed counts, and the peak live bytes from the
 //! larger of them. These figures do not move with machine load, so they
-//! are what we gate on: 10 % worse warns, 20 % worse fails, and any
-//! allocation in a scenario whose baseline allocates nothing fails. Peak
-//! live bytes are gated at +20 % for the scenarios whose baseline peak is
-//! at least [`PEAK_GATED_BYTES`].
+//! are what we gate on: 10 % worse warns, 20 % worse fails (the change
+//! as reported, rounded to 0.1 %: `+20.0 %` fails, `+19.9 %` warns), and
+//! any allocation in a scenario whose baseline allocates nothing fails.
+//! Peak live bytes are gated at +20 % for the scenarios whose baseline peak
+//! is at least [`PEAK_GATED_BYTES`].
 //!
 //! The baseline records the rustc and valgrind versions it was measured
 //! with; under another version a failure is reported as a warning, with
 //! the reason. Every comparing run first proves the gate can fail: the
 //! hidden `selftest/fixed_work` scenario measured twice must give identical
-//! counts, and with 25 % more work it must fail the gate.
+//! counts, and with 20 % more work it must fail the gate.
+//! `--check-determinism` measures the selected scenarios twice and fails
+//! when a count moves, except for the scenarios listed in
+//! [`KNOWN_NONDETERMINISTIC`] with the reason.
 //!
 //! Without valgrind `cargo xtask regress` exits 2 (a setup error, see
 //! `main`), never 0.
@@ -29,12 +33,12 @@ use std::process::Command;
 
 use crate::util::{Result, cargo, root, run_step, target_dir};
 
-/// Native time one callgrind run aims at (valgrind runs ~50× slower).
-const CALLGRIND_TARGET_NS: f64 = 40e6;
 /// Native time one wall-clock sample aims at.
 const WALL_TARGET_NS: f64 = 200e6;
-const WARN_RATIO: f64 = 1.10;
-const FAIL_RATIO: f64 = 1.20;
+/// A change of at least this (in percent, rounded to 0.1) warns.
+const WARN_PERCENT: f64 = 10.0;
+/// A change of at least this (in percent, rounded to 0.1) fails.
+const FAIL_PERCENT: f64 = 20.0;
 /// Iterations of the two native counting runs; fixed, so every run counts
 /// the same work whatever the machine's speed.
 const ALLOC_ITERATIONS: (u64, u64) = (100, 1_100);
@@ -44,9 +48,29 @@ pub(crate) const PEAK_GATED_BYTES: f64 = 8.0 * 1024.0;
 const SELFTEST_SCENARIO: &str = "selftest/fixed_work";
 /// The environment variable that makes it do more work, and how much.
 const SLOWDOWN_ENV: &str = "BALLAST_SCENARIO_SLOWDOWN_PERCENT";
-const SELFTEST_SLOWDOWN_PERCENT: u32 = 25;
-/// Iterations of the self-check's callgrind runs.
+const SELFTEST_SLOWDOWN_PERCENT: u32 = 20;
+/// Iterations of the self-check's callgrind runs (multiples of 100, so
+/// the slowed scenario does exactly 20 % more operations).
 const SELFTEST_ITERATIONS: (u64, u64) = (200, 2_200);
+
+/// Scenarios counted on their own thread only (callgrind collects from the
+/// entry of the function matching the pattern): `coarse::tick` starts a
+/// ticker thread whose instructions grow with wall time, not with work.
+const COLLECT_ONLY: &[(&str, &str)] = &[("clock/coarse_tick_read/ballast", "*coarse_tick_read*")];
+
+/// Scenarios whose counts move between two identical runs for a reason
+/// the scenario cannot remove, and that reason; `--check-determinism`
+/// reports them without failing.
+pub(crate) const KNOWN_NONDETERMINISTIC: &[(&str, &str)] = &[
+    (
+        "resilience/breaker_open_rejection/ballast",
+        "the open breaker reads ballast-clock's coarse tick on a real clock: the ticker thread's instructions grow with wall time (moved 0.5 %); counting the calling thread only, as clock/coarse_tick_read does, is the fix to try",
+    ),
+    (
+        "chaos/history_check_1000_ops/ballast",
+        "History::check (crates/chaos) takes a std HashMap and builds its own with std's RandomState, seeded randomly per process: the scenario cannot fix the hasher without changing ballast-chaos",
+    ),
+];
 
 /// Options of `cargo xtask regress`.
 #[derive(clap::Args)]
@@ -58,6 +82,10 @@ pub(crate) struct RegressArgs {
     /// (with --filter, only the matching rows change).
     #[arg(long)]
     update_baseline: bool,
+    /// Measure every selected scenario twice and fail when a count moves
+    /// (instead of comparing with the baseline).
+    #[arg(long, conflicts_with = "update_baseline")]
+    check_determinism: bool,
 }
 
 /// The figures of one scenario.
@@ -196,8 +224,15 @@ fn iterations_for(target_ns: f64, ns_per_op: f64, min: u64, max: u64) -> u64 {
 
 /// Total instructions of one run under callgrind.
 fn callgrind_total(name: &str, iterations: u64, env: &[(&str, String)]) -> Result<f64> {
-    let out = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+    let mut valgrind = Command::new("valgrind");
+    valgrind.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]);
+    if let Some((_, pattern)) = COLLECT_ONLY.iter().find(|(n, _)| *n == name) {
+        valgrind.args([
+            "--collect-atstart=no",
+            &format!("--toggle-collect={pattern}"),
+        ]);
+    }
+    let out = valgrind
         .arg(scenarios_bin())
         .args(["bare", name, &iterations.to_string()])
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -216,6 +251,23 @@ fn instructions(name: &str, (small, large): (u64, u64), env: &[(&str, String)]) 
     let lo = callgrind_total(name, small, env)?;
     let hi = callgrind_total(name, large, env)?;
     Ok((hi - lo) / (large - small) as f64)
+}
+
+/// Iterations of the small callgrind run of every scenario.
+const CALLGRIND_SMALL: u64 = 100;
+/// Instructions the large callgrind run aims at.
+const CALLGRIND_TARGET_INSTRUCTIONS: f64 = 1e8;
+
+/// Instructions per operation with iteration counts that depend only on
+/// counted instructions: the small run's total (setup included) picks the
+/// large count, so two runs use the same counts. (Counts derived from a
+/// wall-time estimate differed from run to run and moved the last digits.)
+fn instructions_fixed_counts(name: &str) -> Result<f64> {
+    let lo = callgrind_total(name, CALLGRIND_SMALL, &[])?;
+    let per_iteration = (lo / CALLGRIND_SMALL as f64).max(1.0);
+    let large = ((CALLGRIND_TARGET_INSTRUCTIONS / per_iteration) as u64).clamp(1_100, 22_000);
+    let hi = callgrind_total(name, large, &[])?;
+    Ok((hi - lo) / (large - CALLGRIND_SMALL) as f64)
 }
 
 /// Median wall nanoseconds per operation over five native runs.
@@ -240,19 +292,22 @@ fn scenario_names(filter: Option<&str>) -> Result<Vec<String>> {
         .collect())
 }
 
-fn measure_one(name: &str, valgrind: bool) -> Result<Measured> {
+fn measure_one(name: &str, valgrind: bool, wall: bool) -> Result<Measured> {
     let estimate = native_ns(name, 1_000)?;
     let instructions = if valgrind {
-        let large = iterations_for(CALLGRIND_TARGET_NS, estimate, 1_100, 22_000);
-        Some(instructions(name, (large / 11, large), &[])?)
+        Some(instructions_fixed_counts(name)?)
     } else {
         None
     };
     let (allocations, bytes, peak_bytes) = alloc_figures(name, &[])?;
-    let wall_ns = wall_ns(
-        name,
-        iterations_for(WALL_TARGET_NS, estimate, 1_000, 2_000_000),
-    )?;
+    let wall_ns = if wall {
+        wall_ns(
+            name,
+            iterations_for(WALL_TARGET_NS, estimate, 1_000, 2_000_000),
+        )?
+    } else {
+        estimate
+    };
     eprintln!(
         "xtask: {name}: {} instructions/op, {allocations:.3} allocations/op, {bytes:.1} bytes/op, peak {peak_bytes:.0} bytes, {wall_ns:.2} ns/op",
         instructions.map_or("-".into(), |i| format!("{i:.0}")),
@@ -269,11 +324,63 @@ fn measure_one(name: &str, valgrind: bool) -> Result<Measured> {
     })
 }
 
-fn measure_all(args: &RegressArgs, valgrind: bool) -> Result<Vec<Measured>> {
+fn measure_all(args: &RegressArgs, valgrind: bool, wall: bool) -> Result<Vec<Measured>> {
     scenario_names(args.filter.as_deref())?
         .iter()
-        .map(|name| measure_one(name, valgrind))
+        .map(|name| measure_one(name, valgrind, wall))
         .collect()
+}
+
+/// Every scenario whose counts differ between two runs, with what moved.
+fn moved_between(first: &[Measured], second: &[Measured]) -> Vec<(String, String)> {
+    let mut moved = Vec::new();
+    for (a, b) in first.iter().zip(second) {
+        let (fa, fb) = (a.figures, b.figures);
+        let mut what = Vec::new();
+        for (figure, x, y) in [
+            ("instructions", fa.instructions, fb.instructions),
+            ("allocations", fa.allocations, fb.allocations),
+            ("bytes allocated", fa.bytes, fb.bytes),
+            ("peak live bytes", fa.peak_bytes, fb.peak_bytes),
+        ] {
+            if x != y {
+                let (x, y) = (x.unwrap_or_default(), y.unwrap_or_default());
+                let pct = if x == 0.0 { 0.0 } else { (y - x) * 100.0 / x };
+                what.push(format!("{figure} {x:.4} then {y:.4} ({pct:+.4} %)"));
+            }
+        }
+        if !what.is_empty() {
+            moved.push((a.name.clone(), what.join("; ")));
+        }
+    }
+    moved
+}
+
+/// `--check-determinism`: two runs of the selected scenarios must count
+/// the same, but for [`KNOWN_NONDETERMINISTIC`].
+fn check_determinism(args: &RegressArgs) -> Result {
+    let first = measure_all(args, true, false)?;
+    let second = measure_all(args, true, false)?;
+    let mut unexplained = 0;
+    for (name, what) in moved_between(&first, &second) {
+        match KNOWN_NONDETERMINISTIC.iter().find(|(n, _)| *n == name) {
+            Some((_, why)) => eprintln!("xtask: determinism: {name} moved (known: {why}): {what}"),
+            None => {
+                unexplained += 1;
+                eprintln!("xtask: determinism: {name} MOVED: {what}");
+            }
+        }
+    }
+    eprintln!(
+        "xtask: determinism: {} scenarios measured twice, {unexplained} moved unexplained",
+        first.len()
+    );
+    if unexplained > 0 {
+        return Err(format!(
+            "{unexplained} scenario(s) counted differently in two identical runs"
+        ));
+    }
+    Ok(())
 }
 
 /// The header line naming the baseline's columns.
@@ -371,14 +478,20 @@ enum Level {
     Fail,
 }
 
-/// Judges `now` against `base` by ratio (10 % warns, 20 % fails).
+/// The change from `base` to `now` in percent, rounded to 0.1 % as the
+/// report prints it: the gate judges what it shows.
+fn change_percent(now: f64, base: f64) -> f64 {
+    ((now / base - 1.0) * 1000.0).round() / 10.0
+}
+
+/// Judges `now` against `base` by its change: +10.0 % warns, +20.0 % fails.
 fn by_ratio(what: &str, now: f64, base: f64) -> (Level, Option<String>) {
-    let ratio = now / base;
-    let change = format!("{what} {:+.1} %", (ratio - 1.0) * 100.0);
-    if ratio > FAIL_RATIO {
-        (Level::Fail, Some(change))
-    } else if ratio > WARN_RATIO {
-        (Level::Warn, Some(change))
+    let change = change_percent(now, base);
+    let text = format!("{what} {change:+.1} %");
+    if change >= FAIL_PERCENT {
+        (Level::Fail, Some(text))
+    } else if change >= WARN_PERCENT {
+        (Level::Warn, Some(text))
     } else {
         (Level::Ok, None)
     }
@@ -510,7 +623,7 @@ fn selftest_figures(slowdown: u32) -> Result<Figures> {
 }
 
 /// Proves the gate can fail: two runs of the self-test scenario give
-/// identical counts, and the same scenario doing 25 % more work fails.
+/// identical counts, and the same scenario doing 20 % more work fails.
 fn gate_self_check() -> Result {
     let first = selftest_figures(0)?;
     let second = selftest_figures(0)?;
@@ -551,7 +664,10 @@ pub(crate) fn run(args: &RegressArgs) -> Result {
             "scenarios",
         ]),
     )?;
-    let measured = measure_all(args, true)?;
+    if args.check_determinism {
+        return check_determinism(args);
+    }
+    let measured = measure_all(args, true, true)?;
     if args.update_baseline {
         return write_baseline(&measured);
     }
@@ -559,7 +675,9 @@ pub(crate) fn run(args: &RegressArgs) -> Result {
     let baseline = read_baseline(&baseline_path());
     let now = Toolchain::current();
     let differs = baseline.toolchain.differs(&now);
-    let c = compare(&measured, &baseline, differs.as_deref());
+    let mut c = compare(&measured, &baseline, differs.as_deref());
+    c.report
+        .push_str(&crate::criterion::section(&target_dir().join("criterion")));
     write_reports(&measured, &c.report)?;
     print!("{}", c.report);
     eprintln!(
@@ -574,7 +692,7 @@ pub(crate) fn run(args: &RegressArgs) -> Result {
     }
     if c.failures > 0 {
         return Err(format!(
-            "{} scenario(s) regressed by more than 20 % (or allocate where the baseline does not)",
+            "{} scenario(s) regressed by 20 % or more (or allocate where the baseline does not)",
             c.failures
         ));
     }
@@ -668,6 +786,57 @@ mod tests {
             c.report.contains("warn: instructions +15.0 %"),
             "{}",
             c.report
+        );
+    }
+
+    #[test]
+    fn exactly_twenty_percent_fails_as_printed_and_just_under_warns() {
+        let base = figures(1_663_294.0, 0.0, 0.0, 0.0);
+        let twenty = figures(1_663_294.0 * 1.2, 0.0, 0.0, 0.0);
+        assert_eq!(judge(&twenty, &base).0, Level::Fail);
+        // 19.96 % prints as +20.0 % and fails: the gate judges what it shows.
+        let shown_twenty = figures(119.96, 0.0, 0.0, 0.0);
+        let (level, notes) = judge(&shown_twenty, &figures(100.0, 0.0, 0.0, 0.0));
+        assert_eq!(
+            (level, notes[0].as_str()),
+            (Level::Fail, "instructions +20.0 %")
+        );
+        let under = figures(119.94, 0.0, 0.0, 0.0);
+        let (level, notes) = judge(&under, &figures(100.0, 0.0, 0.0, 0.0));
+        assert_eq!(
+            (level, notes[0].as_str()),
+            (Level::Warn, "instructions +19.9 %")
+        );
+        let ten = figures(110.0, 0.0, 0.0, 0.0);
+        assert_eq!(judge(&ten, &figures(100.0, 0.0, 0.0, 0.0)).0, Level::Warn);
+        // The self-check's slowed run: 20 % more allocations fails alone.
+        let slowed = figures(4709.0 * 1.199, 1.2, 76.8, 0.0);
+        let (level, notes) = judge(&slowed, &figures(4709.0, 1.0, 64.0, 0.0));
+        assert_eq!(level, Level::Fail, "{notes:?}");
+        assert!(
+            notes.contains(&"allocations +20.0 %".to_string()),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_count_moving_between_two_runs_is_named_with_its_figure() {
+        let first = [
+            m("same", figures(100.0, 1.0, 64.0, 10.0)),
+            m("moves", figures(1000.0, 1.0, 64.0, 10.0)),
+        ];
+        let second = [
+            m("same", figures(100.0, 1.0, 64.0, 10.0)),
+            m("moves", figures(1000.07, 1.0, 64.0, 10.0)),
+        ];
+        let moved = moved_between(&first, &second);
+        assert_eq!(moved.len(), 1, "{moved:?}");
+        assert_eq!(moved[0].0, "moves");
+        assert!(
+            moved[0]
+                .1
+                .starts_with("instructions 1000.0000 then 1000.0700"),
+            "{moved:?}"
         );
     }
 

@@ -81,6 +81,7 @@ fn soak(leak: Leak) -> SoakReport {
         warmup: 10,
         iterations: if leak == Leak::Thread { 50 } else { 200 },
         seconds: 60.0,
+        min_operations: 0,
     };
     let report = run(&mut work, budget, &AllocProbe(|| ALLOC.snapshot()));
     work.release();
@@ -113,6 +114,7 @@ fn each_kind_of_leak_fails_the_soak_and_no_leak_passes() {
     assert_eq!(thread.end.2, thread.baseline.2 + 50);
 
     samples_do_not_grow_the_heap();
+    a_time_cap_below_the_operation_floor_is_a_breach();
 }
 
 /// Sleeps a millisecond per iteration and allocates nothing.
@@ -138,6 +140,7 @@ fn samples_do_not_grow_the_heap() {
         warmup: 1,
         iterations: 100_000,
         seconds: 0.5,
+        min_operations: 0,
     };
     let report = run(&mut Quiet, budget, &AllocProbe(|| ALLOC.snapshot()));
     assert!(
@@ -151,4 +154,33 @@ fn samples_do_not_grow_the_heap() {
         report.baseline.0,
         report.end.0
     );
+}
+
+/// A run stopped by its time cap below its floor of operations breaches,
+/// naming the figure; the same floor reached, or a run ended by its
+/// iteration count, does not.
+fn a_time_cap_below_the_operation_floor_is_a_breach() {
+    let probe = AllocProbe(|| ALLOC.snapshot());
+    let capped = Budget {
+        warmup: 0,
+        iterations: 100_000,
+        seconds: 0.1,
+        min_operations: 10_000,
+    };
+    let report = run(&mut Quiet, capped, &probe);
+    assert!(
+        report
+            .breaches
+            .iter()
+            .any(|b| b.starts_with("quiet: only ") && b.contains("fewer than the 10000 required")),
+        "{:?}",
+        report.breaches
+    );
+    let counted = Budget {
+        iterations: 20,
+        seconds: 60.0,
+        ..capped
+    };
+    let report = run(&mut Quiet, counted, &probe);
+    assert!(report.breaches.is_empty(), "{:?}", report.breaches);
 }

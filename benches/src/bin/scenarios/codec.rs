@@ -5,7 +5,8 @@ use std::hint::black_box;
 
 use ballast_benches::codec_corpus as corpus;
 use ballast_codec::frame::{FrameConfig, FrameDecoder};
-use ballast_codec::mudmode::{MudModeDecoder, encode_owned_packet};
+use ballast_codec::mudmode::lpc::Limits;
+use ballast_codec::mudmode::{MAX_RECEIVE_LEN, MudModeDecoder, encode_owned_packet};
 use ballast_codec::stream::Decode;
 use ballast_codec::telnet::{TelnetEvent, TelnetParser};
 use ballast_codec::tn3270::{Order, Outbound, OutboundParser};
@@ -28,6 +29,14 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     (
         "codec/mudmode_encode_100_level_nesting/ballast",
         mudmode_encode_deep,
+    ),
+    (
+        "codec/mudmode_decode_10000_element_array/ballast",
+        mudmode_decode_wide,
+    ),
+    (
+        "codec/mudmode_decode_100_level_nesting/ballast",
+        mudmode_decode_deep,
     ),
     ("codec/frame_decode_64B/ballast", frames_ballast),
     (
@@ -105,6 +114,35 @@ fn mudmode_encode_deep(n: u64) {
         out.clear();
         black_box(encode_owned_packet(black_box(&value), &mut out).is_ok());
     }
+}
+
+/// One packet holding `value` decoded per operation by a reused decoder
+/// whose depth limit admits 128 levels (the default is 64).
+fn mudmode_decode_value(value: &ballast_codec::mudmode::lpc::Value, n: u64) {
+    let mut wire = Vec::new();
+    encode_owned_packet(value, &mut wire).expect("the corpus value fits a packet");
+    let limits = Limits {
+        max_depth: 128,
+        ..Limits::default()
+    };
+    let mut dec = MudModeDecoder::new(limits, MAX_RECEIVE_LEN).expect("valid limits");
+    for _ in 0..n {
+        let decoded = dec.decode_packet(black_box(&wire));
+        assert!(decoded.is_ok(), "the corpus value decodes");
+        black_box(decoded.is_ok());
+    }
+}
+
+/// The 10 000-element array (ints and strings) decoded from its packet.
+#[inline(never)]
+fn mudmode_decode_wide(n: u64) {
+    mudmode_decode_value(&corpus::wide_array(10_000), n);
+}
+
+/// The 100 nested arrays decoded from their packet.
+#[inline(never)]
+fn mudmode_decode_deep(n: u64) {
+    mudmode_decode_value(&corpus::deep_nesting(100), n);
 }
 
 const FRAMES: usize = 4096;

@@ -18,6 +18,7 @@
 
 mod alloc;
 mod chaos;
+mod clock;
 mod codec;
 mod counting;
 mod resilience;
@@ -36,6 +37,7 @@ fn gated() -> impl Iterator<Item = &'static Scenario> {
         .chain(resilience::SCENARIOS)
         .chain(session::SCENARIOS)
         .chain(chaos::SCENARIOS)
+        .chain(clock::SCENARIOS)
 }
 
 fn all() -> impl Iterator<Item = &'static Scenario> {

@@ -3,9 +3,9 @@
 //!
 //! `selftest/fixed_work` does a fixed amount of arithmetic and one 64-byte
 //! allocation per operation; with `BALLAST_SCENARIO_SLOWDOWN_PERCENT=P` in
-//! its environment it does P % more of both (the arithmetic exactly, the
-//! allocations on every `100 / P`-th operation), as a scenario that got
-//! slower would.
+//! its environment it does the whole operation twice on P of every 100
+//! operations: P % more arithmetic, allocations and bytes (exactly, for a
+//! multiple of 100 operations), as a scenario that got slower would.
 
 use std::hint::black_box;
 
@@ -27,19 +27,26 @@ fn slowdown_percent() -> u64 {
         .min(1_000)
 }
 
+/// One operation: the arithmetic and the allocation.
+#[inline(never)]
+fn unit(i: u64, acc: u64) -> u64 {
+    let mut acc = acc;
+    for r in 0..ROUNDS {
+        acc = black_box(acc.wrapping_mul(31).wrapping_add(r ^ i));
+    }
+    drop(black_box(vec![0u8; 64]));
+    acc
+}
+
 #[inline(never)]
 fn fixed_work(n: u64) {
     let percent = slowdown_percent();
-    let rounds = ROUNDS + ROUNDS * percent / 100;
     let mut acc = 0u64;
     for i in 0..n {
-        for r in 0..rounds {
-            acc = black_box(acc.wrapping_mul(31).wrapping_add(r ^ i));
-        }
-        drop(black_box(vec![0u8; 64]));
-        // P % more allocations: one extra on P of every 100 operations.
+        acc = unit(i, acc);
+        // P % more work: the operation again on P of every 100.
         if i % 100 < percent {
-            drop(black_box(vec![0u8; 64]));
+            acc = unit(i, acc);
         }
     }
     black_box(acc);

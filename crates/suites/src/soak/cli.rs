@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use super::{Budget, Probe, SoakReport, markdown, run, to_json, workloads};
+use super::selftest::{LeakKind, LeakSoak};
+use super::{
+    Budget, Probe, SoakReport, before_soak, check_teardown, markdown, prime_process, run, to_json,
+    workloads,
+};
 
 /// Exit code: every soak passed.
 const EXIT_PASSED: i32 = 0;
@@ -24,7 +28,7 @@ struct SoakArgs {
     /// The CI budget: a few seconds per soak, the whole set well under 2 minutes.
     #[arg(long)]
     quick: bool,
-    /// Most seconds each soak runs (default 120, quick 10).
+    /// Most seconds each soak runs (default 70, quick 10).
     #[arg(long)]
     seconds: Option<f64>,
     /// Most measured iterations per soak (default: the soak's own).
@@ -36,6 +40,9 @@ struct SoakArgs {
     /// Lists the soaks and exits.
     #[arg(long)]
     list: bool,
+    /// Runs only a soak that leaks on purpose (for the CLI's own test).
+    #[arg(long, hide = true, value_enum)]
+    selftest_leak: Option<LeakKind>,
 }
 
 /// Runs `ballast-suite soak` with `argv` (its first item the program name,
@@ -85,42 +92,57 @@ pub fn main_with(
     finish(&args, &reports, out)
 }
 
+/// Builds one soak, quick or not, with its default budget.
+type Maker = Box<dyn Fn(bool) -> Result<(Box<dyn super::Soak>, Budget), String>>;
+
 fn run_selected(args: &SoakArgs, probe: &dyn Probe, out: &mut dyn Write) -> Vec<SoakReport> {
-    let mut reports = Vec::new();
-    for (name, make) in workloads::catalog() {
-        if !args.names.is_empty() && !args.names.iter().any(|n| n == name) {
-            continue;
-        }
-        let (mut soak, default) = match make(args.quick) {
-            Ok(s) => s,
-            Err(e) => {
-                reports.push(SoakReport {
-                    name: name.to_string(),
-                    breaches: vec![format!("{name}: cannot start: {e}")],
-                    ..SoakReport::default()
-                });
-                continue;
+    let selected: Vec<(&str, Maker)> = match args.selftest_leak {
+        Some(kind) => vec![("selftest-leak", Box::new(move |_| LeakSoak::make(kind)))],
+        None => workloads::catalog()
+            .iter()
+            .filter(|(name, _)| args.names.is_empty() || args.names.iter().any(|n| n == name))
+            .map(|&(name, make)| (name, Box::new(make) as Maker))
+            .collect(),
+    };
+    // Reserved up front: the reports vector must not grow while a soak's
+    // teardown is compared with the heap before it.
+    let mut reports = Vec::with_capacity(selected.len());
+    prime_process();
+    for (name, make) in &selected {
+        let _ = writeln!(out, "soak {name}: starting");
+        let _ = out.flush();
+        let before = before_soak(probe);
+        let mut report = match make(args.quick) {
+            Ok((mut soak, default)) => {
+                let budget = Budget {
+                    iterations: args.iterations.unwrap_or(default.iterations),
+                    seconds: args.seconds.unwrap_or(default.seconds),
+                    ..default
+                };
+                let report = run(soak.as_mut(), budget, probe);
+                drop(soak);
+                report
             }
+            Err(e) => SoakReport {
+                name: name.to_string(),
+                breaches: vec![format!("{name}: cannot start: {e}")],
+                ..SoakReport::default()
+            },
         };
-        let budget = Budget {
-            warmup: default.warmup,
-            iterations: args.iterations.unwrap_or(default.iterations),
-            seconds: args
-                .seconds
-                .unwrap_or(if args.quick { 10.0 } else { 120.0 }),
-        };
+        report.before = before;
+        check_teardown(&mut report, probe);
         let _ = writeln!(
             out,
-            "soak {name}: up to {} iterations / {} s",
-            budget.iterations, budget.seconds
-        );
-        let report = run(soak.as_mut(), budget, probe);
-        let _ = writeln!(
-            out,
-            "soak {name}: {} iterations, {:.0} ops/s, live {:+.2} %",
+            "soak {name}: {} iterations, {:.0} ops/s, live {:+.2} % (bound {} bytes){}",
             report.iterations,
             report.ops_per_second(),
-            report.growth_percent()
+            report.growth_percent(),
+            report.bound_bytes,
+            if report.breaches.is_empty() {
+                ""
+            } else {
+                ": FAIL"
+            }
         );
         reports.push(report);
     }

@@ -75,7 +75,7 @@ impl IdleSessions {
             interval,
             _host: host,
         };
-        Ok((Box::new(soak), budget(quick, 5, 400, 50_000)))
+        Ok((Box::new(soak), budget(quick, 5, 400, 10_000_000)))
     }
 }
 

@@ -57,7 +57,7 @@ impl ProxyChurn {
             toxics,
             host,
         };
-        Ok((Box::new(soak), budget(quick, 10, 400, 50_000)))
+        Ok((Box::new(soak), budget(quick, 10, 400, 10_000_000)))
     }
 }
 
@@ -79,6 +79,14 @@ impl Soak for ProxyChurn {
             .map_err(|e| format!("remove toxics: {e}"))?;
         self.settle();
         session.map(|()| 1 + 2 * self.toxics.len() as u64)
+    }
+}
+
+impl Drop for ProxyChurn {
+    /// Deletes the proxy (its listener and connections) before its
+    /// runtime goes.
+    fn drop(&mut self) {
+        let _ = self.proxy.remove(PROXY);
     }
 }
 

@@ -69,7 +69,7 @@ impl ResilienceChurn {
             limiter,
             bulkhead,
         };
-        Ok((Box::new(soak), budget(quick, 1_000, 5_000, 1_000_000)))
+        Ok((Box::new(soak), budget(quick, 1_000, 5_000, 100_000_000)))
     }
 
     fn trip_and_recover(&self) -> Result<u64, String> {

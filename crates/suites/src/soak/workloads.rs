@@ -4,11 +4,12 @@
 //! parsers over generated and malformed input, and the resilience
 //! primitives under churn and expiry.
 
-use ballast_resilience::SeededRng;
+use ballast_session::Client;
 use ballast_session::host::{DemoApp, HostConfig, HostSimulator};
-use ballast_session::{Client, Session, SessionConfig};
 
+use super::alloc_rounds::AllocRounds;
 use super::idle_sessions::IdleSessions;
+use super::parser::ParserSoak;
 use super::pool_expiry::PoolExpiry;
 use super::proxy_churn::ProxyChurn;
 use super::resilience_churn::ResilienceChurn;
@@ -28,14 +29,32 @@ pub fn catalog() -> &'static [(&'static str, MakeSoak)] {
         ("idle-sessions", IdleSessions::make),
         ("proxy-churn", ProxyChurn::make),
         ("pool-expiry", PoolExpiry::make),
+        ("alloc", AllocRounds::make),
     ]
 }
+
+/// Seconds a soak runs at most with `--quick`.
+pub const QUICK_SECONDS: f64 = 10.0;
+
+/// Seconds a soak runs at most by default: the eight soaks then take
+/// about 10 minutes together (`cargo xtask test-stability`), setup and
+/// settling included.
+pub const DEFAULT_SECONDS: f64 = 70.0;
+
+/// Commands the `tn3270-session` soak must reach in default mode before
+/// its time cap (a slow machine that cannot is a breach, not a pass).
+pub const TN3270_MIN_COMMANDS: u64 = 10_000;
 
 pub(super) fn budget(quick: bool, warmup: u64, quick_iterations: u64, iterations: u64) -> Budget {
     Budget {
         warmup,
         iterations: if quick { quick_iterations } else { iterations },
-        seconds: if quick { 10.0 } else { 120.0 },
+        seconds: if quick {
+            QUICK_SECONDS
+        } else {
+            DEFAULT_SECONDS
+        },
+        min_operations: 0,
     }
 }
 
@@ -45,7 +64,8 @@ fn start_host() -> Result<HostSimulator, String> {
 }
 
 /// One signed-on session asking the host one query after another: three
-/// commands (option, transaction id, PF3 back) per iteration.
+/// commands (option, transaction id, PF3 back) per iteration. In default
+/// mode fewer than [`TN3270_MIN_COMMANDS`] before the time cap is a breach.
 struct Tn3270Session {
     client: Option<Client>,
     host: HostSimulator,
@@ -59,7 +79,11 @@ impl Tn3270Session {
             client: Some(client),
             host,
         };
-        Ok((Box::new(soak), budget(quick, 500, 3_500, 100_000)))
+        let mut budget = budget(quick, 500, 30_000, 10_000_000);
+        if !quick {
+            budget.min_operations = TN3270_MIN_COMMANDS;
+        }
+        Ok((Box::new(soak), budget))
     }
 }
 
@@ -98,7 +122,7 @@ impl SessionChurn {
             Box::new(Self {
                 host: start_host()?,
             }),
-            budget(quick, 10, 300, 20_000),
+            budget(quick, 10, 1_500, 1_000_000),
         ))
     }
 }
@@ -128,85 +152,3 @@ impl Soak for SessionChurn {
         })
     }
 }
-
-/// The session's telnet, TN3270 and 3270 parsers over generated screens,
-/// telnet streams with commands, and random (malformed) bytes, on fresh
-/// sessions negotiated both ways.
-struct ParserSoak {
-    rng: SeededRng,
-    screens: Vec<Vec<u8>>,
-}
-
-impl ParserSoak {
-    fn make(quick: bool) -> Result<(Box<dyn Soak>, Budget), String> {
-        let screens = ballast_benches::codec_corpus::tn3270_screens(64)
-            .iter()
-            .map(|r| frame_record(r))
-            .collect();
-        let soak = Self {
-            rng: SeededRng::new(15),
-            screens,
-        };
-        Ok((Box::new(soak), budget(quick, 20, 2_000, 200_000)))
-    }
-
-    fn feed(s: &mut Session, bytes: &[u8]) -> u64 {
-        // Malformed input may be refused: that is the parser doing its job.
-        let _ = s.receive(bytes);
-        while s.poll_event().is_some() {}
-        s.consume_output(usize::MAX);
-        1
-    }
-}
-
-impl Soak for ParserSoak {
-    fn name(&self) -> &'static str {
-        "parser"
-    }
-
-    fn iterate(&mut self) -> Result<u64, String> {
-        let tn3270e = self.rng.next_u64().is_multiple_of(2);
-        let mut s = Session::new(SessionConfig {
-            tn3270e,
-            ..SessionConfig::default()
-        })
-        .map_err(|e| e.to_string())?;
-        let mut ops = Self::feed(&mut s, &NEGOTIATION);
-        for screen in self.screens.iter().take(16) {
-            ops += Self::feed(&mut s, screen);
-        }
-        ops += Self::feed(
-            &mut s,
-            &ballast_benches::codec_corpus::telnet_stream(2_048, 20),
-        );
-        let garbage: Vec<u8> = (0..512)
-            .map(|_| (self.rng.next_u64() & 0xff) as u8)
-            .collect();
-        ops += Self::feed(&mut s, &garbage);
-        let mut truncated = self.screens[0].clone();
-        truncated.truncate(truncated.len() / 2);
-        ops += Self::feed(&mut s, &truncated);
-        Ok(ops)
-    }
-}
-
-/// IAC DO/WILL EOR, IAC DO/WILL BINARY: plain TN3270 negotiation.
-const NEGOTIATION: [u8; 12] = [255, 253, 25, 255, 251, 25, 255, 253, 0, 255, 251, 0];
-
-/// A 3270 record as telnet sends it: IAC doubled, then IAC EOR.
-fn frame_record(record: &[u8]) -> Vec<u8> {
-    let mut wire = Vec::with_capacity(record.len() + 8);
-    for &b in record {
-        wire.push(b);
-        if b == IAC {
-            wire.push(IAC);
-        }
-    }
-    wire.extend_from_slice(&[IAC, EOR]);
-    wire
-}
-
-/// Telnet "interpret as command".
-const IAC: u8 = 255;
-/// Telnet end of record.
-const EOR: u8 = 239;
