@@ -122,4 +122,16 @@ async fn an_idle_proxied_connection_holds_two_descriptors_in_the_proxy() {
         "{grown} descriptors for {CONNS} connections (4 each expected)"
     );
     assert_eq!(chaos.connections("fds").await.expect("listed").len(), CONNS);
+    // Once every connection ended, the proxy holds no pipe either: the
+    // process is back at its baseline exactly.
+    drop(conns);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while open_fds() > before {
+        assert!(
+            Instant::now() < deadline,
+            "{} descriptors left after every connection ended",
+            open_fds() - before
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

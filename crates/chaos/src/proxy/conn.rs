@@ -219,6 +219,8 @@ struct Pump<'a> {
     flow: Arc<super::metrics::Flow>,
     /// The connection's entry in the table the API lists.
     rec: &'a ConnRecord,
+    /// The proxy's connection table (and its pipe pool).
+    table: &'a super::conns::ConnTable,
     stream: Stream,
     engine: DirectionEngine,
     state: watch::Receiver<ProxyState>,
@@ -239,7 +241,7 @@ struct Pump<'a> {
 }
 
 impl<'a> Pump<'a> {
-    fn new(ctx: &ListenCtx, rec: &'a ConnRecord, stream: Stream, clock: TokioClock) -> Self {
+    fn new(ctx: &'a ListenCtx, rec: &'a ConnRecord, stream: Stream, clock: TokioClock) -> Self {
         let end_tx = rec.end();
         let ectx = EngineContext {
             seed: ctx.seed,
@@ -259,6 +261,7 @@ impl<'a> Pump<'a> {
         Self {
             flow,
             rec,
+            table: &ctx.conns,
             stream,
             engine,
             state,
@@ -354,7 +357,7 @@ impl<'a> Pump<'a> {
             // A pipe is borrowed only while bytes are in flight, so idle
             // connections hold none; without one (out of descriptors) this
             // step copies instead.
-            if let Ok(pipe) = super::splice::take() {
+            if let Ok(pipe) = self.table.pipes().take() {
                 return self.splice_step(src, dst, pipe).await;
             }
         }
@@ -392,7 +395,7 @@ impl<'a> Pump<'a> {
     ) -> Step {
         match super::splice::fill(src, &mut pipe) {
             Ok(0) => {
-                super::splice::give_back(pipe);
+                self.table.pipes().give_back(pipe);
                 shutdown_write(dst);
                 Step::Done
             }
@@ -402,7 +405,7 @@ impl<'a> Pump<'a> {
                     r = super::splice::drain(dst, &mut pipe) => match r {
                         Ok(()) => {
                             self.sent(n);
-                            super::splice::give_back(pipe);
+                            self.table.pipes().give_back(pipe);
                             Step::Continue
                         }
                         Err(_) => Step::End(End::Close),
@@ -411,7 +414,7 @@ impl<'a> Pump<'a> {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                super::splice::give_back(pipe);
+                self.table.pipes().give_back(pipe);
                 Step::Continue
             }
             Err(_) => Step::End(End::Reset),

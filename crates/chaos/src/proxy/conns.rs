@@ -151,6 +151,10 @@ impl ConnRecord {
 #[derive(Debug, Default)]
 pub(super) struct ConnTable {
     map: Mutex<BTreeMap<u64, Arc<ConnRecord>>>,
+    /// Splice pipes lent to this proxy's connections; closed when the last
+    /// connection ends.
+    #[cfg(target_os = "linux")]
+    pipes: super::splice::PipePool,
 }
 
 impl ConnTable {
@@ -174,6 +178,12 @@ impl ConnTable {
             table: Arc::clone(self),
             record,
         }
+    }
+
+    /// The proxy's splice pipes.
+    #[cfg(target_os = "linux")]
+    pub(super) fn pipes(&self) -> &super::splice::PipePool {
+        &self.pipes
     }
 
     /// How many connections are live.
@@ -224,6 +234,12 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.table.lock().remove(&self.record.id);
+        let mut map = self.table.lock();
+        map.remove(&self.record.id);
+        #[cfg(target_os = "linux")]
+        if map.is_empty() {
+            drop(map);
+            self.table.pipes.clear();
+        }
     }
 }

@@ -46,36 +46,49 @@ impl Pipe {
     }
 }
 
-/// Idle pipes kept per thread for reuse.
+/// Idle pipes a proxy keeps for reuse.
 const MAX_IDLE_PIPES: usize = 64;
 
-thread_local! {
-    static IDLE: std::cell::RefCell<Vec<Pipe>> = const { std::cell::RefCell::new(Vec::new()) };
+/// A proxy's idle pipes. Pipes are lent per transfer rather than owned per
+/// connection: a connection owning two pipes would cost four descriptors
+/// more than its two sockets (ten thousand connections: 60 000 descriptors
+/// instead of 20 000). The pool is the proxy's, and is emptied when its
+/// last connection ends, so an idle proxy holds no pipe.
+#[derive(Debug, Default)]
+pub(super) struct PipePool {
+    idle: std::sync::Mutex<Vec<Pipe>>,
 }
 
-/// An empty pipe: an idle one of this thread's, else a new one. Pipes are
-/// lent per step rather than owned per connection: a connection owning two
-/// pipes would cost four descriptors more than its two sockets, and ten
-/// thousand connections would need 60 000 descriptors instead of 20 000.
-pub(super) fn take() -> io::Result<Pipe> {
-    match IDLE.with(|idle| idle.borrow_mut().pop()) {
-        Some(pipe) => Ok(pipe),
-        None => Pipe::new(),
+impl PipePool {
+    /// An empty pipe: an idle one, else a new one.
+    pub(super) fn take(&self) -> io::Result<Pipe> {
+        match self.lock().pop() {
+            Some(pipe) => Ok(pipe),
+            None => Pipe::new(),
+        }
     }
-}
 
-/// Returns an empty pipe to this thread's idle list (a pipe still holding
-/// bytes is closed instead).
-pub(super) fn give_back(pipe: Pipe) {
-    if pipe.buffered != 0 {
-        return;
-    }
-    IDLE.with(|idle| {
-        let mut idle = idle.borrow_mut();
+    /// Returns an empty pipe (a pipe still holding bytes is closed instead).
+    pub(super) fn give_back(&self, pipe: Pipe) {
+        if pipe.buffered != 0 {
+            return;
+        }
+        let mut idle = self.lock();
         if idle.len() < MAX_IDLE_PIPES {
             idle.push(pipe);
         }
-    });
+    }
+
+    /// Closes every idle pipe.
+    pub(super) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Pipe>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
