@@ -102,8 +102,12 @@ impl<K, V> ScenarioRun<K, V> {
             (None, true) => "passed".into(),
             (None, false) => "FAILED".into(),
         };
+        let resources = self
+            .resources
+            .as_ref()
+            .map_or(String::new(), |r| format!("; {}", r.summary()));
         format!(
-            "{}: {verdict} ({ops} ops, recovery {rec})",
+            "{}: {verdict} ({ops} ops, recovery {rec}{resources})",
             self.scenario.name
         )
     }
