@@ -79,7 +79,9 @@ pub use lock::{LockContention, LockContentionGuard, MAX_LOCK_HOLD, MAX_LOCK_THRE
 #[cfg(target_os = "linux")]
 pub use memory::{BalloonGuard, MAX_BALLOON_BYTES, MemoryBalloon};
 #[cfg(target_os = "linux")]
-pub use probe::{free_fds, nofile_limit, open_fd_count, page_size, rss_bytes, thread_count};
+pub use probe::{
+    anon_rss_bytes, free_fds, nofile_limit, open_fd_count, page_size, rss_bytes, thread_count,
+};
 #[cfg(target_os = "linux")]
 pub use starve::{MAX_STARVE_HOGS, StarvationGuard, ThreadStarvation, current_tid};
 

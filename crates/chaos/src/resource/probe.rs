@@ -99,6 +99,29 @@ pub fn rss_bytes() -> Result<u64> {
     Ok(pages * page_size() as u64)
 }
 
+/// The anonymous resident memory of this process in bytes (`RssAnon:` in
+/// `/proc/self/status`): the heap, stacks and anonymous mappings, without
+/// the file-backed pages (code) that running new code paths faults in, so
+/// it moves only with memory the process allocated.
+///
+/// # Errors
+///
+/// [`ResourceError::Probe`] if `/proc/self/status` cannot be read or parsed.
+pub fn anon_rss_bytes() -> Result<u64> {
+    let status = fs::read_to_string("/proc/self/status").map_err(probe_err("/proc/self/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("RssAnon:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| {
+            probe_err("/proc/self/status")(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no RssAnon field",
+            ))
+        })
+}
+
 /// The number of threads of this process (`Threads:` in `/proc/self/status`).
 ///
 /// # Errors
