@@ -13,127 +13,18 @@
 //! Run: `cargo bench -p ballast-benches --bench chaos`.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use ballast_benches::net::{
+    ROUND_TRIP_BYTES, STREAM_BYTES, connect, echo, percentiles, round_trip, serve, sink, socat,
+    stream_once,
+};
 use ballast_chaos::api::{ApiConfig, ApiServer};
 use ballast_chaos::{ChaosProxy, ProxyConfig, Toxic, ToxicKind};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-
-const STREAM_BYTES: usize = 8 << 20;
-const ROUND_TRIP_BYTES: usize = 64;
-
-/// Serves each connection on its own thread with `handle`.
-fn serve(handle: fn(TcpStream)) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let _ = conn.set_nodelay(true);
-            std::thread::spawn(move || handle(conn));
-        }
-    });
-    addr
-}
-
-fn echo(mut c: TcpStream) {
-    let mut buf = vec![0u8; 64 * 1024];
-    while let Ok(n) = c.read(&mut buf) {
-        if n == 0 || c.write_all(&buf[..n]).is_err() {
-            return;
-        }
-    }
-}
-
-/// Reads STREAM_BYTES per round and answers each round with one byte.
-fn sink(mut c: TcpStream) {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0usize;
-    while let Ok(n) = c.read(&mut buf) {
-        if n == 0 {
-            return;
-        }
-        got += n;
-        while got >= STREAM_BYTES {
-            got -= STREAM_BYTES;
-            if c.write_all(&[1]).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-struct Socat(Child);
-
-impl Drop for Socat {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn socat(upstream: SocketAddr) -> Option<(Socat, SocketAddr)> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new("socat")
-        .args([
-            format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,nodelay"),
-            format!("TCP:{upstream},nodelay"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let guard = Socat(child);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
-    for _ in 0..100 {
-        if TcpStream::connect(addr).is_ok() {
-            return Some((guard, addr));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).expect("connect");
-    s.set_nodelay(true).expect("nodelay");
-    s
-}
-
-fn stream_once(c: &mut TcpStream, payload: &[u8]) {
-    c.write_all(payload).expect("write");
-    let mut ack = [0u8; 1];
-    c.read_exact(&mut ack).expect("ack");
-}
-
-fn round_trip(c: &mut TcpStream, msg: &mut [u8]) {
-    c.write_all(msg).expect("write");
-    c.read_exact(msg).expect("read");
-}
-
-fn percentiles(addr: SocketAddr) -> (Duration, Duration) {
-    let mut c = connect(addr);
-    let mut msg = [7u8; ROUND_TRIP_BYTES];
-    let mut samples: Vec<Duration> = (0..2_000)
-        .map(|_| {
-            let t = Instant::now();
-            round_trip(&mut c, &mut msg);
-            t.elapsed()
-        })
-        .collect();
-    samples.sort();
-    (
-        samples[samples.len() / 2],
-        samples[samples.len() * 99 / 100],
-    )
-}
 
 /// API p99 while one connection streams through the proxy at full speed.
 fn api_p99_under_load(api: SocketAddr, proxied_sink: SocketAddr) -> Duration {
@@ -189,11 +80,7 @@ async fn listen(proxy: &ChaosProxy, name: &str, upstream: SocketAddr, noop: bool
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = ballast_benches::net::runtime();
     let (echo_addr, sink_addr) = (serve(echo), serve(sink));
     let proxy = ChaosProxy::new(1);
     let (p_echo, p_sink, n_echo, n_sink, api) = rt.block_on(async {

@@ -174,11 +174,7 @@ fn create_load_proxy(api: SocketAddr, sink: &str) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = ballast_benches::net::runtime();
     let limits = ProxyLimits {
         max_connections: 20_000,
         ..ProxyLimits::default()

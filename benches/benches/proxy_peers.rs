@@ -17,15 +17,17 @@
 //! → server) and `proxy_peers_round_trip/<condition>/<peer>`.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use ballast_benches::net::{
+    ROUND_TRIP_BYTES, STREAM_BYTES, Spawned, connect, echo, free_port, percentiles, round_trip,
+    serve, sink, socat, stream_once, wait_listening,
+};
 use ballast_chaos::{ChaosProxy, ProxyConfig, Stream, Toxic, ToxicKind};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-const STREAM_BYTES: usize = 8 << 20;
-const ROUND_TRIP_BYTES: usize = 64;
 const LATENCY_MS: u64 = 1;
 const RATE_KB: u64 = 10_000_000;
 
@@ -54,88 +56,6 @@ impl Condition {
             _ => Duration::ZERO,
         }
     }
-}
-
-fn serve(handle: fn(TcpStream)) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let _ = conn.set_nodelay(true);
-            std::thread::spawn(move || handle(conn));
-        }
-    });
-    addr
-}
-
-fn echo(mut c: TcpStream) {
-    let mut buf = vec![0u8; 64 * 1024];
-    while let Ok(n) = c.read(&mut buf) {
-        if n == 0 || c.write_all(&buf[..n]).is_err() {
-            return;
-        }
-    }
-}
-
-/// Reads STREAM_BYTES per round and answers each round with one byte.
-fn sink(mut c: TcpStream) {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0usize;
-    while let Ok(n) = c.read(&mut buf) {
-        if n == 0 {
-            return;
-        }
-        got += n;
-        while got >= STREAM_BYTES {
-            got -= STREAM_BYTES;
-            if c.write_all(&[1]).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let c = TcpStream::connect(addr).expect("connect");
-    c.set_nodelay(true).expect("nodelay");
-    c.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    c
-}
-
-fn stream_once(c: &mut TcpStream, payload: &[u8]) {
-    c.write_all(payload).expect("stream");
-    let mut ack = [0u8; 1];
-    c.read_exact(&mut ack).expect("ack");
-}
-
-fn round_trip(c: &mut TcpStream, msg: &mut [u8]) {
-    c.write_all(msg).expect("write");
-    c.read_exact(msg).expect("read");
-}
-
-fn percentiles(addr: SocketAddr) -> (Duration, Duration) {
-    let mut c = connect(addr);
-    let mut msg = [7u8; ROUND_TRIP_BYTES];
-    for _ in 0..200 {
-        round_trip(&mut c, &mut msg);
-    }
-    let mut samples: Vec<Duration> = (0..2000)
-        .map(|_| {
-            let t = Instant::now();
-            round_trip(&mut c, &mut msg);
-            t.elapsed()
-        })
-        .collect();
-    samples.sort();
-    (samples[1000], samples[1980])
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// ballast-proxy in this process: one proxy per upstream and condition.
@@ -215,37 +135,6 @@ async fn noxious(name: &str, upstream: SocketAddr, cond: Condition) -> SocketAdd
     listen
 }
 
-struct Spawned(Child);
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn socat(upstream: SocketAddr) -> Option<(Spawned, SocketAddr)> {
-    let port = free_port();
-    let child = Command::new("socat")
-        .arg(format!(
-            "TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,nodelay"
-        ))
-        .arg(format!("TCP:{upstream},nodelay"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while TcpStream::connect(addr).is_err() {
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some((Spawned(child), addr))
-}
-
 /// `toxiproxy-server` from `PATH`, with one proxy per upstream and
 /// condition created through its API.
 fn toxiproxy(upstreams: &[(&str, SocketAddr, Condition)]) -> Option<(Spawned, Vec<SocketAddr>)> {
@@ -258,12 +147,8 @@ fn toxiproxy(upstreams: &[(&str, SocketAddr, Condition)]) -> Option<(Spawned, Ve
         .ok()?;
     let guard = Spawned(child);
     let api: SocketAddr = format!("127.0.0.1:{api_port}").parse().ok()?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while TcpStream::connect(api).is_err() {
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if !wait_listening(api) {
+        return None;
     }
     let mut out = Vec::new();
     for (name, up, cond) in upstreams {
@@ -353,11 +238,7 @@ fn targets(
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = ballast_benches::net::runtime();
     let (echo_addr, sink_addr) = (serve(echo), serve(sink));
     let proxy = ChaosProxy::new(1);
     let (targets, _children) = targets(&rt, &proxy, echo_addr, sink_addr);

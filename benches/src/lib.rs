@@ -6,6 +6,8 @@
 //! each comparing ballast with its peer crates in the same criterion group.
 #![deny(missing_docs)]
 
+pub mod net;
+
 /// The seeded generator for benchmark inputs: ballast-clock's one RNG
 /// (SplitMix64, through ballast-resilience's re-export), so inputs are
 /// deterministic across platforms and releases. The stream is the one the
