@@ -41,6 +41,78 @@ enum Step {
     End(End),
 }
 
+/// Bytes a small passthrough transfer copies through the stack.
+#[cfg(target_os = "linux")]
+const SMALL_COPY: usize = 8 * 1024;
+
+/// What one synchronous small copy did.
+#[cfg(target_os = "linux")]
+enum SmallCopy {
+    /// Spurious readiness: nothing to read.
+    NotReady,
+    /// The source ended.
+    Eof,
+    /// A read or write failed (a read error resets, a write error closes).
+    Failed { reset: bool },
+    /// `n` bytes read and written; `bulk` when the read filled the buffer.
+    Written { n: usize, bulk: bool },
+    /// `n` bytes read, `rest` of them not yet written.
+    Partial { n: usize, rest: Vec<u8>, bulk: bool },
+}
+
+/// Reads what `src` has (up to [`SMALL_COPY`]) and writes it to `dst`
+/// without waiting. A plain function: the buffer lives on this stack frame
+/// only, never in the pump's future.
+#[cfg(target_os = "linux")]
+fn copy_small(src: &TcpStream, dst: &TcpStream) -> SmallCopy {
+    let mut buf = [0u8; SMALL_COPY];
+    let n = match src.try_read(&mut buf) {
+        Ok(0) => return SmallCopy::Eof,
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return SmallCopy::NotReady,
+        Err(_) => return SmallCopy::Failed { reset: true },
+    };
+    let bulk = n == SMALL_COPY;
+    match dst.try_write(&buf[..n]) {
+        Ok(m) if m == n => SmallCopy::Written { n, bulk },
+        Ok(m) => SmallCopy::Partial {
+            n,
+            rest: buf[m..n].to_vec(),
+            bulk,
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => SmallCopy::Partial {
+            n,
+            rest: buf[..n].to_vec(),
+            bulk,
+        },
+        Err(_) => SmallCopy::Failed { reset: false },
+    }
+}
+
+/// Writes all of `data` to a socket, unless the connection is ended first.
+#[cfg(target_os = "linux")]
+async fn write_tcp_or_end(
+    dst: &TcpStream,
+    mut data: &[u8],
+    end_rx: &mut watch::Receiver<Option<End>>,
+) -> Step {
+    while !data.is_empty() {
+        tokio::select! {
+            r = dst.writable() => if r.is_err() {
+                return Step::End(End::Close);
+            },
+            _ = end_rx.changed() => return Step::End(end_rx.borrow().unwrap_or(End::Close)),
+        }
+        match dst.try_write(data) {
+            Ok(0) => return Step::End(End::Close),
+            Ok(m) => data = &data[m..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return Step::End(End::Close),
+        }
+    }
+    Step::Continue
+}
+
 /// Half-closes the write side of a socket the splice path writes to (a
 /// plain FIN; the splice path never holds a TLS stream).
 #[cfg(target_os = "linux")]
@@ -238,6 +310,10 @@ struct Pump<'a> {
     /// Splice the passthrough path (Linux), through pipes from a pool.
     #[cfg(target_os = "linux")]
     splice: bool,
+    /// The last passthrough transfer was bulk (it filled the copy buffer):
+    /// splice, else copy.
+    #[cfg(target_os = "linux")]
+    bulk: bool,
 }
 
 impl<'a> Pump<'a> {
@@ -275,6 +351,8 @@ impl<'a> Pump<'a> {
             src_eof: false,
             #[cfg(target_os = "linux")]
             splice: true,
+            #[cfg(target_os = "linux")]
+            bulk: false,
         }
     }
 
@@ -354,6 +432,9 @@ impl<'a> Pump<'a> {
                     }
                 }
             }
+            if !self.bulk {
+                return self.small_step(src, dst).await;
+            }
             // A pipe is borrowed only while bytes are in flight, so idle
             // connections hold none; without one (out of descriptors) this
             // step copies instead.
@@ -384,6 +465,40 @@ impl<'a> Pump<'a> {
         }
     }
 
+    /// Small transfers (a request, a reply) copy through a stack buffer:
+    /// one read and one write cost less than two splices through a pipe. A
+    /// read that fills the buffer means a bulk transfer, for which splice
+    /// wins; the pump splices until a transfer is small again.
+    #[cfg(target_os = "linux")]
+    async fn small_step(&mut self, src: &TcpStream, dst: &TcpStream) -> Step {
+        match copy_small(src, dst) {
+            SmallCopy::NotReady => Step::Continue,
+            SmallCopy::Eof => {
+                shutdown_write(dst);
+                Step::Done
+            }
+            SmallCopy::Failed { reset } => Step::End(if reset { End::Reset } else { End::Close }),
+            SmallCopy::Written { n, bulk } => {
+                self.received(n);
+                self.sent(n);
+                self.bulk = bulk;
+                Step::Continue
+            }
+            SmallCopy::Partial { n, rest, bulk } => {
+                // The destination is slow: the unwritten tail waits here
+                // (the one allocation of this path, only when a write is
+                // short).
+                self.received(n);
+                self.bulk = bulk;
+                let step = write_tcp_or_end(dst, &rest, &mut self.end_rx).await;
+                if matches!(step, Step::Continue) {
+                    self.sent(n);
+                }
+                step
+            }
+        }
+    }
+
     /// Moves what the source has through `pipe`; the pipe goes back to the
     /// pool once empty.
     #[cfg(target_os = "linux")]
@@ -401,6 +516,8 @@ impl<'a> Pump<'a> {
             }
             Ok(n) => {
                 self.received(n);
+                // A short transfer: back to copying.
+                self.bulk = n >= SMALL_COPY;
                 tokio::select! {
                     r = super::splice::drain(dst, &mut pipe) => match r {
                         Ok(()) => {
