@@ -3,13 +3,21 @@
 //! into the line (`Screen::write_json_text`).
 
 use std::io::Write as _;
+use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
 use super::AuditEvent;
 
-/// Appends the event's fields.
-pub(super) fn write_event(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
+/// Appends the event's fields; returns where the value of a screen's
+/// `text` lies in `out` (the escaped text between its quotes), which the
+/// chain hash leaves out (its `sha256` field binds it). `text` is scratch
+/// space for a screen's raw text, reused across entries.
+pub(super) fn write_event(
+    out: &mut Vec<u8>,
+    text: &mut Vec<u8>,
+    event: &AuditEvent<'_>,
+) -> Option<Range<usize>> {
     // Writing to a `Vec` cannot fail.
     match event {
         AuditEvent::Connect { address, lu } => {
@@ -42,10 +50,16 @@ pub(super) fn write_event(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
             let at = out.len();
             out.extend_from_slice(&[b'0'; 64]);
             out.extend_from_slice(b"\",\"text\":\"");
-            let mut text = Sha256::new();
-            screen.write_json_text(out, |raw| text.update(raw));
+            let start = out.len();
+            // The raw text comes a row at a time: gather it and hash it
+            // whole (one `update`, its blocks compressed in one run)
+            // rather than feeding SHA-256 two small pieces per row.
+            text.clear();
+            screen.write_json_text(out, |raw| text.extend_from_slice(raw));
+            let end = out.len();
             out.push(b'"');
-            out[at..at + 64].copy_from_slice(&hex_digits(&text.finalize().into()));
+            out[at..at + 64].copy_from_slice(&hex_digits(&Sha256::digest(&*text).into()));
+            return Some(start..end);
         }
         AuditEvent::Error { kind, message } => {
             out.extend_from_slice(b",\"event\":\"error\",\"kind\":");
@@ -58,6 +72,7 @@ pub(super) fn write_event(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
             json_str(out, reason);
         }
     }
+    None
 }
 
 /// Appends `s` as a JSON string.
