@@ -74,7 +74,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ballast_codec::tn3270::Aid;
 use sha2::{Digest, Sha256};
 
-use entry::{hex, json_str, write_event};
+use entry::{decimal, hex, json_str, write_event};
 
 use crate::screen::Screen;
 
@@ -225,7 +225,7 @@ impl AuditLog {
     ) -> io::Result<u64> {
         let ts_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let mut guard = self
             .chain
             .lock()
@@ -234,11 +234,13 @@ impl AuditLog {
         let seq = c.seq + 1;
         let line = &mut c.line;
         line.clear();
-        // Writing to a `Vec` cannot fail.
-        let _ = write!(
-            line,
-            "{{\"seq\":{seq},\"ts_ms\":{ts_ms},\"session\":{session},\"endpoint\":"
-        );
+        line.extend_from_slice(b"{\"seq\":");
+        decimal(line, seq);
+        line.extend_from_slice(b",\"ts_ms\":");
+        decimal(line, ts_ms);
+        line.extend_from_slice(b",\"session\":");
+        decimal(line, session);
+        line.extend_from_slice(b",\"endpoint\":");
         json_str(line, endpoint);
         if let Some(user) = user {
             line.extend_from_slice(b",\"user\":");
