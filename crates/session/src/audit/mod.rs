@@ -25,7 +25,14 @@
 //! entry of the session, so the log can be queried by user. `seq` counts
 //! from 1; `prev` is the `hash` of the entry before (64 zeros for the
 //! first); `hash` is the SHA-256 of the line's bytes up to (not including)
-//! `,"hash":`. Events and their fields:
+//! `,"hash":`, leaving out the bytes of a screen's `text` value (the
+//! escaped text between its quotes, as if the entry read `"text":""`):
+//! the entry's `sha256`, which the hash covers, binds the text, so the
+//! text is hashed once. [`verify`] checks both: a `text` that does not
+//! match its `sha256` is a tampered entry, as is any other edited byte
+//! (the text's bytes must be this log's escaping of it). Screen entries
+//! of logs written before this rule, whose `hash` covers the whole line,
+//! verify too. Events and their fields:
 //!
 //! | `event` | fields |
 //! |---|---|
@@ -52,8 +59,10 @@
 //! An append takes one lock and builds the line in a reused buffer: a
 //! screen's cells are decoded and escaped straight into it (no
 //! intermediate `String`), its `sha256` is computed on the way, and the
-//! line is hashed once. Bench: `cargo bench -p ballast-benches --bench
-//! session_manager -- audit`.
+//! chain hash covers the rest of the line (a few hundred bytes), so each
+//! byte of the text goes through SHA-256 once. Bench: `cargo bench -p
+//! ballast-benches --bench session_manager -- audit` (figures in
+//! `docs/performance.md`).
 
 mod entry;
 pub(crate) mod verify;
@@ -65,7 +74,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ballast_codec::tn3270::Aid;
 use sha2::{Digest, Sha256};
 
-use entry::{hex, json_str, write_event};
+use entry::{decimal, hex, json_str, write_event};
 
 use crate::screen::Screen;
 
@@ -132,6 +141,9 @@ struct Chain {
     /// The entry being built, reused so an append allocates nothing once
     /// it has grown to the largest entry.
     line: Vec<u8>,
+    /// A screen's raw (unescaped) text, gathered to be hashed whole;
+    /// reused like `line`.
+    text: Vec<u8>,
 }
 
 /// An append-only, hash-chained audit log; share it with an `Arc`.
@@ -171,6 +183,7 @@ impl AuditLog {
                 seq,
                 prev,
                 line: Vec::with_capacity(512),
+                text: Vec::new(),
             }),
         }
     }
@@ -212,7 +225,7 @@ impl AuditLog {
     ) -> io::Result<u64> {
         let ts_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let mut guard = self
             .chain
             .lock()
@@ -221,22 +234,28 @@ impl AuditLog {
         let seq = c.seq + 1;
         let line = &mut c.line;
         line.clear();
-        // Writing to a `Vec` cannot fail.
-        let _ = write!(
-            line,
-            "{{\"seq\":{seq},\"ts_ms\":{ts_ms},\"session\":{session},\"endpoint\":"
-        );
+        line.extend_from_slice(b"{\"seq\":");
+        decimal(line, seq);
+        line.extend_from_slice(b",\"ts_ms\":");
+        decimal(line, ts_ms);
+        line.extend_from_slice(b",\"session\":");
+        decimal(line, session);
+        line.extend_from_slice(b",\"endpoint\":");
         json_str(line, endpoint);
         if let Some(user) = user {
             line.extend_from_slice(b",\"user\":");
             json_str(line, user);
         }
-        write_event(line, event);
+        let text = write_event(line, &mut c.text, event).unwrap_or(line.len()..line.len());
         line.extend_from_slice(b",\"prev\":\"");
         hex(line, &c.prev);
         line.push(b'"');
-        // The one hash of the entry: its bytes so far.
-        let hash: [u8; 32] = Sha256::digest(&*line).into();
+        // The chain hash: the entry's bytes so far but a screen's text,
+        // which its `sha256` (hashed here) already binds.
+        let mut hasher = Sha256::new();
+        hasher.update(&line[..text.start]);
+        hasher.update(&line[text.end..]);
+        let hash: [u8; 32] = hasher.finalize().into();
         line.extend_from_slice(b",\"hash\":\"");
         hex(line, &hash);
         line.extend_from_slice(b"\"}\n");

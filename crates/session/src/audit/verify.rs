@@ -100,7 +100,8 @@ struct Parsed {
     seq: u64,
     prev: String,
     hash: [u8; 32],
-    computed: [u8; 32],
+    /// True when the line's bytes give its `hash`.
+    intact: bool,
 }
 
 fn parse(line: &str, n: u64) -> Result<Parsed, VerifyError> {
@@ -116,12 +117,50 @@ fn parse(line: &str, n: u64) -> Result<Parsed, VerifyError> {
         serde_json::from_str(&format!("{body}}}")).map_err(|_| bad("not a JSON object"))?;
     let seq = value["seq"].as_u64().ok_or(bad("no seq"))?;
     let prev = value["prev"].as_str().ok_or(bad("no prev"))?.to_owned();
+    // A screen entry written before the chain hash left its text out
+    // (the whole line hashed) verifies too: a log keeps working across
+    // the upgrade, and no edit passes either rule.
+    let intact = chain_hash(body, &value) == Some(hash)
+        || (value.get("text").is_some()
+            && <[u8; 32]>::from(Sha256::digest(body.as_bytes())) == hash);
     Ok(Parsed {
         seq,
         prev,
         hash,
-        computed: Sha256::digest(body.as_bytes()).into(),
+        intact,
     })
+}
+
+/// The chain hash of an entry whose line up to `,"hash":` is `body` and
+/// whose fields are `entry`: the SHA-256 of `body` without the bytes of
+/// its `text` value (between the quotes). `None` when the entry has a
+/// `text` that is not the one its `sha256` names, or that is not written
+/// as the log writes it (`serde_json`'s escaping, right after the first
+/// `"text":` key): the hash leaves those bytes out, so they must be
+/// exactly the text the `sha256` field binds.
+fn chain_hash(body: &str, entry: &serde_json::Value) -> Option<[u8; 32]> {
+    const KEY: &str = "\"text\":";
+    let Some(text) = entry.get("text") else {
+        return Some(Sha256::digest(body.as_bytes()).into());
+    };
+    let text = text.as_str()?;
+    let mut digest = Vec::with_capacity(64);
+    hex(&mut digest, &Sha256::digest(text.as_bytes()).into());
+    if entry["sha256"].as_str()?.as_bytes() != digest {
+        return None;
+    }
+    // A JSON string holds no unescaped quote, so `"text":` in a line the
+    // log wrote is its `text` key; the `hash` check catches any other.
+    let start = body.find(KEY)? + KEY.len();
+    let written = serde_json::to_string(text).ok()?;
+    if !body[start..].starts_with(&written) {
+        return None;
+    }
+    let (before, after) = (start + 1, start + written.len() - 1);
+    let mut hasher = Sha256::new();
+    hasher.update(&body.as_bytes()[..before]);
+    hasher.update(&body.as_bytes()[after..]);
+    Some(hasher.finalize().into())
 }
 
 fn unhex(s: &str) -> Option<[u8; 32]> {
@@ -141,8 +180,9 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// Checks every entry of a log: each line's hash, its `seq` (one more than
-/// the line before) and its `prev` (the hash of the line before). Reading
+/// Checks every entry of a log: each line's hash (and a screen entry's
+/// text against its `sha256`), its `seq` (one more than the line before)
+/// and its `prev` (the hash of the line before). Reading
 /// stops at the first fault. Memory stays bounded by one line.
 ///
 /// A swapped pair shows as [`VerifyError::Reordered`], a deleted line as
@@ -158,7 +198,7 @@ pub fn verify(reader: impl BufRead) -> Result<VerifyReport, VerifyError> {
         let line = line?;
         n += 1;
         let p = parse(&line, n)?;
-        if p.computed != p.hash {
+        if !p.intact {
             return Err(VerifyError::Tampered {
                 line: n,
                 seq: p.seq,
@@ -210,5 +250,65 @@ fn misplaced(
             expected,
             found,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ballast_codec::tn3270::{
+        CodePage, Command, FieldAttribute, Outbound, OutboundParser, RecordBuilder, ScreenSize, Wcc,
+    };
+
+    use super::{VerifyError, verify};
+    use crate::audit::{AuditEvent, AuditLog};
+    use crate::screen::Screen;
+
+    /// A log of one screen entry showing quotes, a backslash and Latin-1
+    /// letters (each written escaped or as two UTF-8 bytes).
+    fn log_of_a_screen_to_escape() -> String {
+        let record = RecordBuilder::new(
+            Command::EraseWrite,
+            Wcc::from_flags(Wcc::KEYBOARD_RESTORE),
+            ScreenSize::MODEL_2,
+        )
+        .start_field(FieldAttribute::new().protect())
+        .text_str("say \"hi\" \\ café ¢ ¬ PLAIN")
+        .finish()
+        .expect("a record");
+        let Ok(Outbound::Write {
+            command,
+            wcc,
+            orders,
+        }) = OutboundParser::default().parse(&record)
+        else {
+            panic!("a write")
+        };
+        let size = ScreenSize::MODEL_2;
+        let mut screen = Screen::new(size, size, CodePage::Cp037);
+        crate::apply::apply_write(&mut screen, command, wcc, orders).expect("applied");
+        let log = AuditLog::in_memory();
+        let event = AuditEvent::ScreenReceived { screen: &screen };
+        log.record(1, "mvs1", &event).expect("append");
+        log.record(1, "mvs1", &event).expect("append");
+        String::from_utf8(log.into_inner().expect("in memory")).expect("utf-8")
+    }
+
+    #[test]
+    fn screen_text_written_escaped_verifies() {
+        let log = log_of_a_screen_to_escape();
+        assert!(log.contains(r#"say \"hi\" \\ café"#), "{log}");
+        assert_eq!(verify(log.as_bytes()).expect("verifies").entries, 2);
+    }
+
+    #[test]
+    fn screen_text_escaped_another_way_is_tampered() {
+        // The same text, one letter written as a `\u` escape: the bytes
+        // the chain hash leaves out must be the log's own escaping.
+        let log = log_of_a_screen_to_escape().replacen("PLAIN", r"\u0050LAIN", 1);
+        let err = verify(log.as_bytes()).expect_err("tampered");
+        assert!(
+            matches!(err, VerifyError::Tampered { line: 1, seq: 1 }),
+            "{err}"
+        );
     }
 }

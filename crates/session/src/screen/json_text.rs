@@ -63,18 +63,23 @@ const fn escape(c: char) -> Escaped {
     }
 }
 
+/// A `plain` table's mark for a byte that needs the escaped table: no
+/// plain ASCII output has this bit.
+const ESCAPE: u8 = 0x80;
+
 /// Each byte's output when it is one plain ASCII byte that needs no
-/// escaping (bytes below 0x40 as a space); 0 when it needs the escaped
-/// table (a quote, a backslash, a control or a Latin-1 letter such as é).
+/// escaping (bytes below 0x40 as a space); [`ESCAPE`] when it needs the
+/// escaped table (a quote, a backslash, a control or a Latin-1 letter
+/// such as é).
 const fn plain(cp: CodePage) -> [u8; 256] {
     let mut t = [b' '; 256];
     let mut b = 0x40;
     while b < 256 {
         let c = cp.decode(b as u8);
         t[b] = match c {
-            '"' | '\\' => 0,
+            '"' | '\\' => ESCAPE,
             ' '..='~' => c as u8,
-            _ => 0,
+            _ => ESCAPE,
         };
         b += 1;
     }
@@ -168,6 +173,10 @@ impl Screen {
             next: 0,
             hidden: self.fields.last().is_some_and(super::Field::is_hidden),
         };
+        debug_assert!(
+            self.fields_consistent(),
+            "the field table names every attribute cell"
+        );
         let rows = self.chars.chunks(cols).zip(self.attrs.chunks(cols));
         for (row, (chars, attrs)) in rows.enumerate() {
             if row > 0 {
@@ -180,19 +189,20 @@ impl Screen {
             // Cells past the last graphic byte are blank whatever their
             // field: decode only up to there.
             let graphic = &chars[..graphic_len(chars)];
-            out.extend(graphic.iter().zip(attrs).map(|(&c, &a)| {
-                if a & FA_FLAG == 0 {
-                    plain[usize::from(c)]
-                } else {
-                    b' '
-                }
+            // One table look-up per cell, gathering the marks on the way;
+            // attribute cells are blanked by the field walk (the field
+            // table names each one).
+            let mut marks = 0;
+            out.extend(graphic.iter().map(|&c| {
+                let p = plain[usize::from(c)];
+                marks |= p;
+                p
             }));
             walk = self.blank_hidden(&mut out[start..], first, chars.len(), walk);
             let shown = shown_len(&out[start..]);
-            let plain_row = !out[start..start + shown]
-                .iter()
-                .fold(false, |z, &b| z | (b == 0));
-            if plain_row {
+            // A marked cell in a non-display field, since blanked, sends
+            // the row the slow way too: still right, only slower.
+            if marks & ESCAPE == 0 {
                 out.truncate(start + shown);
                 raw(&out[start..]);
             } else {
@@ -205,7 +215,8 @@ impl Screen {
 
     /// Walks the fields whose attribute cell lies in the row of `len`
     /// cells starting at address `first`, blanking the decoded `cells`
-    /// (a prefix of the row) that belong to non-display fields.
+    /// (a prefix of the row) that are attribute cells or belong to
+    /// non-display fields.
     fn blank_hidden(&self, cells: &mut [u8], first: usize, len: usize, mut walk: Walk) -> Walk {
         let mut from = 0;
         while let Some(f) = self
@@ -216,6 +227,9 @@ impl Screen {
             let at = usize::from(f.attribute_address)
                 .saturating_sub(first)
                 .max(from);
+            if let Some(cell) = cells.get_mut(at) {
+                *cell = b' ';
+            }
             if walk.hidden {
                 let to = at.min(cells.len());
                 cells[from.min(to)..to].fill(b' ');

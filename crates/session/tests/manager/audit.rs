@@ -112,9 +112,113 @@ fn verifier_reports_swapped_lines() {
     );
 }
 
+/// The index of the first `screen` entry showing "TRANSACTION ID".
+fn screen_line(l: &[String]) -> usize {
+    l.iter()
+        .position(|line| line.contains("\"event\":\"screen\"") && line.contains("TRANSACTION ID"))
+        .expect("a screen entry showing the word")
+}
+
+/// Changes one letter of the first screen entry's text, and nothing
+/// else; returns its line number (its `seq`).
+fn change_one_letter(l: &mut [String]) -> u64 {
+    let i = screen_line(l);
+    let text = l[i].find("\"text\":\"").expect("a text field");
+    let at = text + l[i][text..].find("TRANSACTION ID").expect("in the text");
+    l[i].replace_range(at..=at, "X");
+    i as u64 + 1
+}
+
+/// The SHA-256 of `text`, in hex.
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn verifier_reports_one_character_changed_in_a_screen_text() {
+    let mut l = lines(&recorded_session());
+    // One letter, nothing else: the `sha256` no longer matches the text.
+    let n = change_one_letter(&mut l);
+    let err = verify(&join(&l)[..]).expect_err("tampered");
+    assert!(
+        matches!(err, VerifyError::Tampered { line, seq } if line == n && seq == n),
+        "{err}"
+    );
+}
+
+#[test]
+fn verifier_reports_a_screen_text_rewritten_with_a_matching_sha256() {
+    let mut l = lines(&recorded_session());
+    let i = screen_line(&l);
+    let entry: serde_json::Value = serde_json::from_str(&l[i]).expect("a JSON entry");
+    let forged =
+        entry["text"]
+            .as_str()
+            .expect("a text")
+            .replacen("TRANSACTION ID", "TRANSACTION XX", 1);
+    let old_text = serde_json::to_string(&entry["text"]).expect("a string");
+    let old_sha = entry["sha256"].as_str().expect("a sha256");
+    // Text and `sha256` agree again; the chain hash covers the `sha256`.
+    l[i] = l[i]
+        .replacen(
+            &old_text,
+            &serde_json::to_string(&forged).expect("a string"),
+            1,
+        )
+        .replacen(old_sha, &sha256_hex(&forged), 1);
+    let rewritten: serde_json::Value = serde_json::from_str(&l[i]).expect("a JSON entry");
+    assert_eq!(rewritten["text"], forged.as_str());
+    assert_eq!(rewritten["sha256"], sha256_hex(&forged).as_str());
+    let err = verify(&join(&l)[..]).expect_err("tampered");
+    let n = i as u64 + 1;
+    assert!(
+        matches!(err, VerifyError::Tampered { line, seq } if line == n && seq == n),
+        "{err}"
+    );
+}
+
+/// Rewrites each line's `prev` and `hash` as earlier versions wrote them:
+/// the hash of the whole line up to `,"hash":`, a screen's text included.
+fn rechain_whole_lines(l: &mut [String]) {
+    use sha2::{Digest, Sha256};
+    let mut prev = "0".repeat(64);
+    for line in l {
+        let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON entry");
+        let old_prev = entry["prev"].as_str().expect("a prev").to_owned();
+        let at = line.rfind(",\"hash\":\"").expect("a hash");
+        let body = line[..at].replacen(
+            &format!("\"prev\":\"{old_prev}\""),
+            &format!("\"prev\":\"{prev}\""),
+            1,
+        );
+        prev = Sha256::digest(body.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        *line = format!("{body},\"hash\":\"{prev}\"}}");
+    }
+}
+
+#[test]
+fn verifier_accepts_a_log_whose_screen_entries_hash_their_whole_line() {
+    let mut l = lines(&recorded_session());
+    rechain_whole_lines(&mut l);
+    let report = verify(&join(&l)[..]).expect("a log from before the text left the chain hash");
+    assert_eq!(report.entries as usize, l.len());
+    let n = change_one_letter(&mut l);
+    let err = verify(&join(&l)[..]).expect_err("tampered");
+    assert!(
+        matches!(err, VerifyError::Tampered { line, seq } if line == n && seq == n),
+        "{err}"
+    );
+}
+
 #[test]
 fn screen_entries_hash_their_text_and_cut_trailing_blanks() {
-    use sha2::{Digest, Sha256};
     let bytes = recorded_session();
     let mut screens = 0;
     for line in lines(&bytes) {
@@ -124,11 +228,7 @@ fn screen_entries_hash_their_text_and_cut_trailing_blanks() {
         }
         screens += 1;
         let text = entry["text"].as_str().expect("a text field");
-        let digest: String = Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(entry["sha256"], digest.as_str(), "{line}");
+        assert_eq!(entry["sha256"], sha256_hex(text).as_str(), "{line}");
         assert_eq!(text.split('\n').count(), 24, "one line per row: {text:?}");
         assert!(text.lines().all(|row| !row.ends_with(' ')), "{text:?}");
     }
