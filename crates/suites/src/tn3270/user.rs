@@ -156,7 +156,7 @@ impl<'a, S: Read + Write> User<'a, S> {
                 self.client = None;
             }
             seq += 1;
-            if self.w.logoff_every > 0 && seq % self.w.logoff_every == 0 {
+            if self.w.logoff_every > 0 && seq.is_multiple_of(self.w.logoff_every) {
                 self.log_off();
             }
             self.ctx.think();
