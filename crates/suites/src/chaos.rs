@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::tn3270::{Setup, Tn3270Target, Tn3270Workload};
 
 pub use catalog::{BEGIN_MARK, END_MARK, markdown};
-pub use select::{QUICK, select};
+pub use select::{QUICK, scale_loads, select};
 pub use summary::replay_command;
 
 /// Exit code: every scenario passed.
@@ -253,6 +253,7 @@ fn run_all(
 
 /// Runs `s` against a fresh TN3270 target shaped by its settings.
 pub fn run_one(s: &Scenario, injectors: &[&dyn FaultInjector], opts: &RunOptions) -> Run {
+    let s = &scale_loads(s.clone(), opts.clients);
     // One clock for the target's hooks and the users' breakers, so a
     // clock fault reaches both.
     let clock = crate::tn3270::target_clock();

@@ -174,6 +174,26 @@ pub trait Target: Send {
         self.start()
     }
 
+    /// Stops abruptly only what serves link `link` (one endpoint of
+    /// several): a `kill` or `restart` fault that names its `link`. By
+    /// default the whole target ([`kill`](Self::kill)).
+    fn kill_link(&mut self, link: &str) {
+        let _ = link;
+        self.kill();
+    }
+
+    /// Starts what serves link `link` again after
+    /// [`kill_link`](Self::kill_link) and names every link. By default
+    /// [`start`](Self::start).
+    ///
+    /// # Errors
+    ///
+    /// What [`start`](Self::start) returns.
+    fn start_link(&mut self, link: &str) -> Result<Vec<Link>, SuiteError> {
+        let _ = link;
+        self.start()
+    }
+
     /// The handles in-process faults act through (its clock, a lock, its
     /// worker threads, its disk, its certificate). The harness asks when
     /// each fault starts, since a restart may have changed them; by

@@ -35,6 +35,8 @@ impl Drop for StopFlag {
 enum Undo {
     /// Start the killed target again.
     Start,
+    /// Start what serves this link again (a `kill` that named its link).
+    StartLink(String),
     /// Jump the clock back by this many ns.
     ClockJump(Arc<ballast_clock::SkewedClock>, i64),
     /// Reset the clock's rate and offset.
@@ -87,8 +89,11 @@ impl<'f, 'a, T: Target> Timeline<'f, 'a, T> {
     pub(super) fn start(&mut self, f: &FaultSpec) -> Result<(), SuiteError> {
         let link = f.link.as_deref().unwrap_or(self.first_link).to_owned();
         self.faults.start(&f.name, &link, &f.toxics)?;
+        // A kill or restart acts on the whole target, or only on what
+        // serves the link when the fault names one.
+        let only = f.link.as_deref();
         for action in &f.targets {
-            self.act(&f.name, &link, action)?;
+            self.act(&f.name, &link, only, action)?;
         }
         let hooks = self.target.hooks();
         self.faults.start_resources(&f.name, &f.resources, &hooks)?;
@@ -157,22 +162,40 @@ impl<'f, 'a, T: Target> Timeline<'f, 'a, T> {
         Ok(())
     }
 
-    fn act(&mut self, fault: &str, link: &str, action: &TargetAction) -> Result<(), SuiteError> {
+    fn act(
+        &mut self,
+        fault: &str,
+        link: &str,
+        only: Option<&str>,
+        action: &TargetAction,
+    ) -> Result<(), SuiteError> {
         let name = fault.to_owned();
-        match action {
-            TargetAction::Kill => {
+        match (action, only) {
+            (TargetAction::Kill, None) => {
                 self.target.kill();
                 self.undo.push((name, Undo::Start));
             }
-            TargetAction::Restart => {
+            (TargetAction::Kill, Some(only)) => {
+                self.target.kill_link(only);
+                self.undo.push((name, Undo::StartLink(only.to_owned())));
+            }
+            (TargetAction::Restart, None) => {
                 let links = self.target.restart()?;
                 self.faults.follow(&links)?;
             }
-            TargetAction::Misroute { to } => self.faults.misroute(fault, link, to)?,
-            TargetAction::ClockJump {
-                offset_ms,
-                permanent,
-            } => {
+            (TargetAction::Restart, Some(only)) => {
+                self.target.kill_link(only);
+                let links = self.target.start_link(only)?;
+                self.faults.follow(&links)?;
+            }
+            (TargetAction::Misroute { to }, _) => self.faults.misroute(fault, link, to)?,
+            (
+                TargetAction::ClockJump {
+                    offset_ms,
+                    permanent,
+                },
+                _,
+            ) => {
                 let clock = self.target.hooks().clock.ok_or_else(|| {
                     unsupported(fault, "clock_jump needs the target's TargetHooks::clock")
                 })?;
@@ -182,14 +205,14 @@ impl<'f, 'a, T: Target> Timeline<'f, 'a, T> {
                     self.undo.push((name, Undo::ClockJump(clock, -by)));
                 }
             }
-            TargetAction::ClockSkew { rate } => {
+            (TargetAction::ClockSkew { rate }, _) => {
                 let clock = self.target.hooks().clock.ok_or_else(|| {
                     unsupported(fault, "clock_skew needs the target's TargetHooks::clock")
                 })?;
                 clock.set_rate(*rate);
                 self.undo.push((name, Undo::ClockReset(clock)));
             }
-            TargetAction::ExpiredCertificate => {
+            (TargetAction::ExpiredCertificate, _) => {
                 let cert = self.target.hooks().certificate.ok_or_else(|| {
                     unsupported(
                         fault,
@@ -201,7 +224,7 @@ impl<'f, 'a, T: Target> Timeline<'f, 'a, T> {
             }
             // A new action this timeline does not know cannot be done.
             #[allow(unreachable_patterns)]
-            other => return Err(unsupported(fault, &format!("{other:?}"))),
+            (other, _) => return Err(unsupported(fault, &format!("{other:?}"))),
         }
         Ok(())
     }
@@ -227,6 +250,10 @@ impl<'f, 'a, T: Target> Timeline<'f, 'a, T> {
         match u {
             Undo::Start => {
                 let links = self.target.start()?;
+                self.faults.follow(&links)
+            }
+            Undo::StartLink(link) => {
+                let links = self.target.start_link(&link)?;
                 self.faults.follow(&links)
             }
             Undo::ClockJump(clock, by) => {

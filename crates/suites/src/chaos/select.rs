@@ -22,6 +22,34 @@ pub const QUICK: &[&str] = &[
     "host-kill-restart",
 ];
 
+/// `s` with each `clients` load fault sized for `clients` regular clients
+/// when its `load_clients_per_client` setting asks for N per client (a
+/// connection spike at 10× the clients is 9 extra per client), capped at
+/// [`MAX_LOAD_CLIENTS`](scenario::MAX_LOAD_CLIENTS).
+pub fn scale_loads(mut s: Scenario, clients: u64) -> Scenario {
+    let per_client = s
+        .workload
+        .settings
+        .get("load_clients_per_client")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    if per_client == 0 {
+        return s;
+    }
+    let clients = s.workload.clients.unwrap_or(clients).max(1);
+    let extra = per_client
+        .saturating_mul(clients)
+        .clamp(1, scenario::MAX_LOAD_CLIENTS);
+    for fault in &mut s.timeline {
+        for spec in &mut fault.loads {
+            if let scenario::Load::Clients { count, .. } = &mut spec.load {
+                *count = extra;
+            }
+        }
+    }
+    s
+}
+
 /// The scenarios `args` ask for, in catalog order, scaled to `--duration`.
 ///
 /// # Errors
@@ -138,7 +166,10 @@ fn grid_axis(chosen: Vec<Scenario>, axis: &str) -> Result<Vec<Scenario>, String>
     let (key, values) = axis
         .split_once('=')
         .ok_or_else(|| format!("--grid wants SETTING=V1,V2,…, not `{axis}`"))?;
-    let known = crate::tn3270::SETTINGS.iter().map(|(k, _)| *k);
+    let known = crate::tn3270::SETTINGS
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| !crate::tn3270::SHAPE_SETTINGS.contains(k));
     if !known.clone().any(|k| k == key) {
         return Err(unknown("--grid setting", key, known));
     }

@@ -13,8 +13,10 @@
 //! | `tls` | `true` / `false` | the hosts serve TLS; users verify the certificate |
 //! | `journal` | `true` / `false` | the store writes every record through a [`DiskFaults`] shim before it acknowledges it, and a restarted host recovers from it |
 //! | `host_process` | `thread` / `child` | the host runs in this process, or as a child process (`ballast-suite host`) that a `kill` fault SIGKILLs |
-//! | `client` | `resilient` / `naive` | the users' client: retries, a breaker and 1.5 s step timeouts, or none of them |
+//! | `client` | `resilient` / `naive` | the users' client: retries, a breaker, failover and 1.5 s step timeouts, or none of them (10 s step timeouts, only so that a run ends) |
 //! | `retry_max_attempts`, `breaker_consecutive_failures`, `breaker_open_ms` | whole numbers | the resilient client's tuning ([`SETTINGS`]) |
+//! | `logoff_every` | whole number | users sign off after every N operations and sign on again (0: never) |
+//! | `load_clients_per_client` | whole number | a `clients` load fault runs N extra clients per regular client instead of its `count` (0: its `count`) |
 //!
 //! [`HostSimulator`]: ballast_session::host::HostSimulator
 //! [`DiskFaults`]: ballast_chaos::resource::DiskFaults
@@ -27,6 +29,7 @@ mod user;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ballast_chaos::scenario::Scenario;
@@ -42,8 +45,9 @@ pub(crate) use user::{query, sign_on};
 /// How long one screen may take to arrive (the resilient client).
 pub const STEP_TIMEOUT: Duration = Duration::from_millis(1_500);
 
-/// How long the naive client waits for a screen: a library default, far
-/// beyond any SLA.
+/// How long the naive client waits for a screen. A truly naive client
+/// would wait forever (a blocking read with no timeout); this 10 s bound,
+/// far beyond any SLA, is there only so that a run ends.
 pub const NAIVE_STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The names of the host links, in preference order.
@@ -63,6 +67,8 @@ pub const SETTINGS: &[(&str, u64)] = &[
     ("retry_max_attempts", 4),
     ("breaker_consecutive_failures", 3),
     ("breaker_open_ms", 250),
+    ("logoff_every", 0),
+    ("load_clients_per_client", 0),
 ];
 
 /// The other settings, with their values (see the module docs).
@@ -74,13 +80,22 @@ pub const TARGET_SETTINGS: &[(&str, &[&str])] = &[
     ("client", &["resilient", "naive"]),
 ];
 
+/// Workload settings that are not the client's tuning, so `--grid` does
+/// not offer them: `logoff_every` (users sign off after every N
+/// operations; 0: never) and `load_clients_per_client` (a `clients` load
+/// fault runs N extra clients per regular client instead of its `count`;
+/// 0: its `count`).
+pub const SHAPE_SETTINGS: &[&str] = &["logoff_every", "load_clients_per_client"];
+
 /// Which client the users run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientKind {
     /// Retries with backoff, a breaker per endpoint, 1.5 s step timeouts,
     /// failover between endpoints.
     Resilient,
-    /// One attempt, no breaker, 10 s step timeouts, the first endpoint only.
+    /// No retry, no breaker, no failover (its first endpoint only) and no
+    /// short timeouts: it waits [`NAIVE_STEP_TIMEOUT`] (10 s, only so that
+    /// a run ends) for each screen.
     Naive,
 }
 
@@ -173,6 +188,13 @@ pub struct Tn3270Workload {
     seed: u64,
     retry_max_attempts: u32,
     setup: Setup,
+    /// Sign-offs after every this many operations (0: never).
+    logoff_every: u64,
+    /// Sessions the users signed off.
+    logoffs: AtomicU64,
+    /// Reads that brought data on a signed-off session before its close
+    /// (a record, or bytes refused as malformed).
+    late_reads: AtomicU64,
 }
 
 /// Setting `name` of `settings`, or its default from [`SETTINGS`].
@@ -233,12 +255,27 @@ impl Tn3270Workload {
             seed,
             retry_max_attempts,
             setup,
+            logoff_every: setting(settings, "logoff_every")?,
+            logoffs: AtomicU64::new(0),
+            late_reads: AtomicU64::new(0),
         })
     }
 
     /// What the scenario's settings asked for.
     pub fn setup(&self) -> &Setup {
         &self.setup
+    }
+
+    /// Sessions the users signed off (`logoff_every`).
+    pub fn logoffs(&self) -> u64 {
+        self.logoffs.load(Ordering::Relaxed)
+    }
+
+    /// Reads that brought data on a signed-off session after the host was
+    /// told to end it (late data: drained, or refused as malformed, and
+    /// dropped with the session).
+    pub fn late_reads(&self) -> u64 {
+        self.late_reads.load(Ordering::Relaxed)
     }
 }
 

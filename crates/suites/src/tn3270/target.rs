@@ -40,7 +40,9 @@ pub struct Tn3270Target {
     disk: DiskFaults,
     dir: PathBuf,
     host_exe: Option<PathBuf>,
-    hosts: Vec<Host>,
+    /// By endpoint, in [`HOST_LINKS`] order; `None` while that endpoint
+    /// alone is killed (`kill_link`).
+    hosts: Vec<Option<Host>>,
     decoy: Option<HostSimulator>,
     store: Option<RecordStore>,
     /// Where each host listened first: a restarted host listens there again.
@@ -125,23 +127,44 @@ impl Tn3270Target {
 
     fn start_thread_hosts(&mut self) -> Result<(), SuiteError> {
         let store = self.open_store()?;
-        let app: Arc<dyn ballast_session::host::Application> = Arc::new(DemoApp::default());
         for i in 0..self.setup.hosts {
-            let config = HostConfig {
-                listen: self.listen_addr(i),
-                tls: if self.setup.tls {
-                    Some(super::tls::server_config(false).map_err(SuiteError::Target)?)
-                } else {
-                    None
-                },
-                ..HostConfig::default()
-            };
-            let host = HostSimulator::start_shared(config, Arc::clone(&app), store.clone())
-                .map_err(|e| target_err("host simulator", &e))?;
-            self.hosts.push(Host::Thread(Arc::new(host)));
+            let host = self.start_thread_host(i, &store)?;
+            self.hosts.push(Some(host));
         }
         self.store = Some(store);
         Ok(())
+    }
+
+    /// Endpoint `i` in this process, serving `store`.
+    fn start_thread_host(&self, i: usize, store: &RecordStore) -> Result<Host, SuiteError> {
+        let config = HostConfig {
+            listen: self.listen_addr(i),
+            tls: if self.setup.tls {
+                Some(super::tls::server_config(false).map_err(SuiteError::Target)?)
+            } else {
+                None
+            },
+            ..HostConfig::default()
+        };
+        let app: Arc<dyn ballast_session::host::Application> = Arc::new(DemoApp::default());
+        let host = HostSimulator::start_shared(config, app, store.clone())
+            .map_err(|e| target_err("host simulator", &e))?;
+        Ok(Host::Thread(Arc::new(host)))
+    }
+
+    /// The links: every endpoint (where it listens, or listened before it
+    /// was killed alone), then the decoy.
+    fn links(&self) -> Vec<Link> {
+        let mut links: Vec<Link> = self
+            .addrs
+            .iter()
+            .zip(HOST_LINKS)
+            .map(|(addr, name)| Link::new(name, *addr))
+            .collect();
+        if let Some(decoy) = &self.decoy {
+            links.push(Link::new(DECOY_LINK, decoy.local_addr()));
+        }
+        links
     }
 
     fn start_child_host(&mut self) -> Result<(), SuiteError> {
@@ -162,7 +185,7 @@ impl Tn3270Target {
             tls.as_ref(),
         )
         .map_err(SuiteError::Target)?;
-        self.hosts.push(Host::Child(child));
+        self.hosts.push(Some(Host::Child(child)));
         Ok(())
     }
 }
@@ -208,17 +231,8 @@ impl Target for Tn3270Target {
                 .map_err(|e| target_err("decoy host", &e))?;
             self.decoy = Some(decoy);
         }
-        self.addrs = self.hosts.iter().map(Host::addr).collect();
-        let mut links: Vec<Link> = self
-            .hosts
-            .iter()
-            .zip(HOST_LINKS)
-            .map(|(h, name)| Link::new(name, h.addr()))
-            .collect();
-        if let Some(decoy) = &self.decoy {
-            links.push(Link::new(DECOY_LINK, decoy.local_addr()));
-        }
-        Ok(links)
+        self.addrs = self.hosts.iter().flatten().map(Host::addr).collect();
+        Ok(self.links())
     }
 
     fn stop(&mut self) {
@@ -231,13 +245,40 @@ impl Target for Tn3270Target {
     /// A crash: in-process hosts stop and their in-memory store is lost
     /// (what was journaled survives); a child host gets SIGKILL.
     fn kill(&mut self) {
-        for host in self.hosts.drain(..) {
+        for host in self.hosts.drain(..).flatten() {
             match host {
                 Host::Thread(h) => drop(h),
                 Host::Child(mut c) => c.kill(),
             }
         }
         self.store = None;
+    }
+
+    /// One endpoint crashes alone: its listener and sessions are gone, the
+    /// store it shares with the others stays. A child host is the only
+    /// endpoint, so killing it is killing the target.
+    fn kill_link(&mut self, link: &str) {
+        let slot = HOST_LINKS
+            .iter()
+            .position(|l| *l == link)
+            .and_then(|i| self.hosts.get_mut(i));
+        match slot {
+            Some(slot) if self.setup.host_process == HostProcess::Thread => drop(slot.take()),
+            _ => self.kill(),
+        }
+    }
+
+    /// The killed endpoint listens again where it did, on the shared store.
+    fn start_link(&mut self, link: &str) -> Result<Vec<Link>, SuiteError> {
+        let i = HOST_LINKS.iter().position(|l| *l == link);
+        let (Some(i), Some(store)) = (i, self.store.clone()) else {
+            return self.start();
+        };
+        if self.hosts.get(i).is_some_and(Option::is_none) {
+            let host = self.start_thread_host(i, &store)?;
+            self.hosts[i] = Some(host);
+        }
+        Ok(self.links())
     }
 
     fn hooks(&self) -> TargetHooks {
@@ -254,6 +295,7 @@ impl Target for Tn3270Target {
         let in_process: Vec<Weak<HostSimulator>> = self
             .hosts
             .iter()
+            .flatten()
             .filter_map(|h| match h {
                 Host::Thread(h) => Some(Arc::downgrade(h)),
                 Host::Child(_) => None,

@@ -4,7 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use ballast_chaos::history::Op;
 use ballast_chaos::suite::{ClientContext, SuiteError};
@@ -15,6 +16,9 @@ use ballast_session::{Aid, Client, Condition, SessionConfig};
 use super::{ClientKind, HOST_LINKS, NAIVE_STEP_TIMEOUT, STEP_TIMEOUT, Tn3270Workload};
 
 pub(crate) type Step<T> = Result<T, String>;
+
+/// Reads a logged-off session may take before it is dropped unclosed.
+const MAX_DRAIN_READS: usize = 64;
 
 fn step<T>(what: &str, r: ballast_session::Result<T>) -> Step<T> {
     r.map_err(|e| format!("{what}: {e}"))
@@ -78,7 +82,9 @@ struct User<'a, S> {
     connect: Connect<S>,
     kind: ClientKind,
     timeout: Duration,
-    retry: Retry,
+    /// The resilient client's sign-on retry; the naive client has none.
+    retry: Option<Retry>,
+    w: &'a Tn3270Workload,
     rng: SeededRng,
     client: Option<Client<S>>,
     /// Records stored and acknowledged: (name, transaction id).
@@ -94,7 +100,7 @@ impl<'a, S: Read + Write> User<'a, S> {
     ) -> Result<Self, SuiteError> {
         let naive = w.setup.client == ClientKind::Naive;
         let retry = Retry::new(RetryConfig {
-            max_attempts: if naive { 1 } else { w.retry_max_attempts },
+            max_attempts: w.retry_max_attempts,
             backoff: Backoff::exponential(Duration::from_millis(50), Duration::from_millis(400))
                 .with_jitter(Jitter::Full),
             seed: w.seed ^ ctx.process,
@@ -127,7 +133,8 @@ impl<'a, S: Read + Write> User<'a, S> {
             } else {
                 STEP_TIMEOUT
             },
-            retry,
+            retry: (!naive).then_some(retry),
+            w,
             rng: SeededRng::new(ctx.seed),
             client: None,
             acked: Vec::new(),
@@ -148,10 +155,51 @@ impl<'a, S: Read + Write> User<'a, S> {
                 // on again through the retry and the breakers.
                 self.client = None;
             }
-            self.ctx.think();
             seq += 1;
+            if self.w.logoff_every > 0 && seq.is_multiple_of(self.w.logoff_every) {
+                self.log_off();
+            }
+            self.ctx.think();
         }
         self.client = None;
+    }
+
+    /// Signs off (PF3 on the menu, PF3 on the logon screen: the host ends
+    /// the session) and reads the connection to its close, bounded by the
+    /// step timeout, counting what arrives after the host was told to end
+    /// it: late data is drained (or refused as malformed) and dropped with
+    /// the session, never taken as an answer.
+    fn log_off(&mut self) {
+        let Some(mut c) = self.client.take() else {
+            return;
+        };
+        let timeout = self.timeout;
+        let signed_off = c.press(Aid::Pf(3)).and_then(|()| {
+            c.wait_for(Condition::Text("SIGNED OFF".into()), timeout)?;
+            c.press(Aid::Pf(3))
+        });
+        if signed_off.is_err() {
+            return;
+        }
+        self.w.logoffs.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + timeout;
+        // Bounded by the deadline, and by a count in case reads keep coming.
+        for _ in 0..MAX_DRAIN_READS {
+            match c.poll(deadline) {
+                Ok(true) => {
+                    self.w.late_reads.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(false) if Instant::now() < deadline => {}
+                // Late bytes that are no record of this session (a 3270
+                // record without its TN3270E header): refused, not shown.
+                Err(ballast_session::Error::Codec(_)) => {
+                    self.w.late_reads.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                // Closed, timed out or failed: the session is over either way.
+                _ => break,
+            }
+        }
     }
 
     /// Signs on at the first endpoint whose breaker lets it through and
@@ -191,7 +239,11 @@ impl<'a, S: Read + Write> User<'a, S> {
     /// A signed-on session on the main menu.
     fn session(&mut self) -> Step<&mut Client<S>> {
         if self.client.is_none() {
-            let client = self.retry.call(|_attempt| self.sign_on_anywhere())?;
+            let client = match &self.retry {
+                Some(retry) => retry.call(|_attempt| self.sign_on_anywhere())?,
+                // The naive client tries once.
+                None => self.sign_on_anywhere()?,
+            };
             self.client = Some(client);
         }
         self.client.as_mut().ok_or_else(|| "no session".to_string())
