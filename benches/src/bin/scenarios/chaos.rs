@@ -5,6 +5,7 @@
 //! list-append history.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +105,9 @@ const CHECKED_OPS: u64 = 1_000;
 fn history_check(n: u64) {
     let history =
         History::<u64, u64>::with_clock(CHECKED_OPS as usize, ballast_chaos::ManualClock::new());
-    let mut state = HashMap::new();
+    // std's SipHash with fixed keys: the same table layout in every run,
+    // so the count does not move with a random seed.
+    let mut state: HashMap<u64, u64, BuildHasherDefault<DefaultHasher>> = HashMap::default();
     for i in 0..CHECKED_OPS {
         if i % 4 == 3 {
             let key = i - 1;

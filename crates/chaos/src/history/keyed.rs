@@ -9,6 +9,7 @@
 //! stricter).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::time::Duration;
 
@@ -147,9 +148,9 @@ pub(super) fn writes<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
 /// Each key's final value against its writes: it must be the value of a
 /// write no acknowledged write followed (a lost write otherwise), and not
 /// one only a refused write wrote.
-pub(super) fn check_final<K: Clone + Eq + Hash, V: Clone + Eq + Hash>(
+pub(super) fn check_final<K: Clone + Eq + Hash, V: Clone + Eq + Hash, S: BuildHasher>(
     writes: &Writes<K, V>,
-    final_state: &HashMap<K, V>,
+    final_state: &HashMap<K, V, S>,
     violations: &mut Vec<Violation<K, V>>,
 ) {
     for (id, key) in writes.order.iter().enumerate() {

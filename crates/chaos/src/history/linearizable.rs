@@ -9,8 +9,9 @@
 //! opposite orders. A key the direct checks already faulted is not reported
 //! again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Display;
+use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::time::Duration;
 
@@ -23,8 +24,8 @@ use crate::check::{Op as RegisterEvent, OpType, RegisterOp, Value};
 /// Keys and values as the register checker's integers: themselves when
 /// they are integers, otherwise numbered in order of first appearance.
 struct Numbering<T> {
-    ids: HashMap<T, i64>,
-    names: HashMap<i64, T>,
+    ids: rustc_hash::FxHashMap<T, i64>,
+    names: rustc_hash::FxHashMap<i64, T>,
     as_is: bool,
 }
 
@@ -36,8 +37,8 @@ impl<T: Clone + Eq + Hash + Display> Numbering<T> {
         let items: Vec<&T> = all.collect();
         let as_is = items.iter().all(|t| t.to_string().parse::<i64>().is_ok());
         let mut n = Self {
-            ids: HashMap::new(),
-            names: HashMap::new(),
+            ids: rustc_hash::FxHashMap::default(),
+            names: rustc_hash::FxHashMap::default(),
             as_is,
         };
         for t in items {
@@ -66,9 +67,9 @@ type At = (Duration, bool, u64);
 /// The history as register events: one call and one return per operation,
 /// then a read of each key's final value. Operations that never returned
 /// are returned as indeterminate at the very end.
-fn events<K, V>(
+fn events<K, V, S: BuildHasher>(
     entries: &[Entry<K, V>],
-    final_state: &HashMap<K, V>,
+    final_state: &HashMap<K, V, S>,
     keys: &Numbering<K>,
     values: &Numbering<V>,
 ) -> (Vec<RegisterEvent>, Vec<Option<u64>>)
@@ -146,9 +147,9 @@ pub(super) struct RegisterHistory<K> {
 }
 
 /// Builds the register history of `entries` with `final_state` read last.
-pub(super) fn build<K, V>(
+pub(super) fn build<K, V, S: BuildHasher>(
     entries: &[Entry<K, V>],
-    final_state: &HashMap<K, V>,
+    final_state: &HashMap<K, V, S>,
 ) -> RegisterHistory<K>
 where
     K: Clone + Eq + Hash + Display,
@@ -179,10 +180,10 @@ where
 /// a [`Violation::NonLinearizable`] for each key that has none: keys
 /// written at most once directly ([`SingleWrite`]), the others through the
 /// register search.
-pub(super) fn check<K, V>(
+pub(super) fn check<K, V, S: BuildHasher>(
     entries: &[Entry<K, V>],
-    final_state: &HashMap<K, V>,
-    faulted: &HashSet<K>,
+    final_state: &HashMap<K, V, S>,
+    faulted: &rustc_hash::FxHashSet<K>,
     violations: &mut Vec<Violation<K, V>>,
 ) where
     K: Clone + Eq + Hash + Display,
@@ -220,9 +221,9 @@ pub(super) fn check<K, V>(
 
 /// The register search over `entries` (whole keys), adding a violation per
 /// key that has no linearization.
-pub(super) fn search<K, V>(
+pub(super) fn search<K, V, S: BuildHasher>(
     entries: &[Entry<K, V>],
-    final_state: &HashMap<K, V>,
+    final_state: &HashMap<K, V, S>,
     violations: &mut Vec<Violation<K, V>>,
 ) where
     K: Clone + Eq + Hash + Display,

@@ -495,7 +495,10 @@ where
     /// leave one unfinished and go on). Write it with
     /// [`check::format::write_history`](crate::check::format::write_history)
     /// and check it with `ballast-check --model register`.
-    pub fn register_history(&self, final_state: &HashMap<K, V>) -> Vec<crate::check::Op> {
+    pub fn register_history<S: std::hash::BuildHasher>(
+        &self,
+        final_state: &HashMap<K, V, S>,
+    ) -> Vec<crate::check::Op> {
         let inner = lock(&self.inner);
         linearizable::build(&inner.entries, final_state).events
     }
@@ -504,7 +507,10 @@ where
     /// the run is over (read directly, not through the faulty path): the
     /// direct checks of each write and read, then each key's operations for
     /// linearizability (see [`Violation::NonLinearizable`]).
-    pub fn check(&self, final_state: &HashMap<K, V>) -> CheckReport<K, V> {
+    pub fn check<S: std::hash::BuildHasher>(
+        &self,
+        final_state: &HashMap<K, V, S>,
+    ) -> CheckReport<K, V> {
         let inner = lock(&self.inner);
         let entries = &inner.entries;
         let mut report = CheckReport {
@@ -525,7 +531,7 @@ where
         let writes = keyed::writes(entries, &mut report);
         keyed::check_final(&writes, final_state, &mut report.violations);
         keyed::check_reads(entries, &writes, &mut report.violations);
-        let faulted = report
+        let faulted: rustc_hash::FxHashSet<K> = report
             .violations
             .iter()
             .map(Violation::key)
