@@ -137,7 +137,8 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
-/// Turns the JSON status body of a request cut by the timeout into Go's.
+/// The answer to a request still running after the timeout: the 503 and
+/// small HTML body of Go's `http.TimeoutHandler` with an empty message.
 pub(super) fn timed_out() -> Response {
     let mut r = Response::new(Body::from(TIMEOUT_BODY));
     *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
