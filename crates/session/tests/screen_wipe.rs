@@ -61,8 +61,9 @@ fn ebcdic(screen: &Screen, text: &str) -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn a_typed_password_is_wiped_from_the_screen_buffer_when_the_client_drops() {
+/// A client at the demo's logon screen with user id `OPS7` and password
+/// `PW9XQZ` typed (the password into the non-display field), not sent.
+fn typed_sign_on() -> (HostSimulator, Client) {
     let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).expect("host");
     let t = Duration::from_secs(10);
     let mut c = Client::connect(host.local_addr(), SessionConfig::default(), t).expect("client");
@@ -72,6 +73,12 @@ fn a_typed_password_is_wiped_from_the_screen_buffer_when_the_client_drops() {
     c.tab();
     c.type_text("PW9XQZ")
         .expect("password into the non-display field");
+    (host, c)
+}
+
+#[test]
+fn a_typed_password_is_wiped_from_the_screen_buffer_when_the_client_drops() {
+    let (_host, c) = typed_sign_on();
     assert!(
         c.screen().text_with_hidden().contains("PW9XQZ"),
         "the password is in the screen buffer"
@@ -98,14 +105,7 @@ fn a_typed_password_is_wiped_from_the_screen_buffer_when_the_client_drops() {
 
 #[test]
 fn wipe_hidden_blanks_only_non_display_fields() {
-    let host = HostSimulator::start(HostConfig::default(), DemoApp::default()).expect("host");
-    let t = Duration::from_secs(10);
-    let mut c = Client::connect(host.local_addr(), SessionConfig::default(), t).expect("client");
-    c.wait_for(Condition::Text("PLEASE SIGN ON".into()), t)
-        .expect("logon screen");
-    c.type_text("OPS7").expect("user id");
-    c.tab();
-    c.type_text("PW9XQZ").expect("password");
+    let (_host, c) = typed_sign_on();
     let mut screen = c.screen().clone();
     screen.wipe_hidden();
     let text = screen.text_with_hidden();

@@ -138,16 +138,21 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+/// The verifier reports the entry on line `n` (its `seq` too) as tampered.
+fn assert_tampered_at(l: &[String], n: u64) {
+    let err = verify(&join(l)[..]).expect_err("tampered");
+    assert!(
+        matches!(err, VerifyError::Tampered { line, seq } if line == n && seq == n),
+        "{err}"
+    );
+}
+
 #[test]
 fn verifier_reports_one_character_changed_in_a_screen_text() {
     let mut l = lines(&recorded_session());
     // One letter, nothing else: the `sha256` no longer matches the text.
     let n = change_one_letter(&mut l);
-    let err = verify(&join(&l)[..]).expect_err("tampered");
-    assert!(
-        matches!(err, VerifyError::Tampered { line, seq } if line == n && seq == n),
-        "{err}"
-    );
+    assert_tampered_at(&l, n);
 }
 
 #[test]
@@ -173,18 +178,12 @@ fn verifier_reports_a_screen_text_rewritten_with_a_matching_sha256() {
     let rewritten: serde_json::Value = serde_json::from_str(&l[i]).expect("a JSON entry");
     assert_eq!(rewritten["text"], forged.as_str());
     assert_eq!(rewritten["sha256"], sha256_hex(&forged).as_str());
-    let err = verify(&join(&l)[..]).expect_err("tampered");
-    let n = i as u64 + 1;
-    assert!(
-        matches!(err, VerifyError::Tampered { line, seq } if line == n && seq == n),
-        "{err}"
-    );
+    assert_tampered_at(&l, i as u64 + 1);
 }
 
 /// Rewrites each line's `prev` and `hash` as earlier versions wrote them:
 /// the hash of the whole line up to `,"hash":`, a screen's text included.
 fn rechain_whole_lines(l: &mut [String]) {
-    use sha2::{Digest, Sha256};
     let mut prev = "0".repeat(64);
     for line in l {
         let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON entry");
@@ -195,10 +194,7 @@ fn rechain_whole_lines(l: &mut [String]) {
             &format!("\"prev\":\"{prev}\""),
             1,
         );
-        prev = Sha256::digest(body.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        prev = sha256_hex(&body);
         *line = format!("{body},\"hash\":\"{prev}\"}}");
     }
 }
@@ -210,11 +206,7 @@ fn verifier_accepts_a_log_whose_screen_entries_hash_their_whole_line() {
     let report = verify(&join(&l)[..]).expect("a log from before the text left the chain hash");
     assert_eq!(report.entries as usize, l.len());
     let n = change_one_letter(&mut l);
-    let err = verify(&join(&l)[..]).expect_err("tampered");
-    assert!(
-        matches!(err, VerifyError::Tampered { line, seq } if line == n && seq == n),
-        "{err}"
-    );
+    assert_tampered_at(&l, n);
 }
 
 #[test]
